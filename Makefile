@@ -1,0 +1,51 @@
+# salign - `make` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WORKSPACE ?= data/sample
+OUT ?= reports
+PERIOD ?=
+
+.PHONY: help review test test-fast lab sample validate lint clean bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+review: $(STAMP) ## run the quarterly review on $(WORKSPACE) into $(OUT)/ (PERIOD=2026Q3 to pick one)
+	$(BIN)/salign review --workspace $(WORKSPACE) --out $(OUT) $(if $(PERIOD),--period $(PERIOD))
+
+test: $(STAMP) ## run the whole test suite (unit, notebooks, end to end)
+	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+test-fast: $(STAMP) ## unit tests only (no notebooks, no end-to-end runs)
+	$(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider
+
+lab: $(STAMP) ## open JupyterLab on the notebooks
+	$(BIN)/jupyter lab notebooks/
+
+sample: $(STAMP) ## regenerate the embedded sample workspace data/sample
+	$(BIN)/salign sample --out data/sample --leads 20000 --seed 7
+
+validate: $(STAMP) ## validate $(WORKSPACE) and list every problem
+	$(BIN)/salign validate --workspace $(WORKSPACE)
+
+bench: $(STAMP) ## run the benchmark scripts in benchmarks/
+	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+lint: $(STAMP) ## check the code style and the notebooks' conventions
+	$(BIN)/python -m pytest tests/test_notebook_conventions.py -q -p no:cacheprovider
+
+clean: ## remove the virtualenv, caches and generated reports
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find reports -mindepth 1 ! -name README.md -prune -exec rm -rf {} +

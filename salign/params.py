@@ -1,0 +1,58 @@
+"""Validated notebook parameters: a wrong type, an unknown period or a misspelled name fails before any work."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ParameterError(ValueError):
+    """Parameters that do not fit the notebook."""
+
+
+class CommonParams(BaseModel):
+    """Parameters every notebook takes."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    workspace: str = Field(default="data/sample", min_length=1)
+    period: str = Field(default="latest", min_length=1)
+    output_dir: str = ""
+
+
+class PersonasParams(CommonParams):
+    best_share: float = Field(default=0.2, gt=0, lt=1)
+    worst_share: float = Field(default=0.2, gt=0, lt=1)
+
+
+class ContentParams(CommonParams):
+    stale_after_days: int = Field(default=365, gt=0)
+
+
+class QualificationParams(CommonParams):
+    outcome: str = Field(default="sql", pattern="^(sql|opportunity|won)$")
+    window_days: int = Field(default=90, gt=0)
+    random_state: int = 0
+
+
+class ReviewParams(CommonParams):
+    cohort_window_days: int = Field(default=90, gt=0)
+
+
+#: notebook name -> its parameters model
+MODELS: dict[str, type[CommonParams]] = {
+    "01_personas": PersonasParams,
+    "02_content_audit": ContentParams,
+    "03_qualification": QualificationParams,
+    "04_quarterly_review": ReviewParams,
+}
+
+
+def validate(notebook: str, **values) -> CommonParams:
+    """Validate ``values`` for ``notebook``; the error names every bad parameter."""
+    model = MODELS.get(notebook)
+    if model is None:
+        raise ParameterError(f"unknown notebook {notebook!r}; known: {', '.join(MODELS)}")
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        lines = [f"  - {'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()]
+        raise ParameterError(f"parameters of {notebook} are not valid:\n" + "\n".join(lines)) from None
