@@ -28,6 +28,14 @@ class Problem:
     line: int | None = None
     value: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.value is not None and not isinstance(self.value, str):
+            v = self.value
+            text = str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v)
+            object.__setattr__(self, "value", text)
+        if self.line is not None:
+            object.__setattr__(self, "line", int(self.line))
+
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line is not None else "")
         parts = [where]
