@@ -14,8 +14,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from salign import plotting, render
 from salign.features import lead_facts
 from salign.stats import Rate
+from salign.tables import MissingData
 
 CATEGORICAL = ("source", "job_level", "department", "industry", "region")
+MIN_TRAIN = 200
 
 
 def outcomes(tables, outcome: str = "sql", window_days: int = 90) -> pd.DataFrame:
@@ -107,6 +109,9 @@ def fit_model(tables, outcome: str = "sql", window_days: int = 90, holdout_share
         X["employees"] = np.log1p(X["employees"].astype(float).fillna(X["employees"].median()))
     y = facts["y"].to_numpy()
     split = int(len(facts) * (1 - holdout_share))
+    if split < MIN_TRAIN or len(set(y[:split])) < 2 or len(set(y[split:])) < 2:
+        raise MissingData(f"has {len(facts):,} leads with a known outcome ({int(y.sum()):,} reached {outcome}); "
+                          f"a model needs at least {MIN_TRAIN} for training and both outcomes in training and holdout")
     pre = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), cats),
                              ("num", StandardScaler(), nums)])
     model = make_pipeline(pre, LogisticRegression(max_iter=1000, C=1.0, random_state=random_state))

@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -60,14 +61,23 @@ def execute(name: str, values: dict, staging: Path, cell_timeout: float, progres
         str(paths.NOTEBOOKS_DIR / f"{name}.ipynb"), str(staging / "notebooks" / f"{name}.ipynb"),
         parameters=values, kernel_name="python3", progress_bar=False, log_output=False,
         execution_timeout=cell_timeout, cwd=str(paths.PROJECT_ROOT), request_save_on_cell_execute=False,
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # kernel start/stop chatter is not the user's concern
     )
     seconds = time.perf_counter() - t0
     progress(f"  done    {name} in {seconds:.1f} s")
     return seconds
 
 
+def _printer(lock=threading.Lock()):
+    def say(message: str) -> None:
+        with lock:
+            print(message, flush=True)
+
+    return say
+
+
 def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest", out: str | Path = paths.REPORTS_DIR,
-           notebooks=tuple(DEPENDS), jobs: int = 2, cell_timeout: float = 600, progress=print) -> Path:
+           notebooks=tuple(DEPENDS), jobs: int = 2, cell_timeout: float = 600, progress=None) -> Path:
     """Execute the notebooks for one period and publish ``<out>/<period>/``; return that folder.
 
     The workspace is validated first (nothing runs on bad input). The report is
@@ -76,12 +86,14 @@ def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest
     the period is untouched and the executed notebooks are kept under
     ``<out>/.failed/`` (the error message gives the path).
     """
+    progress = progress or _printer()
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     tables = load_workspace(workspace)
     quarter = periods.resolve(period, tables)
     out = paths.resolve(out)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{quarter}-", dir=out))
+    staging.chmod(0o755)  # mkdtemp makes it private; a published report is readable like its siblings
     (staging / "notebooks").mkdir()
     values = {"workspace": str(tables.folder), "period": str(quarter), "output_dir": str(staging)}
     for name in notebooks:

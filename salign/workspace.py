@@ -114,7 +114,7 @@ def load_workspace(path: str | Path = paths.SAMPLE_WORKSPACE):
             used.append(file)
     problems.extend(validate_tables(frames, {n: folder / r for n, r in config.tables.items()}))
     problems.raise_if_any(str(folder))
-    missing = {n: "not in this workspace (workspace.yaml lists no such table)" for n in TABLES if n not in frames}
+    missing = {n: "workspace.yaml lists no such table" for n in TABLES if n not in frames}
     return Tables(
         config=config,
         folder=folder,
