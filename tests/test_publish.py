@@ -1,0 +1,61 @@
+"""Publishing: pages without code or PII, escaped CRM text, atomic replacement."""
+from pathlib import Path
+
+import pytest
+
+from salign import publish
+from salign.render import table
+from salign.workspace import load_workspace
+
+import pandas as pd
+
+
+def test_check_page_finds_emails_phones_scripts_and_pii_values():
+    html = ("<html><body><p>Contact ann.lee@alpha.test or +49 30 5550101</p><script>alert(1)</script>"
+            "<img src='https://cdn.example/x.png'><p>Ann Lee</p></body></html>")
+    found = publish.check_page("p.html", html, {"Ann Lee"})
+    text = "\n".join(found)
+    assert "e-mail" in text and "phone" in text and "<script>" in text and "network" in text and "PII column" in text
+    assert "ann.lee@alpha.test" not in text  # the message itself does not repeat the leak
+
+
+def test_escaped_text_is_safe_and_embedded_images_are_ignored():
+    html = ("<p>&lt;script&gt;alert(1)&lt;/script&gt; Acme</p>"
+            "<img src='data:image/png;base64,QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo+NDkgMzAgMTIzNDU2Nzg='>")
+    assert publish.check_page("p.html", html, set()) == []
+
+
+def test_render_table_escapes_crm_text():
+    out = table(pd.DataFrame({"name": ["<script>alert('x')</script>"]}))
+    assert "<script>" not in out and "&lt;script&gt;" in out
+
+
+def test_pii_values_from_inputs(tiny_workspace):
+    values = publish.pii_values(load_workspace(tiny_workspace))
+    assert {"ann.lee@alpha.test", "+49 30 5550101", "Ann Lee"} <= values
+
+
+def test_commit_replaces_atomically_and_restores_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "2026Q3"
+    target.mkdir()
+    (target / "index.html").write_text("old")
+    staging = tmp_path / ".staging"
+    staging.mkdir()
+    (staging / "index.html").write_text("new")
+    publish.commit(staging, target)
+    assert (target / "index.html").read_text() == "new" and not staging.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["2026Q3"]
+
+    staging.mkdir()
+    (staging / "index.html").write_text("newer")
+    real_replace = publish.os.replace
+
+    def fail_second(src, dst):
+        if Path(src) == staging:
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(publish.os, "replace", fail_second)
+    with pytest.raises(OSError):
+        publish.commit(staging, target)
+    assert (target / "index.html").read_text() == "new"

@@ -1,0 +1,102 @@
+"""End to end: `salign review` executes the notebooks and publishes, or fails without damage."""
+import json
+import re
+
+import pytest
+
+from salign import cli, publish
+from salign.workspace import load_workspace
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory):
+    from tests.conftest import TINY, write_workspace
+
+    ws = write_workspace(tmp_path_factory.mktemp("ws") / "tiny", TINY)
+    out = tmp_path_factory.mktemp("reports")
+    assert cli.main(["review", "--workspace", str(ws), "--out", str(out)]) == 0
+    return ws, out
+
+
+def test_report_layout(tiny_report):
+    _, out = tiny_report
+    period = out / "2025Q4"
+    names = {p.name for p in period.iterdir()}
+    assert {"index.html", "01_personas.html", "02_content_audit.html", "03_qualification.html",
+            "04_quarterly_review.html", "metrics.json", "lineage.json", "notebooks"} <= names
+    assert (out / "index.html").exists() and "2025Q4/index.html" in (out / "index.html").read_text()
+    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+
+
+def test_metrics_equal_hand_computed_values(tiny_report):
+    _, out = tiny_report
+    m = json.loads((out / "2025Q4" / "metrics.json").read_text())["notebooks"]
+    # three accounts with won deals; A2 churned -> worst; value = amount x margin
+    cv = m["01_personas"]["sections"]["customer_value"]
+    assert cv["customers"] == 3 and cv["worst"] == 1 and cv["value_total"] == pytest.approx(50000 * .6 + 120000 * .5 + 3000 * .1)
+    review = m["04_quarterly_review"]["sections"]
+    # MQLs in 2025Q4: L1, L2, L3; commitment 2
+    assert review["sla_scorecard"]["sales_ready_leads"] == 3 and review["sla_scorecard"]["marketing_volume_met"] is True
+    # follow-ups: L1 after 2 h, L2 after 48 h, L3 after 2 h -> 2 of 3 within 24 h
+    assert review["sla_scorecard"]["follow_up_within_sla"]["k"] == 2
+    assert review["sla_scorecard"]["follow_up_within_sla"]["n"] == 3
+    assert review["win_loss"]["win_rate"] == {"k": 3, "n": 3, "rate": 1.0, "ci_low": pytest.approx(0.4385, abs=1e-3),
+                                              "ci_high": 1.0}
+    # leads created in Q4: L1..L4; L1 and L3 reached sql within 90 days
+    assert review["cohort_funnel"]["sql"] == {"k": 2, "n": 4, "rate": 0.5}
+    assert "content" in m["02_content_audit"]["skipped"]["content_matrix"]
+
+
+def test_pages_have_no_code_and_no_pii(tiny_report):
+    ws, out = tiny_report
+    pii = publish.pii_values(load_workspace(ws))
+    for page in (out / "2025Q4").glob("*.html"):
+        html = page.read_text()
+        assert publish.check_page(page.name, html, pii) == []
+        assert "notebook.start" not in html and "import " not in publish.visible_text(html)
+        assert "<img" in html or page.name in ("index.html", "02_content_audit.html", "03_qualification.html")
+        assert "notebooks/" not in html, "executed notebooks are internal"
+
+
+def test_skipped_section_is_explained_on_the_overview(tiny_report):
+    _, out = tiny_report
+    overview = (out / "2025Q4" / "index.html").read_text()
+    assert "What was skipped and why" in overview and "content" in overview
+
+
+def test_failed_run_keeps_the_previous_report(tiny_report, tmp_path, capsys):
+    ws, out = tiny_report
+    before = {p: p.read_bytes() for p in (out / "2025Q4").rglob("*") if p.is_file()}
+    # a persona rule on a field the data lacks makes 01_personas fail at run time
+    p = ws / "definitions" / "personas.sales.yaml"
+    original = p.read_text()
+    p.write_text(original.replace("field: employees", "field: headcount"))
+    try:
+        assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", "2025Q4"]) == cli.EXIT_RUN_FAILED
+    finally:
+        p.write_text(original)
+    err = capsys.readouterr().err
+    assert "01_personas failed" in err and "headcount" in err
+    kept = re.search(r"executed notebook kept at (\S+)", err).group(1)
+    assert kept.endswith("01_personas.ipynb") and (out / ".failed").exists()
+    after = {p: p.read_bytes() for p in (out / "2025Q4").rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_bad_period_fails_before_any_work(tiny_report, tmp_path, capsys):
+    ws, _ = tiny_report
+    out = tmp_path / "r"
+    assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", "2027Q5"]) == cli.EXIT_USAGE
+    assert "2027Q5" in capsys.readouterr().err and not out.exists()
+
+
+def test_misspelled_parameter_is_caught_before_execution():
+    from salign.params import ParameterError
+    from salign.run import check_parameters
+
+    with pytest.raises(ParameterError, match="no parameter.*perid"):
+        check_parameters("01_personas", {"perid": "2026Q3"})
+    with pytest.raises(ParameterError, match="best_share"):
+        check_parameters("01_personas", {"best_share": "lots"})
