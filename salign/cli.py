@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import textwrap
 import time
@@ -12,6 +13,9 @@ from salign import paths
 EXIT_USAGE = 2          # bad arguments or parameters
 EXIT_INVALID_INPUT = 3  # the workspace has problems; nothing was run or written
 EXIT_RUN_FAILED = 4     # a notebook failed or publishing was refused; the previous report is intact
+EXIT_LOCKED = 5         # another review holds the lock of the reports folder; nothing was done
+EXIT_TIMEOUT = 6        # a cell or the whole run took too long; its kernels were killed; the previous report is intact
+# 128 + signal number (130 SIGINT, 143 SIGTERM): stopped; kernels killed; the previous report is intact
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
           salign review --period 2026Q3 --workspace data/sample --out reports
           salign validate --workspace path/to/workspace
           salign sample --out /tmp/ws --leads 20000 --seed 7
+          salign import --mapping data/mappings/maven_crm.yaml --out build/maven
         """))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -43,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                         "'previous' = the quarter before today")
     r.add_argument("--out", default=str(paths.REPORTS_DIR), help="reports folder (default: reports/)")
     r.add_argument("--jobs", type=int, default=2, help="notebooks run at once where independent (default: 2)")
-    r.add_argument("--cell-timeout", type=float, default=600, help="seconds one cell may run (default: 600)")
+    r.add_argument("--cell-timeout", type=float, default=600, help="seconds one cell may run; 0: no limit (default: 600)")
+    r.add_argument("--timeout", type=float, default=3600,
+                   help="seconds the whole run may take; then every kernel is killed; 0: no limit (default: 3600)")
 
     v = sub.add_parser("validate", formatter_class=fmt, help="check a workspace and list every problem",
                        description="Load a workspace with its declared formats and list every problem "
@@ -56,7 +63,31 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder to write (created; existing files are replaced)")
     s.add_argument("--leads", type=int, default=20000, help="number of leads (default: 20000)")
     s.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+
+    i = sub.add_parser("import", formatter_class=fmt, help="turn CRM exports into a workspace (with an import report)",
+                       description=textwrap.dedent("""\
+        Read foreign CSV/Parquet exports with their declared formats and write a canonical workspace
+        with import_report.json (rows in, loaded, quarantined, dropped, repairs) and quarantine.csv
+        (every quarantined source row with its reason). Exit code 3 when the input cannot be read
+        as declared; every problem is listed with file, line, column, value and rule.
+        Relative paths resolve against the project root; a mapping's own source paths resolve
+        against the mapping file's folder (or --source). See docs/bring-your-own-data.md.
+
+        examples:
+          salign import --mapping data/mappings/maven_crm.yaml --out build/maven
+          salign import --mapping my_crm.yaml --source /exports/2026-10 --out build/my_crm
+        """))
+    i.add_argument("--mapping", required=True, help="mapping file (YAML) describing the source files")
+    i.add_argument("--source", help="folder of the source files (default: the mapping's 'source', "
+                                    "relative to the mapping file)")
+    i.add_argument("--out", required=True, help="workspace folder to write (a previous import there is replaced; "
+                                               "its definitions/ are kept)")
+    i.add_argument("--name", help="workspace name (default: from the mapping)")
     return parser
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,14 +98,29 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "review":
-            from salign.run import RunError, review
+            from salign.run import RunError, RunLocked, RunTimeout, review
 
             t0 = time.perf_counter()
+            previous = signal.signal(signal.SIGTERM, _interrupt)  # cron/systemd stop: clean up like Ctrl-C
             try:
-                review(args.workspace, args.period, args.out, jobs=args.jobs, cell_timeout=args.cell_timeout)
+                review(args.workspace, args.period, args.out, jobs=args.jobs, cell_timeout=args.cell_timeout,
+                       timeout=args.timeout)
+            except RunLocked as exc:
+                print(f"salign review: {exc}", file=sys.stderr)
+                return EXIT_LOCKED
+            except RunTimeout as exc:
+                print(f"salign review timed out: {exc}", file=sys.stderr)
+                return EXIT_TIMEOUT
             except RunError as exc:
                 print(f"salign review failed: {exc}", file=sys.stderr)
                 return EXIT_RUN_FAILED
+            except KeyboardInterrupt as exc:
+                signum = exc.args[0] if exc.args else signal.SIGINT
+                print(f"salign review stopped by {signal.Signals(signum).name}; its kernels were killed and the "
+                      f"previous report is unchanged", file=sys.stderr)
+                return 128 + signum
+            finally:
+                signal.signal(signal.SIGTERM, previous)
             print(f"finished in {time.perf_counter() - t0:.1f} s")
         elif args.command == "validate":
             from salign.workspace import load_workspace
@@ -86,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
 
             out = generate(paths.resolve(args.out), n_leads=args.leads, seed=args.seed)
             print(f"sample workspace written to {out}")
+        elif args.command == "import":
+            from salign.imports import import_mapping
+
+            tables, report = import_mapping(args.mapping, args.out, source=args.source, name=args.name)
+            print(report.text())
+            print(f"workspace written to {tables.folder}: {tables!r}")
     except WorkspaceError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID_INPUT

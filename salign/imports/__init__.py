@@ -1,0 +1,31 @@
+"""Bring your own CRM: importers that turn foreign exports into a canonical workspace.
+
+>>> from salign.imports import import_mapping
+>>> tables = import_mapping("data/mappings/maven_crm.yaml", out="/tmp/maven")   # doctest: +SKIP
+
+Every import writes ``import_report.json`` (rows in, loaded, quarantined, dropped
+with reasons, repairs with counts) and ``quarantine.csv`` (one row per quarantined
+source row, with the reason and the original record) into the workspace.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from salign import paths
+
+
+def import_mapping(mapping: str | Path, out: str | Path, source: str | Path | None = None, name: str | None = None):
+    """Apply a mapping file and write the workspace ``out``; return ``(tables, report)``.
+
+    Relative source paths resolve against the mapping file's folder (or ``source``);
+    relative ``mapping``/``out`` paths resolve against the project root, as everywhere in salign.
+    """
+    from salign.imports.mapping import apply
+    from salign.imports.write import write_workspace
+
+    built = apply(paths.resolve(mapping), None if source is None else paths.resolve(source))
+    tables = write_workspace(built, paths.resolve(out), name)
+    return tables, built.report
+
+
+__all__ = ["import_mapping"]

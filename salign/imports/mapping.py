@@ -1,0 +1,475 @@
+"""The generic mapping importer: a mapping file plus source files become typed canonical tables.
+
+Row-level problems (a value that does not convert, a required value missing, an
+unknown category, an orphan reference, a conflicting duplicate key, a stage history
+that goes backwards) quarantine the source row with its reason; structural problems
+(files, headers, encodings, the mapping itself) are collected and raised together.
+Source files are only read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import string
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from salign.imports.report import ImportReport, TableCount
+from salign.imports.sources import Source, read_source
+from salign.imports.spec import ColumnMap, Mapping, TableMap
+from salign.io import convert
+from salign.problems import Collector, WorkspaceError
+from salign.schema import TABLES, key_checks, reference_checks, row_checks, stage_order_checks
+from salign.strictyaml import load_model
+
+#: Tables are built in this order so that a lookup into a canonical table finds it built.
+ORDER = ("accounts", "content", "leads", "opportunities", "activities", "stages")
+
+
+@dataclass
+class Built:
+    """The result of applying a mapping: typed canonical tables and the import report."""
+
+    frames: dict[str, pd.DataFrame]
+    report: ImportReport
+    mapping: Mapping
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Load and strictly validate a mapping file (unknown keys are errors, reported as file:line)."""
+    return load_model(Mapping, Path(path))
+
+
+def source_folder(mapping: Mapping, mapping_path: Path, source: str | Path | None = None) -> Path:
+    """Where the source files are: ``source`` if given, else ``mapping.source`` relative to the mapping file's
+    folder, else the mapping file's folder. Never the current directory."""
+    if source is not None:
+        return Path(source).expanduser().resolve()
+    base = Path(mapping_path).resolve().parent
+    return (base / mapping.source).resolve() if mapping.source else base
+
+
+def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file: str | None = None,
+          footer=None, prepare=None) -> Built:
+    """Apply ``mapping`` to the files in ``folder``.
+
+    Parameters
+    ----------
+    footer : callable, optional
+        ``frame -> (frame, lines_stripped)`` applied to each source file (report footers).
+    prepare : callable, optional
+        ``(sources, report) -> None`` run after reading, before mapping (vendor-specific repairs).
+
+    Raises
+    ------
+    WorkspaceError
+        Listing every structural problem found in the mapping's files.
+    """
+    problems = Collector()
+    needed = needed_columns(mapping)
+    sources: dict[str, Source] = {}
+    for key, f in mapping.files.items():
+        fmt = mapping.formats.merged(f.formats, f.format_fields)
+        src = read_source(key, folder / f.path, fmt, f.booleans, needed.get(key, {}), problems, footer)
+        if src is not None:
+            sources[key] = src
+    problems.raise_if_any(str(folder))
+    report = ImportReport(kind, str(folder), mapping_file)
+    report.files = {k: s.info for k, s in sources.items()}
+    if prepare is not None:
+        prepare(sources, report)
+    builders: dict[str, _Table] = {}
+    for name in [n for n in ORDER if n in mapping.tables]:
+        b = _Table(name, mapping.tables[name], sources, builders, report, problems)
+        b.build()
+        builders[name] = b
+    problems.raise_if_any(str(folder))
+    _cross_table_checks(builders)
+    for name, b in builders.items():
+        b.finish()
+    _note_constants(mapping, report)
+    return Built({n: b.frame for n, b in builders.items()}, report, mapping)
+
+
+def needed_columns(mapping: Mapping) -> dict[str, dict[str, str]]:
+    """For each source file, the columns the mapping reads and where (for a clear 'missing column' message)."""
+    need: dict[str, dict[str, str]] = {}
+
+    def add(file: str, cols, where: str) -> None:
+        for c in cols:
+            need.setdefault(file, {}).setdefault(c, where)
+
+    for name, table in mapping.tables.items():
+        for col in table.columns:
+            spec = table.column(col)
+            where = f"tables.{name}.columns.{col}"
+            add(table.from_, _origin_fields(spec), where)
+            if spec.missing_when is not None:
+                add(table.from_, spec.missing_when.fields(), where)
+            if spec.lookup is not None and spec.lookup.file:
+                add(spec.lookup.file, [spec.lookup.match, spec.lookup.take], where + ".lookup")
+            if spec.reconcile is not None:
+                add(spec.reconcile.file, [spec.reconcile.column], where + ".reconcile")
+        for i, d in enumerate(table.drop):
+            add(table.from_, d.when.fields(), f"tables.{name}.drop[{i}]")
+        add(table.from_, table.leave_out, f"tables.{name}.leave_out")
+        for i, e in enumerate(table.events):
+            at = e.at if isinstance(e.at, ColumnMap) else ColumnMap(**{"from": e.at})
+            add(table.from_, _origin_fields(at), f"tables.{name}.events[{i}].at")
+            if e.when is not None:
+                add(table.from_, e.when.fields(), f"tables.{name}.events[{i}].when")
+    return need
+
+
+def _origin_fields(spec: ColumnMap) -> list[str]:
+    if spec.from_ is not None:
+        return [spec.from_]
+    if spec.template is not None:
+        return [f for _, f, _, _ in string.Formatter().parse(spec.template) if f]
+    return []
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", str(name).casefold()).strip("_") or "column"
+
+
+def _norm(value: str) -> str:
+    return re.sub(r"[\W_]+", "", str(value).casefold())
+
+
+class _Table:
+    """One canonical table under construction, with its quarantine."""
+
+    def __init__(self, name: str, tmap: TableMap, sources: dict, built: dict, report: ImportReport,
+                 problems: Collector):
+        self.name, self.tmap, self.sources, self.built = name, tmap, sources, built
+        self.src: Source = sources[tmap.from_]
+        self.report, self.problems = report, problems
+        self.count = TableCount(source=tmap.from_, rows_in=len(self.src.frame))
+        report.tables[name] = self.count
+        self.quarantined: dict[int, tuple] = {}
+        self.frame = pd.DataFrame()
+        self.line = pd.Series(dtype=int)
+
+    # -- quarantine -----------------------------------------------------------------------------------------------
+    def flag_lines(self, lines, rule: str, column: str | None, reason: str, detail: dict | None = None,
+                   values: dict | None = None) -> None:
+        """Quarantine source ``lines`` (first reason wins); ``column`` is a canonical column name."""
+        source_col = self._source_column(column)
+        for line in lines:
+            if line in self.quarantined:
+                continue
+            value = (values or {}).get(line)
+            if value is None and source_col in self.src.frame.columns:
+                value = self.src.frame.at[line, source_col]
+            self.quarantined[line] = (rule, source_col, value, reason + (detail or {}).get(line, ""))
+
+    def flag_rows(self, mask: pd.Series, rule: str, column: str | None, reason: str, detail: dict | None = None) -> None:
+        """Quarantine the source lines of the frame rows in ``mask`` (``detail`` keyed by frame row)."""
+        rows = mask[mask.fillna(False).astype(bool)].index
+        if not len(rows):
+            return
+        lines = self.line.loc[rows]
+        by_line = {int(lines[r]): (detail or {}).get(r, "") for r in rows}
+        values = {}
+        if column in self.frame.columns and self._source_column(column) not in self.src.frame.columns:
+            values = {int(lines[r]): self.frame.at[r, column] for r in rows}
+        self.flag_lines(list(by_line), rule, column, reason, by_line, values)
+        self._drop_quarantined()
+
+    def _source_column(self, column: str | None) -> str | None:
+        if column is None:
+            return None
+        spec = self.tmap.column(column)
+        return spec.from_ if spec is not None and spec.from_ is not None else column
+
+    def _drop_quarantined(self) -> None:
+        keep = ~self.line.isin(list(self.quarantined))
+        self.frame, self.line = self.frame[keep], self.line[keep]
+
+    # -- building -------------------------------------------------------------------------------------------------
+    def build(self) -> None:
+        rows = self.src.frame
+        keep = pd.Series(True, index=rows.index)
+        for d in self.tmap.drop:
+            hit = d.when.evaluate(rows) & keep
+            self.count.dropped[d.reason] += int(hit.sum())
+            keep &= ~hit
+        rows = rows[keep]
+        for line, (col, value, msg) in self.src.bad_rows.items():
+            if line in rows.index:
+                self.quarantined.setdefault(line, ("boolean-token", col, value, msg))
+        out = pd.DataFrame(index=rows.index)
+        for col in self.tmap.columns:
+            out[col] = self.column(col, self.tmap.column(col), rows)
+        if self.tmap.keep_other_columns != "no":
+            self._keep_others(out, rows)
+        if self.tmap.events:
+            out = self._events(out, rows)
+        else:
+            self.frame, self.line = out, pd.Series(out.index, index=out.index)
+        self._drop_quarantined()
+        for check in row_checks(self.name, self.frame):
+            self.flag_rows(check.mask, check.rule, check.column, check.message, check.detail)
+        self._keys()
+
+    def column(self, col: str, spec: ColumnMap, rows: pd.DataFrame, kind: str | None = None) -> pd.Series:
+        """One canonical column through the pipeline: origin, values, transform, reconcile, lookup,
+        missing_when, default, type conversion, scale. Failures quarantine the row."""
+        where, rep = self.name, self.report
+        if spec.from_ is not None:
+            s = rows[spec.from_].copy()
+        elif spec.template is not None:
+            s = _template(spec.template, rows)
+        else:
+            s = pd.Series([spec.constant] * len(rows), index=rows.index, dtype=object)
+        if spec.values:
+            hit = s.isin(list(spec.values))
+            for k, n in s[hit].value_counts().items():
+                rep.repair(where, col, "value-map", n, f"{k!r} -> {spec.values[k]!r}")
+            s = s.where(~hit, s.map(lambda v: spec.values.get(v, v)))
+        if spec.transform is not None:
+            s = _transform(s, spec.transform)
+        if spec.reconcile is not None:
+            s = self._reconcile(col, spec, s)
+        if spec.lookup is not None:
+            s = self._lookup(col, spec, s)
+        if spec.missing_when is not None:
+            hit = spec.missing_when.evaluate(rows) & s.notna()
+            rep.repair(where, col, "made-missing", int(hit.sum()),
+                       f"{spec.missing_when.describe()}" + (f": {spec.why}" if spec.why else ""))
+            s = s.where(~hit, None)
+        if spec.default is not None:
+            gap = s.isna()
+            rep.repair(where, col, "default", int(gap.sum()), f"missing -> {spec.default!r}"
+                       + (f": {spec.why}" if spec.why else ""))
+            s = s.where(~gap, spec.default)
+        column_spec = TABLES[self.name].column(col)
+        kind = kind or (column_spec.kind if column_spec is not None else "text")
+        if kind in ("datetime", "int", "number", "id", "category"):
+            s = self._convert(col, s, kind)
+        if spec.scale is not None:
+            s = s * spec.scale
+        return s.rename(col)
+
+    def _convert(self, col: str, s: pd.Series, kind: str) -> pd.Series:
+        if kind == "datetime" and s.map(lambda v: isinstance(v, (dt.date, dt.datetime))).any():
+            s = pd.to_datetime(s.map(lambda v: pd.Timestamp(v) if v is not None else pd.NaT))
+        elif kind in ("int", "number") and s.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).all():
+            s = s.astype(float)
+        conv = convert(s.rename(col), kind, self.src.formats)
+        bad = conv.bad
+        if bad.any():
+            lines = list(bad[bad].index)
+            self.flag_lines(lines, conv.rule, col, conv.message, {i: conv.hints.get(i, "") for i in lines},
+                            {i: s[i] for i in lines})
+        return conv.values
+
+    def _reconcile(self, col: str, spec: ColumnMap, s: pd.Series) -> pd.Series:
+        r = spec.reconcile
+        ref = self.sources[r.file].frame[r.column].dropna().unique()
+        by_norm: dict[str, str] = {}
+        for v in ref:
+            if _norm(v) in by_norm and by_norm[_norm(v)] != v:
+                self.problems.add(self.sources[r.file].path, "ambiguous-reference", f"{by_norm[_norm(v)]!r} and {v!r} "
+                                  "differ only in case, spaces or punctuation, so values cannot be matched to one",
+                                  column=r.column, value=v)
+            by_norm.setdefault(_norm(v), v)
+        exact = s.isin(set(ref))
+        fixed = s.map(lambda v: by_norm.get(_norm(v)) if v is not None else None)
+        repaired = s.notna() & ~exact & fixed.notna()
+        for (a, b), n in Counter(zip(s[repaired], fixed[repaired])).items():
+            self.report.repair(self.name, col, "reconciled", n, f"{a!r} -> {b!r} (as in {r.file}.{r.column})")
+        unknown = s.notna() & ~exact & fixed.isna()
+        if r.required and unknown.any():
+            self.flag_lines(list(unknown[unknown].index), "unknown-value", col,
+                            f"matches no value of {r.file}.{r.column}, even ignoring case, spaces and punctuation")
+        return s.where(~repaired, fixed)
+
+    def _lookup(self, col: str, spec: ColumnMap, s: pd.Series) -> pd.Series:
+        lk = spec.lookup
+        if lk.file is not None:
+            table, where = self.sources[lk.file].frame, f"file {lk.file}"
+        else:
+            table, where = self.built[lk.table].frame, f"table {lk.table}"
+        if lk.match not in table.columns or lk.take not in table.columns:
+            self.problems.add(where, "lookup", f"{self.name}.{col} looks up {lk.match} -> {lk.take}, which {where} "
+                              f"does not have")
+            return s
+        pairs = table[[lk.match, lk.take]].dropna(subset=[lk.match]).drop_duplicates()
+        clash = pairs[lk.match].duplicated(keep=False)
+        if clash.any():
+            v = pairs.loc[clash, lk.match].iloc[0]
+            self.problems.add(where, "ambiguous-lookup", f"{lk.match} = {v!r} has several {lk.take} values, so "
+                              f"{self.name}.{col} cannot be looked up", column=lk.match, value=v)
+            return s
+        found = s.map(dict(zip(pairs[lk.match], pairs[lk.take])))
+        miss = s.notna() & found.isna()
+        if miss.any():
+            if lk.required:
+                self.flag_lines(list(miss[miss].index), "orphan-reference", col,
+                                f"no row of {where} has {lk.match} = this value")
+            else:
+                self.report.repair(self.name, col, "lookup-missed", int(miss.sum()),
+                                   f"no {lk.match} match in {where}; left missing")
+        return found.astype(object).where(found.notna(), None)
+
+    def _keep_others(self, out: pd.DataFrame, rows: pd.DataFrame) -> None:
+        used = set(self.tmap.leave_out)
+        for col in self.tmap.columns:
+            used.update(_origin_fields(self.tmap.column(col)))
+        for e in self.tmap.events:
+            used.update(e.when.fields() if e.when else ())
+        for col in rows.columns:
+            if col in used:
+                continue
+            name = _snake(col) if self.tmap.keep_other_columns == "snake_case" else str(col)
+            if name in out.columns:
+                name = f"source_{name}"
+            out[name] = rows[col]
+
+    def _events(self, base: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+        parts = []
+        for i, e in enumerate(self.tmap.events):
+            at_spec = e.at if isinstance(e.at, ColumnMap) else ColumnMap(**{"from": e.at})
+            at = self.column("at", at_spec, rows, kind="datetime")
+            hit = e.when.evaluate(rows) if e.when is not None else pd.Series(True, index=rows.index)
+            hit &= at.notna()
+            part = base[hit].copy()
+            part["stage"], part["at"] = e.stage, at[hit]
+            if e.team is not None:
+                part["team"] = e.team
+            part["_line"] = part.index
+            parts.append(part)
+        events = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["stage", "at", "_line"])
+        events["stage"] = events["stage"].astype(object)
+        self.line = events.pop("_line").astype(int)
+        self.frame = events
+        return events
+
+    def _keys(self) -> None:
+        for check in key_checks(self.name, self.frame):
+            if self.name == "stages":  # the same event twice adds nothing: keep the first
+                self.report.repair("stages", "at", "duplicate-event", int(check.mask.sum()), "same lead, stage and time")
+                self.frame, self.line = self.frame[~check.mask], self.line[~check.mask]
+                continue
+            key = list(TABLES[self.name].key)
+            exact = self.frame.astype(str).duplicated(keep="first") & check.mask
+            self.count.dropped["exact repeat of an earlier row"] += int(exact.sum())
+            self.frame, self.line = self.frame[~exact], self.line[~exact]
+            clash = self.frame.duplicated(key, keep=False)
+            first_line = self.line[clash].groupby([self.frame.loc[clash, k] for k in key]).transform("min")
+            detail = {r: f" (also on line {first_line[r]}, with different values)" if first_line[r] != self.line[r]
+                      else " (repeated later in the file with different values)" for r in clash[clash].index}
+            self.flag_rows(clash, "duplicate-key", key[0], "the key appears more than once with different values; "
+                           "all rows with it are quarantined because none can be trusted", detail)
+
+    def finish(self) -> None:
+        self.count.quarantined = len(self.quarantined)
+        self.count.loaded = self.count.rows_in - self.count.quarantined - sum(self.count.dropped.values())
+        self.count.rows_out = len(self.frame)
+        src = self.src.frame
+        for line, (rule, col, value, reason) in sorted(self.quarantined.items()):
+            record = {str(k): (None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
+                      for k, v in src.loc[line].items()} if line in src.index else {}
+            self.report.quarantine.append({
+                "table": self.name, "file": str(self.src.path), "line": int(line), "rule": rule, "column": col,
+                "value": None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value),
+                "reason": reason, "record": json.dumps(record, ensure_ascii=False)})
+        self.frame = self.frame.reset_index(drop=True)
+
+
+def _cross_table_checks(builders: dict[str, _Table]) -> None:
+    """Orphans and backward stage histories, repeated until quarantining one row orphans no other."""
+    while True:
+        frames = {n: b.frame for n, b in builders.items()}
+        changed = False
+        order = stage_order_checks(frames)
+        for check in order:
+            if not check.mask.any():
+                continue
+            stages = builders["stages"]
+            if check.rule == "stage-order" and "leads" in builders:
+                bad = set(stages.frame.loc[check.mask, "lead_id"])
+                leads = builders["leads"]
+                detail = {}
+                for r in check.mask[check.mask].index:
+                    detail.setdefault(stages.frame.at[r, "lead_id"], check.detail.get(r, ""))
+                mask = leads.frame["lead_id"].isin(bad)
+                leads.flag_rows(mask, "stage-order", "lead_id", "its stage history goes backwards, so its funnel "
+                                "times cannot be trusted; the lead and its events are quarantined",
+                                {r: detail.get(leads.frame.at[r, "lead_id"], "") for r in mask[mask].index})
+            else:
+                stages.flag_rows(check.mask, check.rule, check.column, check.message, check.detail)
+            changed = True
+        for check in reference_checks({n: b.frame for n, b in builders.items()}):
+            if check.mask.any():
+                b = builders[check.table]
+                target = TABLES[check.table].references[check.column]
+                gone = set()
+                if target in builders:
+                    key = TABLES[target].key[0]
+                    tb = builders[target]
+                    gone = {str(tb.src.frame.at[line, tb._source_column(key)]) for line in tb.quarantined
+                            if tb._source_column(key) in tb.src.frame.columns}
+                detail = {r: (f" (that {target} row was quarantined)" if str(b.frame.at[r, check.column]) in gone
+                              else check.detail.get(r, "")) for r in check.mask[check.mask].index}
+                b.flag_rows(check.mask, check.rule, check.column, check.message, detail)
+                changed = True
+        if not changed:
+            return
+
+
+def _note_constants(mapping: Mapping, report: ImportReport) -> None:
+    for name, table in mapping.tables.items():
+        for col in table.columns:
+            spec = table.column(col)
+            if spec.constant is not None:
+                report.notes.append(f"{name}.{col} is the declared constant {spec.constant!s} for every row"
+                                    + (f": {spec.why}" if spec.why else ""))
+        for e in table.events:
+            if isinstance(e.at, ColumnMap) and e.at.constant is not None:
+                report.notes.append(f"stage '{e.stage}' events are dated with the declared constant {e.at.constant!s}"
+                                    + (f": {e.at.why}" if e.at.why else ""))
+
+
+def _template(template: str, rows: pd.DataFrame) -> pd.Series:
+    out = pd.Series("", index=rows.index, dtype=object)
+    missing = pd.Series(False, index=rows.index)
+    for literal, field, _, _ in string.Formatter().parse(template):
+        out = out + literal
+        if field:
+            missing |= rows[field].isna()
+            out = out + rows[field].fillna("").astype(str)
+    return out.where(~missing, None)
+
+
+def _transform(s: pd.Series, how: str) -> pd.Series:
+    text = s.astype("string")
+    if how == "slug":
+        text = text.str.casefold().str.replace(r"[^0-9a-z]+", "_", regex=True).str.strip("_")
+    elif how in ("lower", "upper", "title"):
+        text = getattr(text.str, how)()
+    text = text.str.strip()
+    return text.astype(object).where(text.notna() & (text != ""), None)
+
+
+def apply(mapping_path: str | Path, source: str | Path | None = None) -> Built:
+    """Load a mapping file and apply it to its source folder (see :func:`source_folder`)."""
+    mapping_path = Path(mapping_path).resolve()
+    mapping = load_mapping(mapping_path)
+    folder = source_folder(mapping, mapping_path, source)
+    if not folder.is_dir():
+        raise WorkspaceError([_folder_problem(folder, mapping_path, source)], str(mapping_path))
+    return build(mapping, folder, mapping_file=str(mapping_path))
+
+
+def _folder_problem(folder: Path, mapping_path: Path, source):
+    from salign.problems import Problem
+
+    how = "given with --source" if source is not None else "named by the mapping's 'source' (relative to the mapping file)"
+    return Problem(str(folder), "missing-source", f"the source folder {how} does not exist")

@@ -1,0 +1,88 @@
+"""Reading the source files a mapping names, with their declared formats, as text.
+
+Structural problems (unreadable file, wrong encoding or delimiter, duplicate or
+missing columns, empty file) are collected for every file before failing; row-level
+problems (a yes/no token outside the accepted set) are returned per row for quarantine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from salign.io import placeholder_counts, read_raw
+from salign.problems import Collector
+
+
+@dataclass
+class Source:
+    """One source file read as text; index = line number in the file."""
+
+    key: str
+    path: Path
+    frame: pd.DataFrame
+    formats: object
+    #: line -> (column, value, message) for rows with a bad yes/no token
+    bad_rows: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+
+
+def read_source(key: str, path: Path, formats, booleans: list[str], needed: dict[str, str],
+                problems: Collector, footer=None) -> Source | None:
+    """Read one source file; add structural problems to ``problems``.
+
+    ``needed`` maps each column the mapping reads to where the mapping reads it (for the message).
+    ``footer`` optionally strips report footers: a callable returning (frame, lines_stripped).
+    """
+    if not path.is_file():
+        problems.add(path, "missing-file", f"the mapping names source file '{key}' but it does not exist")
+        return None
+    frame, read_problems = read_raw(path, formats, expected=list(needed))
+    problems.extend(read_problems)
+    if frame is None:
+        return None
+    info: dict = {"path": str(path), "rows": 0}
+    if footer is not None:
+        frame, info["footer_lines"] = footer(frame)
+    counts = placeholder_counts(frame, getattr(formats, "placeholders", []))
+    if counts:
+        info["placeholders"] = counts
+    tokens = list(getattr(formats, "placeholders", []) or [])
+    if tokens:
+        frame = frame.mask(frame.isin(tokens))
+    info["rows"] = len(frame)
+    if frame.empty:
+        problems.add(path, "empty-table", "the file has a header but no rows", line=1)
+    missing = [c for c in needed if c not in frame.columns]
+    for col in missing:
+        problems.add(path, "required-column", f"the mapping reads this column ({needed[col]}) but the file's header "
+                     f"does not have it (has: {', '.join(map(str, frame.columns[:12]))}"
+                     f"{', ...' if len(frame.columns) > 12 else ''})" +
+                     ("; most mapped columns are missing: is this the right file?" if len(missing) > len(needed) / 2
+                      else ""), column=col, line=1)
+    source = Source(key, path, frame, formats, info=info)
+    for col in booleans:
+        if col not in frame.columns:
+            problems.add(path, "required-column", "declared as a yes/no column, but the file does not have it",
+                         column=col, line=1)
+            continue
+        _normalise_booleans(source, col)
+    return source
+
+
+def _normalise_booleans(source: Source, col: str) -> None:
+    f = source.formats
+    true = {t.casefold() for t in f.true_values}
+    false = {t.casefold() for t in f.false_values}
+    values = source.frame[col]
+    folded = values.astype("string").str.strip().str.casefold()
+    is_true, is_false = folded.isin(true), folded.isin(false)
+    bad = values.notna() & ~is_true & ~is_false
+    accepted = f"accepted: {', '.join(f.true_values)} for yes; {', '.join(f.false_values)} for no"
+    for i in bad[bad.fillna(False).astype(bool)].index:
+        source.bad_rows.setdefault(i, (col, values[i], f"not a yes/no token ({accepted})"))
+    out = pd.Series(None, index=values.index, dtype=object)
+    out[is_true.fillna(False).astype(bool)] = "true"
+    out[is_false.fillna(False).astype(bool)] = "false"
+    source.frame[col] = out

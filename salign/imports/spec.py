@@ -1,0 +1,214 @@
+"""The strict model of a mapping file: how a set of foreign CSV/Parquet files becomes a canonical workspace.
+
+A mapping declares, and salign never guesses: the source files and how they are
+written (``formats``), which canonical table each file feeds, each canonical
+column's source column or constant, value maps, defaults, lookups (joins)
+between files, timestamps that become stage events, and rows that are dropped
+on purpose (with the reason). See ``docs/bring-your-own-data.md``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from salign.rules import Condition
+from salign.schema import STAGES, TABLES
+
+Scalar = Union[str, int, float, bool]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SourceFormats(_Strict):
+    """How the source files are written; every field is a declaration, nothing is detected and used."""
+
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    decimal: str = Field(default=".", min_length=1, max_length=1)
+    thousands: str | None = Field(default=None, min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    datetime_format: str = "%Y-%m-%dT%H:%M:%SZ"
+    date_format: str = "%Y-%m-%d"
+    timezone: str = Field(default="UTC", description="zone of timestamps written without an offset")
+    null_values: list[str] = Field(default_factory=lambda: [""])
+    placeholders: list[str] = Field(default_factory=list, description="values meaning 'missing'; counted")
+    true_values: list[str] = Field(default_factory=lambda: ["true", "yes", "1"])
+    false_values: list[str] = Field(default_factory=lambda: ["false", "no", "0"])
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from salign.workspace import _check_zone
+
+        _check_zone(v)
+        return v
+
+    def merged(self, override: "SourceFormats | None", fields: set[str]) -> "SourceFormats":
+        """These formats with the fields ``override`` sets explicitly replaced."""
+        if override is None:
+            return self
+        return self.model_copy(update={f: getattr(override, f) for f in fields})
+
+
+class SourceFile(_Strict):
+    """One source file: its path (relative to the source folder) and, optionally, its own formats."""
+
+    path: str
+    formats: SourceFormats | None = None
+    booleans: list[str] = Field(default_factory=list, description="columns holding yes/no tokens")
+
+    @property
+    def format_fields(self) -> set[str]:
+        return set(self.formats.model_fields_set) if self.formats is not None else set()
+
+
+class Lookup(_Strict):
+    """Take a value from another file (or an already mapped canonical table) where ``match`` equals this value."""
+
+    file: str | None = None
+    table: str | None = None
+    match: str
+    take: str
+    required: bool = Field(default=False, description="a value with no match quarantines the row")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Lookup":
+        if (self.file is None) == (self.table is None):
+            raise ValueError("a lookup takes exactly one of 'file' (a source file) or 'table' (a canonical table)")
+        return self
+
+
+class Reconcile(_Strict):
+    """Repair values against a reference list: equal after ignoring case, spaces and punctuation."""
+
+    file: str
+    column: str
+    required: bool = Field(default=True, description="a value with no match quarantines the row")
+
+
+class ColumnMap(_Strict):
+    """How one canonical column is filled.
+
+    Exactly one of ``from`` (a source column), ``constant`` or ``template``. Then, in order:
+    ``values`` (map source values; counted as repairs), ``transform``, ``reconcile``, ``lookup``,
+    ``scale`` (multiply a number), ``missing_when`` (a condition on the source row that makes the
+    value missing; counted), ``default`` (fills a missing value; counted).
+    """
+
+    from_: str | None = Field(default=None, alias="from")
+    constant: Scalar | dt.datetime | dt.date | None = None
+    template: str | None = Field(default=None, description="e.g. 'acct-{Id}'; names source columns in braces")
+    values: dict[str, Scalar | None] = Field(default_factory=dict)
+    transform: Literal["slug", "lower", "upper", "title", "strip"] | None = None
+    reconcile: Reconcile | None = None
+    lookup: Lookup | None = None
+    scale: float | None = None
+    missing_when: Condition | None = None
+    default: Scalar | None = None
+    why: str | None = Field(default=None, description="the reason, shown in the import report")
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "ColumnMap":
+        given = [k for k in ("from_", "constant", "template") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a column takes exactly one of 'from', 'constant' or 'template'")
+        return self
+
+
+class StageEvent(_Strict):
+    """A stage event written for each source row where ``when`` holds and ``at`` is present."""
+
+    stage: str
+    at: str | ColumnMap = Field(description="a source column or {constant: ...}")
+    when: Condition | None = None
+    team: Literal["marketing", "sales"] | None = None
+
+    @field_validator("stage")
+    @classmethod
+    def _stage(cls, v: str) -> str:
+        if v not in STAGES:
+            raise ValueError(f"unknown stage {v!r}; the stages are {', '.join(STAGES)}")
+        return v
+
+
+class Drop(_Strict):
+    """Rows deliberately left out, with the reason (reported as documented drops, never silent)."""
+
+    when: Condition
+    reason: str = Field(min_length=3)
+
+
+class TableMap(_Strict):
+    """One canonical table built from one source file."""
+
+    from_: str = Field(alias="from")
+    columns: dict[str, str | ColumnMap] = Field(default_factory=dict)
+    keep_other_columns: Literal["no", "as_is", "snake_case"] = "no"
+    leave_out: list[str] = Field(default_factory=list, description="source columns never kept (e.g. the outcome)")
+    drop: list[Drop] = Field(default_factory=list)
+    events: list[StageEvent] = Field(default_factory=list, description="stages table only")
+
+    def column(self, name: str) -> ColumnMap | None:
+        spec = self.columns.get(name)
+        return ColumnMap(**{"from": spec}) if isinstance(spec, str) else spec
+
+
+class WorkspaceSettings(_Strict):
+    """What goes into the written ``workspace.yaml`` besides the tables."""
+
+    name: str | None = None
+    timezone: str = "UTC"
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    currency: str = "EUR"
+    as_of: dt.date | None = None
+
+
+class Mapping(_Strict):
+    """A mapping file (``version: 1``)."""
+
+    version: Literal[1]
+    name: str
+    description: str = ""
+    source: str | None = Field(default=None, description="source folder, relative to the mapping file")
+    formats: SourceFormats = SourceFormats()
+    workspace: WorkspaceSettings = WorkspaceSettings()
+    files: dict[str, SourceFile]
+    tables: dict[str, TableMap]
+
+    @model_validator(mode="after")
+    def _references(self) -> "Mapping":
+        errors = []
+        for name, table in self.tables.items():
+            if name not in TABLES:
+                errors.append(f"unknown table {name!r}; the canonical tables are {', '.join(TABLES)}")
+                continue
+            if table.from_ not in self.files:
+                errors.append(f"table {name!r} reads file {table.from_!r}, which 'files' does not declare")
+            known = {c.name for c in TABLES[name].columns}
+            for col, spec in table.columns.items():
+                spec = table.column(col)
+                for ref in (spec.lookup.file if spec.lookup else None, spec.reconcile.file if spec.reconcile else None):
+                    if ref is not None and ref not in self.files:
+                        errors.append(f"{name}.{col} looks up file {ref!r}, which 'files' does not declare")
+                if spec.lookup and spec.lookup.table and spec.lookup.table not in self.tables:
+                    errors.append(f"{name}.{col} looks up table {spec.lookup.table!r}, which this mapping does not build")
+                if col not in known and table.keep_other_columns == "no" and not col.islower():
+                    errors.append(f"{name}.{col}: extra columns must be lower_snake_case")
+            if table.events and name != "stages":
+                errors.append(f"table {name!r} has 'events'; only the stages table is built from events")
+            if name == "stages" and not table.events:
+                errors.append("the stages table needs 'events' (which stage, at what time, when)")
+            missing = [c for c in TABLES[name].required if c not in table.columns and
+                       not (name == "stages" and c in ("stage", "at"))]
+            if missing:
+                errors.append(f"table {name!r} needs a mapping for {', '.join(missing)}")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+
+__all__ = ["Mapping", "TableMap", "ColumnMap", "StageEvent", "Drop", "Lookup", "Reconcile", "SourceFile",
+           "SourceFormats", "WorkspaceSettings"]
