@@ -56,6 +56,7 @@ def test_commit_replaces_atomically_and_restores_on_failure(tmp_path, monkeypatc
         return real_replace(src, dst)
 
     monkeypatch.setattr(publish.os, "replace", fail_second)
+    monkeypatch.setattr(publish, "_exchange", lambda a, b: False)  # the two-rename fallback (no renameat2)
     with pytest.raises(OSError):
         publish.commit(staging, target)
     assert (target / "index.html").read_text() == "new"
