@@ -45,6 +45,6 @@ def rule_mask(rule, frame):
         return column.astype("string").str.lower().str.contains(str(value).lower(), regex=False).fillna(False) \
             .to_numpy(bool)
     numbers = pd.to_numeric(column).to_numpy(float)
-    lo, hi = {"min": (value, np.inf), "max": (-np.inf, value), "between": tuple(value)}[op]
+    lo, hi = {"min": lambda: (value, np.inf), "max": lambda: (-np.inf, value), "between": lambda: tuple(value)}[op]()
     with np.errstate(invalid="ignore"):
         return (numbers >= lo) & (numbers <= hi)

@@ -20,7 +20,7 @@ REGIONS = {
 }
 
 #: Campaign names, assigned independently of everything else (a noise attribute).
-CAMPAIGNS = ("momentum", "evergreen", "horizon", "catalyst", "northstar", "lighthouse")
+CAMPAIGNS = ("spark", "pulse", "orbit", "drift", "atlas", "nova")
 NOISE_ATTRIBUTES = ("region", "country", "campaign")
 
 PRODUCTS = ("Northwind Insight", "Northwind Attribution", "Northwind Pipeline", "Northwind Enterprise Suite")
@@ -34,13 +34,13 @@ SEGMENTS = (
         "description": "Software scale-ups (200-2,000 employees); marketing directors met at events; "
         "mid-size deals at a high margin, rarely churn",
         "value_level": "highest",
-        "account_share": 0.17,
-        "lead_weight": 1.3,
-        "industry_mix": {"Software": 0.94},
+        "account_share": 0.10,
+        "lead_weight": 1.0,
+        "industry_mix": {"Software": 0.97},
         "employees": (200, 2000),
         "revenue_per_employee": 180_000,
-        "source": {"event": 0.55, "webinar": 0.25, "referral": 0.20},
-        "job_level": {"Director": 0.6, "VP": 0.25, "Manager": 0.15},
+        "source": {"event": 0.65, "webinar": 0.20, "referral": 0.15},
+        "job_level": {"Director": 0.7, "VP": 0.2, "Manager": 0.1},
         "department": {"Marketing": 0.8, "IT": 0.12, "Operations": 0.08},
         "opp_rate": 0.8,
         "win_rate": 0.55,
@@ -52,16 +52,16 @@ SEGMENTS = (
     },
     {
         "name": "enterprise_manufacturing",
-        "description": "Global manufacturers (5,000-50,000 employees) reached by outbound; C-level/VP buyers; "
+        "description": "Global manufacturers (10,000-100,000 employees) reached by outbound; C-level/VP buyers; "
         "the biggest deals, but heavy customisation makes them unprofitable and many churn",
         "value_level": "negative (attractive but unprofitable)",
         "account_share": 0.10,
         "lead_weight": 1.3,
-        "industry_mix": {"Manufacturing": 0.94},
-        "employees": (5000, 50000),
-        "revenue_per_employee": 300_000,
-        "source": {"outbound": 0.6, "partner": 0.25, "event": 0.15},
-        "job_level": {"C-level": 0.45, "VP": 0.45, "Director": 0.10},
+        "industry_mix": {"Manufacturing": 0.97},
+        "employees": (10000, 100000),
+        "revenue_per_employee": 250_000,
+        "source": {"outbound": 0.7, "partner": 0.2, "event": 0.1},
+        "job_level": {"C-level": 0.5, "VP": 0.45, "Director": 0.05},
         "department": {"Operations": 0.5, "Finance": 0.3, "IT": 0.2},
         "opp_rate": 0.8,
         "win_rate": 0.45,
@@ -78,11 +78,11 @@ SEGMENTS = (
         "value_level": "high",
         "account_share": 0.14,
         "lead_weight": 1.0,
-        "industry_mix": {"Financial Services": 0.94},
+        "industry_mix": {"Financial Services": 0.97},
         "employees": (2000, 20000),
-        "revenue_per_employee": 450_000,
-        "source": {"partner": 0.45, "referral": 0.30, "outbound": 0.25},
-        "job_level": {"VP": 0.5, "Director": 0.3, "C-level": 0.2},
+        "revenue_per_employee": 500_000,
+        "source": {"partner": 0.6, "referral": 0.3, "outbound": 0.1},
+        "job_level": {"VP": 0.7, "Director": 0.2, "C-level": 0.1},
         "department": {"Finance": 0.5, "IT": 0.4, "Marketing": 0.1},
         "opp_rate": 0.75,
         "win_rate": 0.45,
@@ -97,16 +97,16 @@ SEGMENTS = (
         "description": "Small shops and tiny software firms (5-49 employees) from paid social and the web; "
         "hands-on marketers; tiny deals, thin margin, half of them churn",
         "value_level": "very low",
-        "account_share": 0.24,
-        "lead_weight": 0.7,
-        "industry_mix": {"Retail": 0.74, "Software": 0.20},
+        "account_share": 0.34,
+        "lead_weight": 1.2,
+        "industry_mix": {"Retail": 0.77, "Software": 0.20},
         "employees": (5, 49),
         "revenue_per_employee": 90_000,
-        "source": {"paid_social": 0.5, "web": 0.3, "paid_search": 0.2},
-        "job_level": {"Manager": 0.5, "Individual Contributor": 0.4, "C-level": 0.1},
+        "source": {"paid_social": 0.7, "web": 0.2, "paid_search": 0.1},
+        "job_level": {"Manager": 0.55, "Individual Contributor": 0.4, "C-level": 0.05},
         "department": {"Marketing": 0.75, "Sales": 0.25},
-        "opp_rate": 0.7,
-        "win_rate": 0.4,
+        "opp_rate": 0.85,
+        "win_rate": 0.55,
         "amount_median": 6_000,
         "cycle_days": (10, 45),
         "gross_margin": (0.22, 0.05),
@@ -115,16 +115,16 @@ SEGMENTS = (
     },
     {
         "name": "healthcare_midmarket",
-        "description": "Hospitals and clinics (100-1,000 employees) that come through webinars; "
+        "description": "Clinics and care providers (50-400 employees) that come through webinars; "
         "operations and IT managers; medium deals at a good margin",
         "value_level": "medium",
-        "account_share": 0.18,
-        "lead_weight": 1.0,
-        "industry_mix": {"Healthcare": 0.94},
-        "employees": (100, 1000),
+        "account_share": 0.16,
+        "lead_weight": 1.2,
+        "industry_mix": {"Healthcare": 0.97},
+        "employees": (50, 400),
         "revenue_per_employee": 120_000,
-        "source": {"webinar": 0.5, "web": 0.3, "paid_search": 0.2},
-        "job_level": {"Manager": 0.5, "Director": 0.4, "Individual Contributor": 0.1},
+        "source": {"webinar": 0.7, "web": 0.2, "paid_search": 0.1},
+        "job_level": {"Manager": 0.7, "Director": 0.25, "Individual Contributor": 0.05},
         "department": {"Operations": 0.5, "IT": 0.3, "HR": 0.2},
         "opp_rate": 0.7,
         "win_rate": 0.45,
@@ -136,19 +136,19 @@ SEGMENTS = (
     },
     {
         "name": "education",
-        "description": "Universities and school districts (500-5,000 employees) from web search; "
+        "description": "Universities and school districts (1,000-8,000 employees) from web search; "
         "IT staff; small deals, modest margin",
         "value_level": "low",
-        "account_share": 0.17,
-        "lead_weight": 0.9,
-        "industry_mix": {"Education": 0.94},
-        "employees": (500, 5000),
-        "revenue_per_employee": 60_000,
-        "source": {"web": 0.5, "paid_search": 0.3, "webinar": 0.2},
-        "job_level": {"Individual Contributor": 0.5, "Manager": 0.4, "Director": 0.1},
+        "account_share": 0.16,
+        "lead_weight": 1.2,
+        "industry_mix": {"Education": 0.97},
+        "employees": (1000, 8000),
+        "revenue_per_employee": 40_000,
+        "source": {"web": 0.7, "paid_search": 0.2, "webinar": 0.1},
+        "job_level": {"Individual Contributor": 0.7, "Manager": 0.25, "Director": 0.05},
         "department": {"IT": 0.6, "HR": 0.2, "Operations": 0.2},
         "opp_rate": 0.65,
-        "win_rate": 0.4,
+        "win_rate": 0.5,
         "amount_median": 14_000,
         "cycle_days": (30, 120),
         "gross_margin": (0.38, 0.04),
@@ -183,25 +183,25 @@ UNATTACHED_SHARE = 0.2
 #: Accounts per lead.
 ACCOUNTS_PER_LEAD = 0.125
 #: Share of the leads created in each of the 8 quarters.
-QUARTER_LEAD_SHARE = (0.105, 0.11, 0.125, 0.115, 0.135, 0.125, 0.135, 0.15)
+QUARTER_LEAD_SHARE = (0.09, 0.105, 0.135, 0.11, 0.135, 0.135, 0.135, 0.155)
 
 #: Marketing behaviour: mean number of touches per lead in its qualification window.
-TOUCH_RATE = {"web_visit": 0.55, "email_open": 0.3, "email_click": 0.15, "content_download": 0.22,
+TOUCH_RATE = {"web_visit": 0.32, "email_open": 0.12, "email_click": 0.12, "content_download": 0.2,
               "webinar": 0.06, "event": 0.04}
 MARKETING_TYPES = tuple(TOUCH_RATE)
 SALES_TYPES = ("assignment", "call", "email", "meeting")
 FOLLOW_UP_TYPES = ("call", "email", "meeting")
 
 #: True logistic model of reaching ``sql`` within 90 days of created_at.
-SQL_INTERCEPT = -3.1
+SQL_INTERCEPT = -3.6
 SQL_COEFFICIENTS = {
-    "job_level": {"C-level": 0.4, "VP": 0.6, "Director": 0.7, "Manager": 0.0, "Individual Contributor": -0.7},
-    "employees_band": {"<50": -0.6, "50-199": 0.0, "200-1999": 0.5, "2000-9999": 0.4, ">=10000": 0.2,
+    "job_level": {"C-level": 0.4, "VP": 0.6, "Director": 0.7, "Manager": 0.0, "Individual Contributor": -0.5},
+    "employees_band": {"<50": -0.3, "50-199": 0.0, "200-1999": 0.5, "2000-9999": 0.4, ">=10000": 0.2,
                        "missing": -0.4},
     "industry": {"Software": 0.4, "Financial Services": 0.3, "Manufacturing": 0.3, "Healthcare": 0.1,
-                 "Education": -0.3, "Retail": -0.3, "other": 0.0},
+                 "Education": -0.1, "Retail": -0.2, "other": 0.0},
     "source": {"referral": 1.0, "partner": 0.7, "event": 0.6, "webinar": 0.4, "outbound": 0.2, "web": 0.0,
-               "paid_search": -0.1, "paid_social": -0.6},
+               "paid_search": -0.1, "paid_social": -0.3},
     "log1p_touches": {"web_visit": 0.35, "email_open": 0.1, "email_click": 0.5, "content_download": 0.8,
                       "webinar": 0.6, "event": 0.7},
     "created_in_second_year": 0.35,
@@ -212,7 +212,7 @@ SQL_WINDOW_DAYS = 90
 
 #: Probability that a lead that will not reach sql is still handed over as an MQL,
 #: depending on whether it meets marketing's rule (True) or not (False).
-MQL_IF_RULE = {True: 0.7, False: 0.06}
+MQL_IF_RULE = {True: 0.4, False: 0.04}
 
 REPS = tuple(f"R{i:02d}" for i in range(1, 11))
 #: Median hours from MQL to first follow-up per rep in the first year.
@@ -221,7 +221,7 @@ SLOW_REPS = ("R04", "R09")
 #: Routing weight of a slow rep in (first year, second year); the others share the rest.
 SLOW_REP_ROUTING_WEIGHT = (0.1, 0.03)
 #: Multiplier of every rep's follow-up delay per quarter (2026Q2 is a planted relapse).
-FOLLOW_UP_PACE = (1.0, 1.0, 1.0, 0.9, 0.5, 0.5, 1.3, 0.45)
+FOLLOW_UP_PACE = (1.0, 1.0, 1.0, 0.9, 0.5, 0.5, 1.6, 0.45)
 FOLLOW_UP_SIGMA = 0.8
 #: Share of non-converting MQLs a rep never follows up, (first year, second year).
 NEVER_FOLLOWED_UP = {"normal": (0.04, 0.01), "slow": (0.15, 0.06)}
@@ -244,16 +244,16 @@ SKIP_SAL_SHARE = 0.01
 SKIP_SQL_SHARE = 0.015
 SALES_DISQUALIFY_SHARE = 0.4
 SALES_DISQUALIFY_REASONS = ("no project", "no budget", "went with competitor")
-MARKETING_DISQUALIFY_SHARE = 0.04
+MARKETING_DISQUALIFY_SHARE = 0.03
 MARKETING_DISQUALIFY_REASONS = ("student/competitor", "invalid email", "duplicate")
 LOSS_REASONS = ("price", "competitor", "no decision", "timing", "missing feature")
 
 #: Share of leads missing each of the handoff fields, (first year, second year).
-MISSING_FIELD_SHARE = {"job_title": (0.02, 0.005), "employees": (0.03, 0.005), "phone": (0.03, 0.01)}
+MISSING_FIELD_SHARE = {"job_title": (0.02, 0.003), "employees": (0.03, 0.003), "phone": (0.03, 0.005)}
 
 #: Numbers written to definitions/ (the volume commitment scales with the number of leads).
 SLA = {
-    "sales_ready_leads_per_lead": 0.055,
+    "sales_ready_leads_per_lead": 0.042,
     "min_fields_at_handoff": ("job_title", "employees", "industry", "phone"),
     "min_fields_share_target": 0.95,
     "max_hours_to_first_follow_up": 24,
@@ -264,3 +264,31 @@ SLA = {
 HANDOFF = {"queue": "sdr-inbox", "max_hours_to_route": 4, "recycle_after_days": 90}
 
 STALE_AFTER_DAYS = 365
+
+#: Attributes of a customer (account firmographics and its first lead) that truly raise (+)
+#: or lower (-) its chance to be among the best / worst 20% by value.
+BEST_MARKERS = (
+    ({"field": "industry", "eq": "Software"}, "+"),
+    ({"field": "employees", "between": [200, 2000]}, "+"),
+    ({"field": "source", "eq": "event"}, "+"),
+    ({"field": "job_level", "eq": "Director"}, "+"),
+    ({"field": "industry", "eq": "Manufacturing"}, "-"),
+    ({"field": "industry", "eq": "Retail"}, "-"),
+    ({"field": "source", "eq": "paid_social"}, "-"),
+    ({"field": "job_level", "eq": "Individual Contributor"}, "-"),
+)
+WORST_MARKERS = (
+    ({"field": "industry", "eq": "Manufacturing"}, "+"),
+    ({"field": "employees", "min": 5000}, "+"),
+    ({"field": "source", "eq": "outbound"}, "+"),
+    ({"field": "job_level", "eq": "C-level"}, "+"),
+    ({"field": "industry", "eq": "Retail"}, "+"),
+    ({"field": "employees", "max": 49}, "+"),
+    ({"field": "source", "eq": "paid_social"}, "+"),
+    ({"field": "industry", "eq": "Software"}, "-"),
+    ({"field": "job_level", "eq": "Director"}, "-"),
+)
+#: Share of customers counted as best (top) and worst (bottom) by value.
+EXTREME_SHARE = 0.2
+#: A persona covers a segment when its rule matches at least this share of the segment's customers.
+COVERAGE_THRESHOLD = 0.5

@@ -1,0 +1,27 @@
+"""Zero-padded ids such as L000001, built without a per-row Python loop."""
+
+import numpy as np
+
+
+def numbered(prefix, count, width):
+    """Ids ``prefix`` + zero-padded 1..count, e.g. ``L000001``.
+
+    Parameters
+    ----------
+    prefix : str
+        Leading letter.
+    count : int
+        Number of ids.
+    width : int
+        Minimum number of digits (more are used when ``count`` needs them).
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of ids.
+    """
+    width = max(width, len(str(count)), 5)
+    number = np.arange(1, count + 1)
+    high = np.array([f"{prefix}{k:0{width - 4}d}" for k in range(count // 10000 + 1)], dtype=object)
+    low = np.array([f"{k:04d}" for k in range(10000)], dtype=object)
+    return high[number // 10000] + low[number % 10000]

@@ -1,0 +1,198 @@
+"""Truth about the handoff: reps' follow-up, rejections, SLA attainment per quarter, the trend."""
+
+import numpy as np
+import pandas as pd
+
+from . import world
+from .clock import AS_OF, DAY, HOUR, QUARTERS, quarter_index
+from .definitions import sales_ready_target
+
+FIRST_YEAR, SECOND_YEAR = QUARTERS[:4], QUARTERS[4:]
+
+
+def lead_handoff(leads, paths, stages, activities):
+    """Per-lead handoff facts as the analyses will measure them from the tables.
+
+    Parameters
+    ----------
+    leads : pandas.DataFrame
+        Generated leads.
+    paths : pandas.DataFrame
+        Funnel paths (for the owner).
+    stages : pandas.DataFrame
+        Output of :func:`salign.sample.stages.make_stages`.
+    activities : pandas.DataFrame
+        Output of :func:`salign.sample.activities.make_activities`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lead: ``first_mql`` and ``first_follow_up`` (epoch seconds, NaN when
+        absent; the follow-up is the first sales call/email/meeting at or after the
+        first MQL), ``sql_at`` (first sql), ``quarter`` of the first MQL (index into
+        QUARTERS), ``owner`` (rep index, -1 none) and ``complete`` (all handoff fields present).
+    """
+    n = len(leads)
+    first_mql = _first(stages, "mql", n)
+    fu = activities[activities["type"].isin(world.FOLLOW_UP_TYPES).to_numpy()]
+    fu_lead = fu["lead"].to_numpy()
+    fu_at = fu["at"].to_numpy().astype(float)
+    after = fu_at >= first_mql[fu_lead]
+    first_fu = np.full(n, np.nan)
+    series = pd.Series(fu_at[after]).groupby(fu_lead[after]).min()
+    first_fu[series.index.to_numpy()] = series.to_numpy()
+    complete = np.logical_and.reduce([leads[f].notna().to_numpy() for f in world.SLA["min_fields_at_handoff"]])
+    return pd.DataFrame({"first_mql": first_mql, "first_follow_up": first_fu, "sql_at": _first(stages, "sql", n),
+                         "quarter": np.where(np.isnan(first_mql), -1, quarter_index(first_mql)),
+                         "owner": paths["rep"].to_numpy(), "complete": complete})
+
+
+def _first(stages, stage, n):
+    rows = stages[stages["stage"] == stage].groupby("lead")["at"].min()
+    out = np.full(n, np.nan)
+    out[rows.index.to_numpy()] = rows.to_numpy()
+    return out
+
+
+def sla_truth(handoff, n_leads):
+    """SLA measures per quarter and the misses they imply.
+
+    Parameters
+    ----------
+    handoff : pandas.DataFrame
+        Output of :func:`lead_handoff`.
+    n_leads : int
+        Number of leads (sets the volume commitment).
+
+    Returns
+    -------
+    dict
+        ``sla_measures`` and ``sla_misses`` entries.
+    """
+    target = sales_ready_target(n_leads)
+    sla = world.SLA
+    measures, misses = {}, {}
+    for index, label in enumerate(QUARTERS):
+        group = handoff[handoff["quarter"] == index]
+        eligible = group[group["first_mql"] + sla["max_hours_to_first_follow_up"] * HOUR <= AS_OF]
+        hours = (eligible["first_follow_up"] - eligible["first_mql"]) / HOUR
+        within = int((hours <= sla["max_hours_to_first_follow_up"]).sum())
+        attainment = within / len(eligible) if len(eligible) else None
+        complete = float(group["complete"].mean()) if len(group) else None
+        measures[label] = {"sales_ready_leads": len(group), "sales_ready_target": target,
+                           "min_fields_share": _r(complete), "follow_up_eligible": len(eligible),
+                           "followed_up_within_sla": within, "follow_up_attainment": _r(attainment)}
+        misses[label] = [name for name, missed in (
+            ("marketing_volume", len(group) < target),
+            ("marketing_min_fields", complete is not None and complete < sla["min_fields_share_target"]),
+            ("sales_follow_up", attainment is not None and attainment < sla["follow_up_attainment_target"]),
+        ) if missed]
+    return {"sla_measures": measures, "sla_misses": misses}
+
+
+def _r(value, digits=4):
+    return None if value is None or pd.isna(value) else round(float(value), digits)
+
+
+def rep_truth(handoff):
+    """Each rep's intended and realised follow-up behaviour.
+
+    Parameters
+    ----------
+    handoff : pandas.DataFrame
+        Output of :func:`lead_handoff`.
+
+    Returns
+    -------
+    dict
+        ``reps`` and ``slow_reps`` entries.
+    """
+    mqls = handoff[~np.isnan(handoff["first_mql"].to_numpy())]
+    hours = (mqls["first_follow_up"] - mqls["first_mql"]) / HOUR
+    year = np.where(mqls["quarter"].to_numpy() >= 4, "second_year", "first_year")
+    reps = {}
+    for index, rep in enumerate(world.REPS):
+        mine = (mqls["owner"] == index).to_numpy()
+        kind = "slow" if rep in world.SLOW_REPS else "normal"
+        reps[rep] = {
+            "median_hours_intended": world.REP_MEDIAN_HOURS[index],
+            "never_followed_up_share_intended": dict(zip(("first_year", "second_year"),
+                                                         world.NEVER_FOLLOWED_UP[kind])),
+            "n_mqls": int(mine.sum()),
+            "median_hours": {y: _r(hours[mine & (year == y)].median(), 2) for y in ("first_year", "second_year")},
+            "never_followed_up_share": _r(hours[mine].isna().mean()),
+        }
+    return {"reps": reps, "slow_reps": list(world.SLOW_REPS), "follow_up_pace_by_quarter":
+            dict(zip(QUARTERS, world.FOLLOW_UP_PACE))}
+
+
+def rejection_truth(stages, handoff):
+    """Rejections per year: how many, share without a reason, share with slow feedback.
+
+    Parameters
+    ----------
+    stages : pandas.DataFrame
+        Output of :func:`salign.sample.stages.make_stages`.
+    handoff : pandas.DataFrame
+        Output of :func:`lead_handoff`.
+
+    Returns
+    -------
+    dict
+        The ``rejections`` entry.
+    """
+    rejected = stages[stages["stage"] == "rejected"]
+    at = rejected["at"].to_numpy().astype(float)
+    year = np.where(quarter_index(at) >= 4, "second_year", "first_year")
+    silent = rejected["reason"].isna().to_numpy()
+    slow = (at - handoff["first_mql"].to_numpy()[rejected["lead"].to_numpy()]) > \
+        world.SLA["feedback_days_on_rejected"] * DAY
+    out = {"year_of": "the rejected event (Europe/Berlin)",
+           "feedback_days_measured_from": "the lead's first mql"}
+    for y in ("first_year", "second_year"):
+        mine = year == y
+        out[y] = {"n": int(mine.sum()), "without_reason_share": _r(silent[mine].mean() if mine.any() else None),
+                  "slow_feedback_share": _r(slow[mine].mean() if mine.any() else None)}
+    return {"rejections": out}
+
+
+def trend_truth(handoff, stages):
+    """First year against second year on the metrics the alignment should improve.
+
+    Parameters
+    ----------
+    handoff : pandas.DataFrame
+        Output of :func:`lead_handoff`.
+    stages : pandas.DataFrame
+        Output of :func:`salign.sample.stages.make_stages`.
+
+    Returns
+    -------
+    dict
+        The ``trend`` entry.
+    """
+    mqls = handoff[handoff["quarter"].between(0, 7)]
+    second = (mqls["quarter"] >= 4).to_numpy()
+    hours = ((mqls["first_follow_up"] - mqls["first_mql"]) / HOUR).to_numpy()
+    eligible = (mqls["first_mql"] + 24 * HOUR <= AS_OF).to_numpy()
+    mature = (mqls["first_mql"] <= AS_OF - world.SQL_WINDOW_DAYS * DAY).to_numpy()
+    converted = (mqls["sql_at"] <= mqls["first_mql"] + world.SQL_WINDOW_DAYS * DAY).to_numpy()
+    rejected = stages[stages["stage"] == "rejected"]
+    rejected_second = quarter_index(rejected["at"].to_numpy().astype(float)) >= 4
+    silent = rejected["reason"].isna().to_numpy()
+    metrics = {
+        "median_hours_to_first_follow_up": ("lower", lambda m: np.nanmedian(hours[m])),
+        "follow_up_attainment": ("higher", lambda m: np.mean(hours[m & eligible] <= 24)),
+        "mql_to_sql_90d_rate": ("higher", lambda m: converted[m & mature].mean()),
+    }
+    out = {"direction": "improves", "first_year": list(FIRST_YEAR), "second_year": list(SECOND_YEAR),
+           "cohort": "leads by the quarter of their first mql (Europe/Berlin); mql_to_sql_90d_rate counts "
+                     "sql within 90 days of the first mql among mqls at least 90 days before as_of",
+           "metrics": {}}
+    for name, (better, measure) in metrics.items():
+        out["metrics"][name] = {"better": better, "first_year": _r(measure(~second)),
+                                "second_year": _r(measure(second))}
+    out["metrics"]["rejections_without_reason_share"] = {
+        "better": "lower", "first_year": _r(silent[~rejected_second].mean()),
+        "second_year": _r(silent[rejected_second].mean())}
+    return {"trend": out}
