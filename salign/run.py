@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import json
+import logging
 import shutil
 import tempfile
 import threading
@@ -76,7 +77,8 @@ def execute(name: str, values: dict, staging: Path, cell_timeout: float, kernels
     papermill.execute_notebook(
         str(Path(notebooks_dir) / f"{name}.ipynb"), str(staging / "notebooks" / f"{name}.ipynb"),
         parameters=values, kernel_name="python3", progress_bar=False, log_output=False,
-        execution_timeout=cell_timeout or None, cwd=str(paths.PROJECT_ROOT), request_save_on_cell_execute=False,
+        execution_timeout=cell_timeout or None, cwd=str(paths.PROJECT_ROOT),
+        request_save_on_cell_execute=True,  # a killed or timed-out run still leaves its partial notebook
         kernel_manager_class=kernels.manager_class,
         extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # kernel start/stop chatter is not the user's concern
     )
@@ -119,6 +121,7 @@ def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest
     """
     deadline = None if not timeout else time.monotonic() + timeout
     progress = progress or _printer()
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)  # its errors reach the user through RunError
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     notebooks_dir = Path(notebooks_dir)
     tables = load_workspace(workspace)
