@@ -1,15 +1,89 @@
 """Synthetic sample workspace with planted, documented truth.
 
-``generate(out_dir, n_leads, seed)`` writes a complete workspace (tables, YAML
-definitions) plus ``truth.json`` and ``truth_leads.csv`` describing what was planted,
-so that every analysis can be tested against a known answer.
+``generate(out_dir, n_leads=20000, seed=7)`` writes a complete workspace -- the six
+canonical tables, ``workspace.yaml`` and ``definitions/`` -- plus ``truth.json`` and
+``truth_leads.csv`` saying what was planted, so every analysis can be tested against
+a known answer.  The same ``(n_leads, seed)`` gives byte-identical files; the
+20,000-lead default is ``data/sample``.  Data span 2024Q4..2026Q3 (calendar quarters
+in Europe/Berlin); as_of is 2026-10-01; nothing happens at or after it.
+
+``truth_leads.csv``: ``lead_id``, ``p_sql`` (true probability of an sql stage within
+90 days of created_at, 4 decimals) and ``sql_90d`` (1 if the data hold such an sql
+row; leads created less than 90 days before as_of are censored).
+
+``truth.json`` keys ("first_year" = 2024Q4..2025Q3, "second_year" = 2025Q4..2026Q3;
+shares are fractions; every realised number is measured on the written tables):
+
+Customers and personas (customers = accounts with at least one won opportunity; a
+customer's source/job_level/department/campaign are those of its first lead):
+
+- ``value_definition``: value = won revenue x gross_margin; best/worst = top/bottom 20%.
+- ``segments``: customer account_id -> planted segment (customers only).
+- ``segment_profiles``: per segment the design (description, value_level, industry_mix,
+  employees range, revenue_per_employee, first_lead_*_mix, gross_margin_intended,
+  churn_rate_intended) and realised n_accounts, n_customers, revenue_per_customer,
+  gross_margin_mean, churn_share, value_per_customer.
+- ``best_segment`` / ``unprofitable_segment``: the most valuable segment, and the one
+  with the largest deals but negative margin and high churn.
+- ``best_customers`` / ``worst_customers``: account ids of the top / bottom 20% by value.
+- ``best_markers`` / ``worst_markers``: list of ``{condition (rule language), sign
+  ("+" raises, "-" lowers the chance of being best / worst), n, share_with,
+  share_without}``.
+- ``noise_attributes``: attributes independent of value (must not come out significant).
+- ``conjunction``: the planted AND rule (software, 200-2,000 employees, first source
+  event) with n, share_best, share_worst, and the same for each ``parts`` condition; it
+  separates best from worst better than any part.
+- ``persona_coverage``: persona id -> team, share_by_segment (share of each segment's
+  customers the rule matches), segments (share >= ``coverage_threshold``).
+- ``team_personas``: team -> covered, right (covered valuable segments), wrong (covered
+  other segments), missed (valuable segments not covered); ``valuable_segments``.
+
+Qualification:
+
+- ``sql_model``: the true logistic model (intercept, coefficients, terms, target) and
+  realised base_rate / base_rate_by_year of sql_90d.
+- ``best_auc``: AUC of p_sql against sql_90d, overall and for leads created in the last
+  two quarters (an upper bound for any qualification model).
+- ``leak_columns`` (``["lead_quality"]``), ``leak_timestamps`` (its set-at column, after
+  the outcome) and ``leak_auc`` (AUC of the leak alone: too good to be true).
+- ``qualification_rules``: per team name, intended weakness, share_flagged, recall and
+  precision against sql_90d.
+
+Handoff and SLAs:
+
+- ``slow_reps``; ``reps``: rep -> median_hours_intended (first-year pace),
+  never_followed_up_share_intended, n_mqls, median_hours (realised, first MQL to first
+  call/email/meeting, per year), never_followed_up_share; ``follow_up_pace_by_quarter``
+  (multiplier of every rep's delay).
+- ``routing``: per year share never routed, median hours and share within
+  ``max_hours_to_route`` from first MQL to first assignment to a rep.
+- ``rejections``: per year n rejections, without_reason_share, slow_feedback_share
+  (rejected more than feedback_days_on_rejected after the first MQL), acceptance_rate.
+- ``sla_measures``: per quarter sales_ready_leads, sales_ready_target, min_fields_share,
+  follow_up_eligible, followed_up_within_sla, follow_up_attainment.
+- ``sla_misses``: per quarter the missed commitments among marketing_volume,
+  marketing_min_fields, sales_follow_up; ``sla_definitions`` says how each is measured.
+- ``trend``: direction "improves", the quarters of each year, and per metric
+  (median_hours_to_first_follow_up, follow_up_attainment, mql_to_sql_90d_rate,
+  rejections_without_reason_share) which way is better and both years' values.
+
+Other:
+
+- ``content``: gaps ([persona, stage] cells without a current asset), stale, unused,
+  unclassified (content ids), stale_after_days, lost (shareable asset -> the only team
+  using it), shareable_types, usage_by_team (content id -> activity counts per team),
+  definitions.
+- ``anomalies``: sql_without_sal, opportunity_without_sql, mql_reentries (leads with
+  more than one mql row), n_mql_leads.
+- ``key_accounts``: n, share, won (key accounts with a won opportunity), lost_only.
+- ``pii``: PII columns of leads, and how many stage reasons carry an e-mail address.
+- ``generator``, ``as_of``, ``timezone``, ``quarters``.
 """
 
 import json
 import pathlib
 
 import numpy as np
-import pandas as pd
 
 from . import world, writer
 from .accounts import make_accounts, settle_accounts

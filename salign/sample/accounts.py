@@ -36,11 +36,7 @@ def make_accounts(rng, n_accounts):
     employees = np.floor(log_uniform(rng, bounds[segment, 0], bounds[segment, 1] + 1)).astype(np.int64)
     per_employee = np.array([s["revenue_per_employee"] for s in segs], dtype=float)[segment]
     revenue = np.round(lognormal(rng, employees * per_employee, 0.25) / 1000).astype(np.int64) * 1000
-    region_names = tuple(world.REGIONS)
-    region = categorical(rng, np.array([[world.REGIONS[r][0] for r in region_names]]), np.zeros(n_accounts, int))
-    country_table = mix_table([dict(zip(world.REGIONS[r][1], world.REGIONS[r][2])) for r in region_names],
-                              people.COUNTRIES)
-    country = np.array(people.COUNTRIES, dtype=object)[categorical(rng, country_table, region)]
+    region, country = people.locations(rng, n_accounts)
     name, domain = people.company_names(rng, industry, country)
     key_share = np.select([employees >= 5000, employees >= 2000, employees >= 500], [0.35, 0.2, 0.04], 0.005)
     tier = np.where(rng.random(n_accounts) < key_share, "key", "standard").astype(object)
@@ -51,7 +47,7 @@ def make_accounts(rng, n_accounts):
         "industry": np.array(world.INDUSTRIES, dtype=object)[industry],
         "employees": employees,
         "annual_revenue": revenue,
-        "region": np.array(region_names, dtype=object)[region],
+        "region": region,
         "country": country,
         "name": name,
         "domain": domain,

@@ -121,7 +121,6 @@ def _decide(rng, paths, leads):
     late = accepted_only & (rng.random(n) < world.LATE_SQL_SHARE)
     late_at = np.maximum(t0 + between(rng, 95 * DAY, 200 * DAY, n), t_sal + DAY)
     paths["t_sql"] = before_as_of(np.where(sql, on_time, np.where(late, late_at, np.nan)))
-    paths["skip_sal"] = skip_sal & ~np.isnan(paths["t_sql"].to_numpy())
     stalled = accepted_only & ~late
     attached = leads["account"].to_numpy() >= 0
     skip_sql = stalled & attached & (rng.random(n) < world.SKIP_SQL_SHARE)

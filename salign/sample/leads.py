@@ -43,11 +43,7 @@ def make_leads(rng, accounts, n_leads):
     level = categorical(rng, mix_table(mixes["job_level"], world.JOB_LEVELS), group)
     department = categorical(rng, mix_table(mixes["department"], world.DEPARTMENTS), group)
 
-    region_names = tuple(world.REGIONS)
-    own_region = categorical(rng, np.array([[world.REGIONS[r][0] for r in region_names]]), np.zeros(n_leads, int))
-    country_table = mix_table([dict(zip(world.REGIONS[r][1], world.REGIONS[r][2])) for r in region_names],
-                              people.COUNTRIES)
-    own_country = np.array(people.COUNTRIES, dtype=object)[categorical(rng, country_table, own_region)]
+    own_region, own_country = people.locations(rng, n_leads)
     own_employees = np.floor(log_uniform(rng, np.full(n_leads, 2.0), np.full(n_leads, 50000.0)))
     own_employees[rng.random(n_leads) < 0.08] = np.nan
     own_industry = np.array(world.INDUSTRIES, dtype=object)[rng.integers(0, len(world.INDUSTRIES), n_leads)]
@@ -78,7 +74,7 @@ def make_leads(rng, accounts, n_leads):
         "department": np.array(world.DEPARTMENTS, dtype=object)[department],
         "industry": pick("industry", own_industry),
         "employees": employees,
-        "region": pick("region", np.array(region_names, dtype=object)[own_region]),
+        "region": pick("region", own_region),
         "country": country,
         "email": people.emails(first_ascii, last_ascii, domain),
         "phone": phone,

@@ -7,6 +7,7 @@ Every function draws from the generator it is given and works on whole arrays.
 import numpy as np
 
 from . import world
+from .sampling import categorical, mix_table
 
 _FIRST = (("Anna", "anna"), ("Lukas", "lukas"), ("Sophie", "sophie"), ("Jonas", "jonas"), ("Marie", "marie"),
           ("Felix", "felix"), ("Emma", "emma"), ("Noah", "noah"), ("Lea", "lea"), ("Paul", "paul"),
@@ -185,6 +186,27 @@ def company_names(rng, industry, country):
     name = _lut(_PREFIXES)[prefix] + " " + words + " " + legal_form
     domain = _lut([p.lower() for p in _PREFIXES])[prefix] + "-" + slugs + ".test"
     return name, domain
+
+
+def locations(rng, n):
+    """Draw regions and countries; the mix is the same for every segment (a noise attribute).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    n : int
+        Number of places.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(region, country)`` object arrays.
+    """
+    names = tuple(world.REGIONS)
+    region = categorical(rng, np.array([[world.REGIONS[r][0] for r in names]]), np.zeros(n, int))
+    countries = mix_table([dict(zip(world.REGIONS[r][1], world.REGIONS[r][2])) for r in names], COUNTRIES)
+    return _lut(names)[region], _lut(COUNTRIES)[categorical(rng, countries, region)]
 
 
 def country_index(country):

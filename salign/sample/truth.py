@@ -9,7 +9,7 @@ from .content import GAPS, SHAREABLE_TYPES, STAGES
 from .definitions import PERSONA_IDS, QUALIFICATION
 from .matching import rule_mask
 from .truth_customers import customer_frame, customer_truth, persona_truth
-from .truth_handoff import lead_handoff, rejection_truth, rep_truth, sla_truth, trend_truth
+from .truth_handoff import lead_handoff, rejection_truth, rep_truth, routing_truth, sla_truth, trend_truth
 
 _GRADE = {"High": 2.0, "Medium": 1.0, "Low": 0.0}
 
@@ -49,6 +49,7 @@ def make_truth(*, n_leads, seed, accounts, leads, features, paths, p_sql, sql_90
         **persona_truth(customers),
         **_qualification_truth(leads, features, paths, p_sql, sql_90d),
         **rep_truth(handoff),
+        **routing_truth(handoff),
         **rejection_truth(stages, handoff),
         **sla_truth(handoff, n_leads),
         **trend_truth(handoff, stages),

@@ -27,24 +27,32 @@ def lead_handoff(leads, paths, stages, activities):
     Returns
     -------
     pandas.DataFrame
-        One row per lead: ``first_mql`` and ``first_follow_up`` (epoch seconds, NaN when
-        absent; the follow-up is the first sales call/email/meeting at or after the
-        first MQL), ``sql_at`` (first sql), ``quarter`` of the first MQL (index into
-        QUARTERS), ``owner`` (rep index, -1 none) and ``complete`` (all handoff fields present).
+        One row per lead: ``first_mql``, ``first_route`` (first assignment to a rep) and
+        ``first_follow_up`` (first sales call/email/meeting), the latter two at or after
+        the first MQL (epoch seconds, NaN when absent); ``sql_at`` (first sql);
+        ``quarter`` of the first MQL (index into QUARTERS); ``owner`` (rep index, -1
+        none) and ``complete`` (all handoff fields present).
     """
     n = len(leads)
     first_mql = _first(stages, "mql", n)
-    fu = activities[activities["type"].isin(world.FOLLOW_UP_TYPES).to_numpy()]
-    fu_lead = fu["lead"].to_numpy()
-    fu_at = fu["at"].to_numpy().astype(float)
-    after = fu_at >= first_mql[fu_lead]
-    first_fu = np.full(n, np.nan)
-    series = pd.Series(fu_at[after]).groupby(fu_lead[after]).min()
-    first_fu[series.index.to_numpy()] = series.to_numpy()
+    kind = activities["type"].to_numpy()
+    routes = (kind == "assignment") & (activities["actor"] != "queue").to_numpy()
     complete = np.logical_and.reduce([leads[f].notna().to_numpy() for f in world.SLA["min_fields_at_handoff"]])
-    return pd.DataFrame({"first_mql": first_mql, "first_follow_up": first_fu, "sql_at": _first(stages, "sql", n),
+    return pd.DataFrame({"first_mql": first_mql, "first_route": _first_after(activities[routes], first_mql),
+                         "first_follow_up": _first_after(activities[np.isin(kind, world.FOLLOW_UP_TYPES)], first_mql),
+                         "sql_at": _first(stages, "sql", n),
                          "quarter": np.where(np.isnan(first_mql), -1, quarter_index(first_mql)),
                          "owner": paths["rep"].to_numpy(), "complete": complete})
+
+
+def _first_after(activities, start):
+    """Per lead, the first of the given activities at or after ``start`` (NaN when none)."""
+    lead, at = activities["lead"].to_numpy(), activities["at"].to_numpy().astype(float)
+    after = at >= start[lead]
+    first = pd.Series(at[after]).groupby(lead[after]).min()
+    out = np.full(len(start), np.nan)
+    out[first.index.to_numpy()] = first.to_numpy()
+    return out
 
 
 def _first(stages, stage, n):
@@ -87,7 +95,17 @@ def sla_truth(handoff, n_leads):
             ("marketing_min_fields", complete is not None and complete < sla["min_fields_share_target"]),
             ("sales_follow_up", attainment is not None and attainment < sla["follow_up_attainment_target"]),
         ) if missed]
-    return {"sla_measures": measures, "sla_misses": misses}
+    definitions = {
+        "quarter": "quarter (Europe/Berlin) of each lead's first mql",
+        "marketing_volume": "sales_ready_leads (leads whose first mql falls in the quarter) < "
+                            "sales_ready_leads_per_quarter",
+        "marketing_min_fields": "share of those leads with every min_fields_at_handoff column non-empty < "
+                                "min_fields_share_target",
+        "sales_follow_up": "among those leads whose first mql + max_hours_to_first_follow_up <= as_of, share with a "
+                           "sales call/email/meeting within max_hours_to_first_follow_up of the first mql (never "
+                           "followed up counts as a miss) < follow_up_attainment_target",
+    }
+    return {"sla_measures": measures, "sla_misses": misses, "sla_definitions": definitions}
 
 
 def _r(value, digits=4):
@@ -126,8 +144,34 @@ def rep_truth(handoff):
             dict(zip(QUARTERS, world.FOLLOW_UP_PACE))}
 
 
+def routing_truth(handoff):
+    """Routing of first MQLs to a rep per year: share routed at all and within the handoff limit.
+
+    Parameters
+    ----------
+    handoff : pandas.DataFrame
+        Output of :func:`lead_handoff`.
+
+    Returns
+    -------
+    dict
+        The ``routing`` entry.
+    """
+    limit = world.HANDOFF["max_hours_to_route"]
+    mqls = handoff[handoff["quarter"].between(0, len(QUARTERS) - 1)]
+    hours = ((mqls["first_route"] - mqls["first_mql"]) / HOUR).to_numpy()
+    eligible = (mqls["first_mql"] + limit * HOUR <= AS_OF).to_numpy()
+    second = (mqls["quarter"] >= 4).to_numpy()
+    out = {"max_hours_to_route": limit, "measured_from": "the lead's first mql to its first assignment to a rep"}
+    for name, mine in (("first_year", ~second), ("second_year", second)):
+        out[name] = {"n_mqls": int(mine.sum()), "never_routed_share": _r(np.isnan(hours[mine]).mean()),
+                     "median_hours_to_route": _r(np.nanmedian(hours[mine]), 2),
+                     "routed_within_limit_share": _r((hours[mine & eligible] <= limit).mean())}
+    return {"routing": out}
+
+
 def rejection_truth(stages, handoff):
-    """Rejections per year: how many, share without a reason, share with slow feedback.
+    """Sales decisions per year: acceptance rate, and rejections without a reason or with slow feedback.
 
     Parameters
     ----------
@@ -147,12 +191,16 @@ def rejection_truth(stages, handoff):
     silent = rejected["reason"].isna().to_numpy()
     slow = (at - handoff["first_mql"].to_numpy()[rejected["lead"].to_numpy()]) > \
         world.SLA["feedback_days_on_rejected"] * DAY
-    out = {"year_of": "the rejected event (Europe/Berlin)",
-           "feedback_days_measured_from": "the lead's first mql"}
+    accepted = quarter_index(stages.loc[stages["stage"] == "sal", "at"].to_numpy().astype(float)) >= 4
+    out = {"year_of": "the sal or rejected event (Europe/Berlin)",
+           "feedback_days_measured_from": "the lead's first mql",
+           "acceptance_rate_definition": "sal / (sal + rejected) events of the year"}
     for y in ("first_year", "second_year"):
         mine = year == y
+        n_sal = int((accepted == (y == "second_year")).sum())
         out[y] = {"n": int(mine.sum()), "without_reason_share": _r(silent[mine].mean() if mine.any() else None),
-                  "slow_feedback_share": _r(slow[mine].mean() if mine.any() else None)}
+                  "slow_feedback_share": _r(slow[mine].mean() if mine.any() else None),
+                  "acceptance_rate": _r(n_sal / (n_sal + mine.sum()) if n_sal + mine.sum() else None)}
     return {"rejections": out}
 
 
