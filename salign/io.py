@@ -165,7 +165,7 @@ def _read_csv(path: Path, formats, expected: list[str]) -> tuple[pd.DataFrame | 
     for i, col in enumerate(header):
         if col in header[:i]:
             problems.append(Problem(str(path), "duplicate-header", "the header names this column twice "
-                                    f"(positions {header.index(col) + 1} and {i + 1})", column=col, line=1))
+                                    f"(positions {header.index(col) + 1} and {i + 1})", column=col, line=1, value=col))
         elif not col.strip():
             problems.append(Problem(str(path), "blank-header", f"column {i + 1} has no name", line=1))
     if problems:

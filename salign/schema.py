@@ -294,7 +294,7 @@ def validate_tables(frames: dict, files: dict, currency: str | None = None, rate
         for c in [c for c in spec.required if c not in frame.columns]:
             problems.append(Problem(file, "required-column", f"table '{name}' needs this column "
                                     f"(has: {', '.join(map(str, frame.columns))})" + _looks_like(name, frame),
-                                    column=c, line=1))
+                                    column=c, line=1, value=",".join(map(str, frame.columns))))
         checks += row_checks(name, frame) + key_checks(name, frame)
     checks += reference_checks(frames) + stage_order_checks(frames)
     if currency is not None:

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from salign import paths
@@ -28,6 +29,7 @@ class Formats(BaseModel):
     date_format: str = "%Y-%m-%d"
     timestamps_timezone: str = Field(default="UTC", description="zone of timestamps written without an offset")
     null_values: list[str] = Field(default_factory=lambda: [""])
+    placeholders: list[str] = Field(default_factory=list, description="values meaning 'missing' (e.g. --None--)")
 
     @field_validator("timestamps_timezone")
     @classmethod
@@ -47,6 +49,8 @@ class WorkspaceConfig(BaseModel):
     currency: str = "EUR"
     as_of: dt.date | None = Field(default=None, description="data cut-off; default: the newest timestamp in the data")
     formats: Formats = Formats()
+    exchange_rates: dict[str, float] = Field(default_factory=dict,
+                                             description="value of one unit of each other currency in `currency`")
     tables: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("timezone")
@@ -54,6 +58,14 @@ class WorkspaceConfig(BaseModel):
     def _zone(cls, v: str) -> str:
         _check_zone(v)
         return v
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _positive_rates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, r in v.items() if not r > 0]
+        if bad:
+            raise ValueError(f"exchange rates must be positive numbers ({', '.join(bad)})")
+        return {k.upper(): r for k, r in v.items()}
 
     @field_validator("tables")
     @classmethod
@@ -69,6 +81,20 @@ def _check_zone(v: str) -> None:
         ZoneInfo(v)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Berlin)") from None
+
+
+def _to_workspace_currency(frames: dict, config: WorkspaceConfig) -> None:
+    """Amounts written in another currency (a ``currency`` column) become workspace currency with the declared
+    rates; the amount as written is kept in ``amount_original``."""
+    for frame in frames.values():
+        if "currency" not in frame.columns or "amount" not in frame.columns:
+            continue
+        code = frame["currency"].astype("string").str.strip().str.upper()
+        rate = code.map(lambda c: 1.0 if c is None or c is pd.NA or c == config.currency.upper()
+                        else config.exchange_rates[c]).astype(float)
+        frame["amount_original"] = frame["amount"]
+        frame["amount"] = frame["amount"] * rate
+        frame["currency"] = code.where(code.isna(), config.currency.upper()).astype(object)
 
 
 def fingerprint(folder: Path, files: list[Path]) -> str:
@@ -112,8 +138,10 @@ def load_workspace(path: str | Path = paths.SAMPLE_WORKSPACE):
         if frame is not None:
             frames[name] = frame
             used.append(file)
-    problems.extend(validate_tables(frames, {n: folder / r for n, r in config.tables.items()}))
+    problems.extend(validate_tables(frames, {n: folder / r for n, r in config.tables.items()},
+                                    currency=config.currency, rates=config.exchange_rates))
     problems.raise_if_any(str(folder))
+    _to_workspace_currency(frames, config)
     missing = {n: "workspace.yaml lists no such table" for n in TABLES if n not in frames}
     return Tables(
         config=config,

@@ -164,8 +164,9 @@ class _Table:
             if line in self.quarantined:
                 continue
             value = (values or {}).get(line)
-            if value is None and source_col in self.src.frame.columns:
-                value = self.src.frame.at[line, source_col]
+            raw = self.src.raw if self.src.raw is not None else self.src.frame
+            if value is None and source_col in raw.columns and line in raw.index:
+                value = raw.at[line, source_col]
             self.quarantined[line] = (rule, source_col, value, reason + (detail or {}).get(line, ""))
 
     def flag_rows(self, mask: pd.Series, rule: str, column: str | None, reason: str, detail: dict | None = None) -> None:
@@ -372,7 +373,7 @@ class _Table:
         self.count.quarantined = len(self.quarantined)
         self.count.loaded = self.count.rows_in - self.count.quarantined - sum(self.count.dropped.values())
         self.count.rows_out = len(self.frame)
-        src = self.src.frame
+        src = self.src.raw if self.src.raw is not None else self.src.frame
         for line, (rule, col, value, reason) in sorted(self.quarantined.items()):
             record = {str(k): (None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
                       for k, v in src.loc[line].items()} if line in src.index else {}

@@ -23,6 +23,8 @@ class Source:
     path: Path
     frame: pd.DataFrame
     formats: object
+    #: the rows exactly as read (before placeholders and yes/no tokens were normalised), for quarantine records
+    raw: pd.DataFrame | None = None
     #: line -> (column, value, message) for rows with a bad yes/no token
     bad_rows: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
@@ -45,6 +47,7 @@ def read_source(key: str, path: Path, formats, booleans: list[str], needed: dict
     info: dict = {"path": str(path), "rows": 0}
     if footer is not None:
         frame, info["footer_lines"] = footer(frame)
+    raw = frame
     counts = placeholder_counts(frame, getattr(formats, "placeholders", []))
     if counts:
         info["placeholders"] = counts
@@ -61,7 +64,7 @@ def read_source(key: str, path: Path, formats, booleans: list[str], needed: dict
                      f"{', ...' if len(frame.columns) > 12 else ''})" +
                      ("; most mapped columns are missing: is this the right file?" if len(missing) > len(needed) / 2
                       else ""), column=col, line=1)
-    source = Source(key, path, frame, formats, info=info)
+    source = Source(key, path, frame, formats, raw=raw, info=info)
     for col in booleans:
         if col not in frame.columns:
             problems.add(path, "required-column", "declared as a yes/no column, but the file does not have it",
@@ -85,4 +88,5 @@ def _normalise_booleans(source: Source, col: str) -> None:
     out = pd.Series(None, index=values.index, dtype=object)
     out[is_true.fillna(False).astype(bool)] = "true"
     out[is_false.fillna(False).astype(bool)] = "false"
+    source.frame = source.frame.copy() if source.frame is source.raw else source.frame
     source.frame[col] = out

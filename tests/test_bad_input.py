@@ -1,0 +1,143 @@
+"""The bad-input contract: every fixture in tests/fixtures/bad_inputs/ gets its expected, located error.
+
+Each case folder holds a small workspace (``entry: workspace``, read with
+``salign.load_workspace``) or a small export with a mapping (``entry: mapping``,
+read with ``salign import --mapping``), and ``expected.yaml``: the rule, file, column,
+line and value the message must name. ``outcome`` says what must happen:
+
+- ``error``: nothing is loaded or written; the error lists the problem;
+- ``quarantine``: the import succeeds, the row is in quarantine.csv with the reason,
+  is absent from the workspace, and rows in = loaded + quarantined + dropped;
+- ``counted``: a declared placeholder became missing and the report counts it.
+
+Input files are never modified (every case compares their bytes before and after).
+"""
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from salign import cli
+from salign.imports import import_mapping
+from salign.problems import WorkspaceError
+from salign.workspace import load_workspace
+
+FIXTURES = Path(__file__).parent / "fixtures" / "bad_inputs"
+CASES = sorted(p for p in FIXTURES.iterdir() if (p / "expected.yaml").is_file())
+
+
+def _digest(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _run(case: Path, entry: str, out: Path):
+    if entry == "workspace":
+        return load_workspace(case)
+    return import_mapping(case / "mapping.yaml", out)
+
+
+def test_there_are_at_least_thirty_cases():
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_bad_input_case(case, tmp_path):
+    exp = yaml.safe_load((case / "expected.yaml").read_text(encoding="utf-8"))
+    before = _digest(case)
+    out = tmp_path / "out"
+    if exp["outcome"] == "error":
+        with pytest.raises(WorkspaceError) as err:
+            _run(case, exp["entry"], out)
+        _assert_named(err.value, exp)
+        assert not out.exists()  # nothing written
+    elif exp["outcome"] == "quarantine":
+        _run(case, exp["entry"], out)
+        _assert_quarantined(out, exp)
+    else:
+        _run(case, exp["entry"], out)
+        report = json.loads((out / "import_report.json").read_text())
+        assert report["files"]["people"]["placeholders"][exp["column"]] == {exp["value"]: exp["count"]}
+        leads = load_workspace(out).leads
+        assert exp["value"] not in set(leads.astype(str).to_numpy().ravel())
+    assert _digest(case) == before  # inputs never modified
+
+
+def _assert_named(err: WorkspaceError, exp: dict) -> None:
+    hits = [p for p in err.problems if p.rule == exp["rule"] and Path(p.file).name == exp["file"]
+            and p.column == exp.get("column", p.column) and p.line == exp.get("line", p.line)
+            and p.value == (None if exp.get("value") is None else str(exp["value"])) or
+            (p.rule == exp["rule"] and Path(p.file).name == exp["file"] and "value" not in exp
+             and p.column == exp.get("column", p.column) and p.line == exp.get("line", p.line))]
+    assert hits, f"expected {exp} among:\n{err}"
+    shown = str(hits[0])
+    assert exp["file"] in shown
+    if "line" in exp:
+        assert f"{exp['file']}:{exp['line']}" in shown
+    if "column" in exp:
+        assert f"column '{exp['column']}'" in shown
+    if "value" in exp:
+        assert repr(str(exp["value"])[:60]) in shown
+    if "says" in exp:
+        assert exp["says"] in shown, shown
+    assert shown in str(err)  # and the whole error lists it
+
+
+def _assert_quarantined(out: Path, exp: dict) -> None:
+    q = pd.read_csv(out / "quarantine.csv", dtype=str, keep_default_na=False)
+    row = q[(q["table"] == exp["table"]) & (q["rule"] == exp["rule"]) & (q["line"] == str(exp["line"]))]
+    assert len(row) == 1, q.to_string()
+    row = row.iloc[0]
+    assert Path(row["file"]).name == exp["file"] and row["column"] == exp["column"] and row["value"] == exp["value"]
+    if "says" in exp:
+        assert exp["says"] in row["reason"], row["reason"]
+    record = json.loads(row["record"])
+    assert record[exp["column"]] == exp["value"]  # the source row is kept whole
+    report = json.loads((out / "import_report.json").read_text())
+    for name, t in report["tables"].items():
+        assert t["rows_in"] == t["loaded"] + t["quarantined"] + sum(t["dropped"].values()), name
+    tables = load_workspace(out)
+    kept = getattr(tables, exp["table"])
+    assert len(kept) == report["tables"][exp["table"]]["rows_out"]
+    person = record["Person Id"]
+    if exp["rule"] != "duplicate-key":
+        assert person not in set(kept["lead_id"])  # the quarantined row produced nothing
+    assert report["tables"][exp["table"]]["quarantined"] >= 1
+
+
+def test_the_untouched_bases_load():
+    tables = load_workspace(FIXTURES / "_valid")
+    assert len(tables.leads) == 2 and len(tables.opportunities) == 2
+
+
+def test_the_untouched_mapping_base_imports(tmp_path):
+    tables, report = import_mapping(FIXTURES / "_valid_mapping" / "mapping.yaml", tmp_path / "ws")
+    assert len(tables.leads) == 3 and sorted(tables.stages["stage"]) == ["lead", "lead", "lead", "won"]
+    assert tables.leads.loc[tables.leads["lead_id"] == "P1", "created_at"].item() == pd.Timestamp("2025-10-01T22:00Z")
+    assert report.quarantine == [] and all(t.balanced for t in report.tables.values())
+
+
+def test_cli_exit_code_3_names_the_problem(capsys, tmp_path):
+    assert cli.main(["validate", "--workspace", str(FIXTURES / "cp1252_file")]) == cli.EXIT_INVALID_INPUT
+    assert "accounts.csv:2, column 'name', value 'Älpha GmbH'" in capsys.readouterr().err
+    code = cli.main(["import", "--mapping", str(FIXTURES / "map_missing_source_column" / "mapping.yaml"),
+                     "--out", str(tmp_path / "ws")])
+    assert code == cli.EXIT_INVALID_INPUT
+    assert "column 'Lead Source'" in capsys.readouterr().err and not (tmp_path / "ws").exists()
+
+
+def test_all_problems_of_a_run_come_together(tmp_path):
+    """Two broken files in one workspace: one error lists both."""
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "_valid", ws)
+    (ws / "accounts.csv").write_bytes((FIXTURES / "utf8_bom" / "accounts.csv").read_bytes())
+    (ws / "stages.csv").write_bytes((FIXTURES / "stages_backwards" / "stages.csv").read_bytes())
+    (ws / "opportunities.csv").write_bytes((FIXTURES / "negative_amount" / "opportunities.csv").read_bytes())
+    with pytest.raises(WorkspaceError) as err:
+        load_workspace(ws)
+    assert {"byte-order-mark", "minimum"} <= {p.rule for p in err.value.problems}
