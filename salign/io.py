@@ -177,11 +177,15 @@ def _read_csv(path: Path, formats, expected: list[str]) -> tuple[pd.DataFrame | 
     except (pd.errors.ParserError, ValueError):
         return None, _field_count_problems(path, text, formats.delimiter, header)
     frame.index = _line_numbers(text, len(frame))
+    d = re.escape(formats.delimiter)
+    padded = re.search(rf"(^|{d})[ \t]|[ \t]({d}|\r?$)", text, flags=re.M) is not None
+    nulls = [v for v in formats.null_values if v.strip() != v]  # null tokens only visible after stripping
     for col in frame.columns:
-        if frame[col].dtype == object:
-            frame[col] = frame[col].str.strip().replace("", None)
-            frame[col] = frame[col].mask(frame[col].isin(list(formats.null_values)))
-    frame = frame.astype(object).where(frame.notna(), None)
+        values = frame[col]
+        if padded:
+            values = values.str.strip()
+            values = values.mask(values.eq("") | (values.isin(list(formats.null_values)) if nulls else False))
+        frame[col] = values.astype(object).where(values.notna(), None)
     blank = frame.isna().all(axis=1)
     return frame[~blank], problems
 
@@ -301,9 +305,9 @@ def _to_id(col: pd.Series) -> Converted:
         return Converted(values.rename(col.name), frac, "mangled-id", "an id stored as a fractional number")
     if pd.api.types.is_numeric_dtype(col):  # ids written as integers in Parquet
         return Converted(col.astype("Int64").astype("string").astype(object).where(col.notna(), None))
-    text = col.astype("string")
-    sci = text.str.match(_SCIENTIFIC).fillna(False).astype(bool)
-    floaty = text.str.match(_FLOATY).fillna(False).astype(bool)
+    text = col.astype("string[pyarrow]")
+    sci = text.str.match(_SCIENTIFIC.pattern).fillna(False).astype(bool)
+    floaty = text.str.match(_FLOATY.pattern).fillna(False).astype(bool)
     bad = sci | floaty
     hints = {i: (" (scientific notation: a spreadsheet turned the id into a number and lost digits; export ids as "
                  "text)" if sci[i] else " (a '.0' suffix: a spreadsheet turned the id into a number; export ids as text)")
@@ -410,8 +414,8 @@ def undeclared_placeholders(frame: pd.DataFrame, spec: TableSpec, file: str) -> 
         values = frame[col].dropna()
         if values.empty:
             continue
-        folded = values.astype(str).str.strip().str.casefold()
-        hit = folded.isin(PLACEHOLDERS)
+        folded = values.astype("string[pyarrow]").str.strip().str.lower()
+        hit = folded.isin(PLACEHOLDERS).fillna(False).astype(bool)
         if hit.any():
             first = hit.idxmax()
             out.append(Problem(file, "undeclared-placeholder", f"{int(hit.sum())} value(s) look like a placeholder "

@@ -226,6 +226,7 @@ def _zero_padded_width(ids: set) -> int:
 def stage_order_checks(frames: dict) -> list[Check]:
     """Stage histories that go back in time: a lead first reaching a later stage before an earlier one,
     or any stage before the lead was created."""
+    import numpy as np
     import pandas as pd
 
     stages = frames.get("stages")
@@ -235,9 +236,11 @@ def stage_order_checks(frames: dict) -> list[Check]:
     first = st.sort_values("at", kind="stable").drop_duplicates(["lead_id", "stage"])
     wide = first.pivot(index="lead_id", columns="stage", values="at")
     wide = wide.reindex(columns=[s for s in FORWARD if s in wide.columns])
-    earlier_max = wide.cummax(axis=1).shift(1, axis=1)
-    back = (wide < earlier_max) & wide.notna()
-    bad_pairs = back.stack()
+    ns = np.column_stack([wide[c].array.asi8 for c in wide.columns])  # NaT is the smallest int64
+    earlier = np.maximum.accumulate(ns, axis=1)
+    back = np.zeros_like(ns, dtype=bool)
+    back[:, 1:] = (ns[:, 1:] < earlier[:, :-1]) & wide.notna().to_numpy()[:, 1:]
+    bad_pairs = pd.DataFrame(back, index=wide.index, columns=wide.columns).stack()
     bad_pairs = bad_pairs[bad_pairs]
     mask = pd.Series(False, index=stages.index)
     detail = {}
