@@ -9,7 +9,7 @@ the path is then built so that every converting lead really gets there in time.
 import numpy as np
 import pandas as pd
 
-from . import world
+from . import people, world
 from .clock import AS_OF, DAY, HOUR, before_as_of, quarter_index, second_year
 from .sampling import between, lognormal
 
@@ -63,8 +63,7 @@ def _marketing_disqualification(rng, t0, mql):
     n = len(t0)
     chosen = ~mql & (rng.random(n) < world.MARKETING_DISQUALIFY_SHARE)
     at = before_as_of(np.where(chosen, t0 + between(rng, HOUR, 10 * DAY, n), np.nan))
-    reasons = np.array(world.MARKETING_DISQUALIFY_REASONS, dtype=object)
-    return at, np.where(np.isnan(at), None, reasons[rng.integers(0, len(reasons), n)])
+    return at, _reasons(rng, world.MARKETING_DISQUALIFY_REASONS, ~np.isnan(at))
 
 
 def _route_and_follow_up(rng, paths):
@@ -127,26 +126,26 @@ def _decide(rng, paths, leads):
     paths["t_opp_direct"] = before_as_of(np.where(skip_sql, t_sal + between(rng, 2 * DAY, 20 * DAY, n), np.nan))
     disqualify = stalled & ~skip_sql & (rng.random(n) < world.SALES_DISQUALIFY_SHARE)
     paths["t_sdq"] = before_as_of(np.where(disqualify, t_sal + between(rng, 5 * DAY, 60 * DAY, n), np.nan))
-    reasons = np.array(world.SALES_DISQUALIFY_REASONS, dtype=object)
-    paths["sdq_reason"] = np.where(np.isnan(paths["t_sdq"].to_numpy()), None,
-                                   reasons[rng.integers(0, len(reasons), n)])
+    paths["sdq_reason"] = _reasons(rng, world.SALES_DISQUALIFY_REASONS, ~np.isnan(paths["t_sdq"].to_numpy()))
+
+
+def _reasons(rng, vocabulary, given):
+    """A reason drawn from ``vocabulary`` where ``given``, else None."""
+    choices = np.array((None,) + tuple(vocabulary), dtype=object)
+    return choices[np.where(given, rng.integers(1, len(choices), len(given)), 0)]
 
 
 def _reject_reasons(rng, t_rej, year2, leads):
     """Rejection reasons: empty more often in the first year; a few carry an e-mail address."""
     n = len(t_rej)
     rejected = ~np.isnan(t_rej)
-    reasons = np.array(world.REJECT_REASONS, dtype=object)[rng.integers(0, len(world.REJECT_REASONS), n)]
     silent = rng.random(n) < np.array(world.NO_REASON_SHARE)[year2]
-    reason = np.where(rejected & ~silent, reasons, None)
+    reason = _reasons(rng, world.REJECT_REASONS, rejected & ~silent)
     candidates = np.flatnonzero(rejected)
     k = min(len(candidates), max(3, int(round(world.EMAIL_REASON_SHARE * len(candidates)))))
     chosen = np.sort(rng.choice(candidates, k, replace=False))
-    colleague = leads["last_ascii"].to_numpy()[rng.integers(0, n, k)]
-    initial = leads["first_ascii"].to_numpy()[rng.integers(0, n, k)].astype(str)
-    address = np.char.add(np.char.add(initial.astype("U1"), "."), colleague.astype(str))
-    reason[chosen] = ("asked to contact " + address.astype(object) + "@" + leads["domain"].to_numpy()[chosen]
-                      + " instead")
+    address = people.colleague_addresses(rng, leads["domain"].to_numpy()[chosen])
+    reason[chosen] = "asked to contact " + address + " instead"
     return reason
 
 
@@ -160,8 +159,8 @@ def _recycle(rng, paths):
     recycle_rejected = rng.random(n) < world.RECYCLE_SHARE
     t_rec = np.where(~np.isnan(t_rej) & recycle_rejected, after_reject, np.where(undecided, after_silence, np.nan))
     paths["t_rec"] = before_as_of(t_rec)
-    paths["rec_reason"] = np.where(np.isnan(paths["t_rec"].to_numpy()), None,
-                                   np.where(undecided, "no sales decision in 90 days", "rejected by sales"))
+    reasons = np.array([None, "rejected by sales", "no sales decision in 90 days"], dtype=object)
+    paths["rec_reason"] = reasons[np.where(np.isnan(paths["t_rec"].to_numpy()), 0, np.where(undecided, 2, 1))]
     reentry = rng.random(n) < world.REENTRY_SHARE
     paths["t_mql2"] = before_as_of(np.where(reentry, paths["t_rec"].to_numpy() + between(rng, 10 * DAY, 120 * DAY, n),
                                             np.nan))
@@ -177,9 +176,9 @@ def _lead_quality(rng, paths):
     dropped = ~reached & (~np.isnan(t_rej) | ~np.isnan(t_sdq))
     accepted = ~reached & ~dropped & ~np.isnan(t_sal)
     grade = np.select([reached, dropped, accepted],
-                      [np.where(u < 0.93, "High", "Medium"), np.where(u < 0.9, "Low", "Medium"),
-                       np.where(u < 0.8, "Medium", "Low")], None)
+                      [np.where(u < 0.93, 1, 2), np.where(u < 0.9, 3, 2), np.where(u < 0.8, 2, 3)], 0)
     outcome_at = np.select([reached, dropped, accepted], [t_sql, np.fmax(t_rej, t_sdq), t_sal + 20 * DAY], np.nan)
     t_quality = before_as_of(outcome_at + between(rng, HOUR, 10 * DAY, n))
     paths["t_quality"] = t_quality
-    paths["lead_quality"] = np.where(np.isnan(t_quality), None, grade)
+    grades = np.array([None, "High", "Medium", "Low"], dtype=object)
+    paths["lead_quality"] = grades[np.where(np.isnan(t_quality), 0, grade)]

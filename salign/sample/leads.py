@@ -28,8 +28,8 @@ def make_leads(rng, accounts, n_leads):
     pandas.DataFrame
         One row per lead with the public lead columns (without owner, persona and the
         leak) plus internal columns: ``t0`` (creation, epoch seconds), ``account``
-        (row in ``accounts``, -1 for none), ``segment`` (-1 for none), ``domain``,
-        ``first_ascii`` and ``last_ascii``.
+        (row in ``accounts``, -1 for none), ``segment`` (-1 for none) and ``domain``
+        (of the e-mail address).
     """
     t0 = np.sort(_creation_times(rng, n_leads))
     attached = rng.random(n_leads) >= world.UNATTACHED_SHARE
@@ -57,7 +57,7 @@ def make_leads(rng, accounts, n_leads):
     employees[missing["employees"]] = np.nan
     country = pick("country", own_country)
     domain = pick("domain", _FREE_MAIL[rng.integers(0, len(_FREE_MAIL), n_leads)])
-    first, last, first_ascii, last_ascii = people.person_names(rng, n_leads)
+    first, last, mailbox = people.person_names(rng, n_leads)
     title = people.job_titles(rng, level, department)
     title[missing["job_title"]] = None
     phone = people.phones(rng, country)
@@ -76,13 +76,11 @@ def make_leads(rng, accounts, n_leads):
         "employees": employees,
         "region": pick("region", own_region),
         "country": country,
-        "email": people.emails(first_ascii, last_ascii, domain),
+        "email": mailbox + domain,
         "phone": phone,
         "first_name": first,
         "last_name": last,
         "domain": domain,
-        "first_ascii": first_ascii,
-        "last_ascii": last_ascii,
     })
 
 

@@ -80,7 +80,7 @@ def _lut(values):
 
 
 def person_names(rng, n):
-    """Draw first and last names.
+    """Draw first and last names, with the ``first.last@`` part of their e-mail address.
 
     Parameters
     ----------
@@ -92,29 +92,32 @@ def person_names(rng, n):
     Returns
     -------
     tuple of numpy.ndarray
-        ``(first_name, last_name, first_ascii, last_ascii)``, object arrays.
+        ``(first_name, last_name, mailbox)``, object arrays; ``mailbox + domain`` is the address.
     """
     f = rng.integers(0, len(_FIRST), n)
     la = rng.integers(0, len(_LAST), n)
-    first, first_ascii = (_lut([p[k] for p in _FIRST])[f] for k in (0, 1))
-    last, last_ascii = (_lut([p[k] for p in _LAST])[la] for k in (0, 1))
-    return first, last, first_ascii, last_ascii
+    mailbox = _lut([[f"{a[1]}.{b[1]}@" for b in _LAST] for a in _FIRST])
+    return _lut([a[0] for a in _FIRST])[f], _lut([b[0] for b in _LAST])[la], mailbox[f, la]
 
 
-def emails(first_ascii, last_ascii, domain):
-    """Compose ``first.last@domain`` addresses.
+def colleague_addresses(rng, domain):
+    """Addresses such as ``j.keller@meridian-bank.test`` of other people at the given domains.
 
     Parameters
     ----------
-    first_ascii, last_ascii, domain : numpy.ndarray
-        Object arrays of equal length.
+    rng : numpy.random.Generator
+        Source of randomness.
+    domain : numpy.ndarray
+        Domain of each address.
 
     Returns
     -------
     numpy.ndarray
         Object array of e-mail addresses.
     """
-    return first_ascii + "." + last_ascii + "@" + domain
+    n = len(domain)
+    mailbox = _lut([[f"{a[1][0]}.{b[1]}@" for b in _LAST] for a in _FIRST])
+    return mailbox[rng.integers(0, len(_FIRST), n), rng.integers(0, len(_LAST), n)] + domain
 
 
 def phones(rng, country):
@@ -132,13 +135,12 @@ def phones(rng, country):
     numpy.ndarray
         Object array of phone numbers.
     """
-    index = country_index(country)
     n = len(country)
-    codes = _lut([v[0] for v in _COUNTRY.values()])
-    areas = _lut([[v[1][k % len(v[1])] for k in range(5)] for v in _COUNTRY.values()])
-    head = _lut([str(k) for k in range(100, 1000)])[rng.integers(0, 900, n)]
-    tail = _lut([f"{k:04d}" for k in range(10000)])[rng.integers(0, 10000, n)]
-    return codes[index] + " " + areas[index, rng.integers(0, 5, n)] + " " + head + tail
+    prefix = _lut([[f"{code} {areas[k % len(areas)]} " for k in range(5)] for code, areas, _ in _COUNTRY.values()])
+    head = _lut([str(k) for k in range(100, 1000)])
+    tail = _lut([f"{k:04d}" for k in range(10000)])
+    return (prefix[country_index(country), rng.integers(0, 5, n)] + head[rng.integers(0, 900, n)]) \
+        + tail[rng.integers(0, 10000, n)]
 
 
 def job_titles(rng, level, department):

@@ -5,7 +5,9 @@ import pandas as pd
 
 from . import world
 
-_ORDER = ("lead", "mql", "disqualified", "sal", "rejected", "sql", "opportunity", "won", "lost", "recycled")
+#: Stage vocabulary; a stage's code is its position here, which also breaks ties in time.
+STAGES = ("lead", "mql", "disqualified", "sal", "rejected", "sql", "opportunity", "won", "lost", "recycled")
+_TEAM = {"lead": "marketing", "mql": "marketing", "recycled": "marketing"}
 
 
 def make_stages(leads, paths, opportunities):
@@ -29,31 +31,31 @@ def make_stages(leads, paths, opportunities):
     rep = np.append(np.array(world.REPS, dtype=object), None)[paths["rep"].to_numpy()]
     everyone = np.arange(len(leads))
     parts = [
-        _rows(everyone, "lead", leads["t0"], "marketing", "automation"),
-        _rows(everyone, "mql", paths["t_mql"], "marketing", "automation"),
-        _rows(everyone, "disqualified", paths["t_mdq"], "marketing", "automation", paths["mdq_reason"]),
-        _rows(everyone, "sal", paths["t_sal"], "sales", rep),
-        _rows(everyone, "rejected", paths["t_rej"], "sales", rep, paths["reject_reason"]),
-        _rows(everyone, "sql", paths["t_sql"], "sales", rep),
-        _rows(everyone, "disqualified", paths["t_sdq"], "sales", rep, paths["sdq_reason"]),
-        _rows(everyone, "recycled", paths["t_rec"], "marketing", "automation", paths["rec_reason"]),
-        _rows(everyone, "mql", paths["t_mql2"], "marketing", "automation"),
+        _part(everyone, "lead", leads["t0"], "automation"),
+        _part(everyone, "mql", paths["t_mql"], "automation"),
+        _part(everyone, "disqualified", paths["t_mdq"], "automation", paths["mdq_reason"], team="marketing"),
+        _part(everyone, "sal", paths["t_sal"], rep),
+        _part(everyone, "rejected", paths["t_rej"], rep, paths["reject_reason"]),
+        _part(everyone, "sql", paths["t_sql"], rep),
+        _part(everyone, "disqualified", paths["t_sdq"], rep, paths["sdq_reason"]),
+        _part(everyone, "recycled", paths["t_rec"], "automation", paths["rec_reason"]),
+        _part(everyone, "mql", paths["t_mql2"], "automation"),
     ]
-    opp_lead = opportunities["lead"].to_numpy()
-    opp_id = opportunities["opportunity_id"]
-    parts.append(_rows(opp_lead, "opportunity", opportunities["created_at"], "sales", opportunities["owner"],
-                       opportunity=opp_id))
+    opp_lead, owner = opportunities["lead"].to_numpy(), opportunities["owner"].to_numpy()
+    opp_id = opportunities["opportunity_id"].to_numpy()
+    parts.append(_part(opp_lead, "opportunity", opportunities["created_at"], owner, opportunity=opp_id))
     for outcome in ("won", "lost"):
         closed_at = opportunities["closed_at"].where(opportunities["outcome"] == outcome)
-        parts.append(_rows(opp_lead, outcome, closed_at, "sales", opportunities["owner"],
-                           opportunities["loss_reason"], opp_id))
-    stages = pd.concat(parts, ignore_index=True)
-    rank = stages["stage"].map({s: i for i, s in enumerate(_ORDER)}).to_numpy()
-    order = np.lexsort((rank, stages["at"].to_numpy(), stages["lead"].to_numpy()))
-    return stages.iloc[order].reset_index(drop=True)
+        parts.append(_part(opp_lead, outcome, closed_at, owner, opportunities["loss_reason"], opp_id))
+    lead, at, stage, team, actor, reason, opportunity = (np.concatenate(column) for column in zip(*parts))
+    order = np.lexsort((stage, at, lead))
+    return pd.DataFrame({"lead": lead[order], "stage": np.array(STAGES, dtype=object)[stage[order]],
+                         "at": at[order], "team": team[order], "actor": actor[order], "reason": reason[order],
+                         "opportunity_id": opportunity[order]})
 
 
-def _rows(lead, stage, at, team, actor, reason=None, opportunity=None):
+def _part(lead, stage, at, actor, reason=None, opportunity=None, team=None):
+    """Rows of one kind of stage event, for the leads where it happened."""
     at = np.asarray(at, dtype=float)
     keep = ~np.isnan(at)
     n = int(keep.sum())
@@ -63,6 +65,6 @@ def _rows(lead, stage, at, team, actor, reason=None, opportunity=None):
             return np.full(n, value, dtype=object)
         return np.asarray(value, dtype=object)[keep]
 
-    return pd.DataFrame({"lead": lead[keep], "stage": stage, "at": np.floor(at[keep]).astype(np.int64),
-                         "team": team, "actor": column(actor), "reason": column(reason),
-                         "opportunity_id": column(opportunity)})
+    team = team or _TEAM.get(stage, "sales")
+    return (np.asarray(lead)[keep], np.floor(at[keep]).astype(np.int64), np.full(n, STAGES.index(stage)),
+            column(team), column(actor), column(reason), column(opportunity))

@@ -36,7 +36,7 @@ def integers(values):
 
 
 def fixed(values, decimals):
-    """Format numbers with a fixed number of decimals (``-0.080``); NaN becomes "".
+    """Format numbers below 1000 in magnitude with fixed decimals (``-0.080``); NaN becomes "".
 
     Parameters
     ----------
@@ -53,9 +53,12 @@ def fixed(values, decimals):
     values = np.asarray(values, dtype=float)
     known = ~np.isnan(values)
     scaled = np.round(np.where(known, values, 0) * 10**decimals).astype(np.int64)
+    whole, part = np.divmod(np.abs(scaled), 10**decimals)
+    if whole.max(initial=0) >= 1000:
+        raise ValueError("fixed() formats numbers below 1000 only")
+    signed = np.array([f"{sign}{k}" for sign in ("", "-") for k in range(1000)], dtype=object)
     fraction = np.array([f".{k:0{decimals}d}" for k in range(10**decimals)], dtype=object)
-    whole = (np.abs(scaled) // 10**decimals).astype(str).astype(object)
-    text = np.where(scaled < 0, "-", "").astype(object) + whole + fraction[np.abs(scaled) % 10**decimals]
+    text = signed[whole + 1000 * (scaled < 0)] + fraction[part]
     text[~known] = ""
     return text
 
