@@ -62,7 +62,8 @@ def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file
     footer : callable, optional
         ``frame -> (frame, lines_stripped)`` applied to each source file (report footers).
     prepare : callable, optional
-        ``(sources, report) -> None`` run after reading, before mapping (vendor-specific repairs).
+        ``(sources, report, problems) -> None`` run after reading, before mapping (vendor-specific
+        repairs; it may add derived columns, flag rows in ``Source.bad_rows`` or add structural problems).
 
     Raises
     ------
@@ -72,19 +73,26 @@ def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file
     problems = Collector()
     needed = needed_columns(mapping)
     sources: dict[str, Source] = {}
+    report = ImportReport(kind, str(folder), mapping_file)
     for key, f in mapping.files.items():
+        if f.optional and not (folder / f.path).is_file():
+            report.notes.append(f"optional file {f.path} is absent; what is built from it is skipped")
+            continue
         fmt = mapping.formats.merged(f.formats, f.format_fields)
         src = read_source(key, folder / f.path, fmt, f.booleans, needed.get(key, {}), problems, footer)
         if src is not None:
             sources[key] = src
     problems.raise_if_any(str(folder))
-    report = ImportReport(kind, str(folder), mapping_file)
     report.files = {k: s.info for k, s in sources.items()}
     if prepare is not None:
-        prepare(sources, report)
+        prepare(sources, report, problems)
+        problems.raise_if_any(str(folder))
     builders: dict[str, _Table] = {}
     for name in [n for n in ORDER if n in mapping.tables]:
-        b = _Table(name, mapping.tables[name], sources, builders, report, problems)
+        parts = [t for t in [mapping.tables[name], *mapping.tables[name].also] if t.from_ in sources]
+        if not parts:
+            continue
+        b = _Table(name, [_Part(name, t, sources, builders, report, problems) for t in parts], report)
         b.build()
         builders[name] = b
     problems.raise_if_any(str(folder))
@@ -92,7 +100,7 @@ def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file
     for name, b in builders.items():
         b.finish()
     _note_constants(mapping, report)
-    return Built({n: b.frame for n, b in builders.items()}, report, mapping)
+    return Built({n: b.frame_final for n, b in builders.items()}, report, mapping)
 
 
 def needed_columns(mapping: Mapping) -> dict[str, dict[str, str]]:
@@ -103,25 +111,26 @@ def needed_columns(mapping: Mapping) -> dict[str, dict[str, str]]:
         for c in cols:
             need.setdefault(file, {}).setdefault(c, where)
 
-    for name, table in mapping.tables.items():
-        for col in table.columns:
-            spec = table.column(col)
-            where = f"tables.{name}.columns.{col}"
-            add(table.from_, _origin_fields(spec), where)
-            if spec.missing_when is not None:
-                add(table.from_, spec.missing_when.fields(), where)
-            if spec.lookup is not None and spec.lookup.file:
-                add(spec.lookup.file, [spec.lookup.match, spec.lookup.take], where + ".lookup")
-            if spec.reconcile is not None:
-                add(spec.reconcile.file, [spec.reconcile.column], where + ".reconcile")
-        for i, d in enumerate(table.drop):
-            add(table.from_, d.when.fields(), f"tables.{name}.drop[{i}]")
-        add(table.from_, table.leave_out, f"tables.{name}.leave_out")
-        for i, e in enumerate(table.events):
-            at = e.at if isinstance(e.at, ColumnMap) else ColumnMap(**{"from": e.at})
-            add(table.from_, _origin_fields(at), f"tables.{name}.events[{i}].at")
-            if e.when is not None:
-                add(table.from_, e.when.fields(), f"tables.{name}.events[{i}].when")
+    for name, whole in mapping.tables.items():
+        for table in [whole, *whole.also]:
+            for col in table.columns:
+                spec = table.column(col)
+                where = f"tables.{name}.columns.{col}"
+                if not spec.optional:
+                    add(table.from_, _origin_fields(spec), where)
+                if spec.missing_when is not None:
+                    add(table.from_, spec.missing_when.fields(), where)
+                if spec.lookup is not None and spec.lookup.file:
+                    add(spec.lookup.file, [spec.lookup.match, spec.lookup.take], where + ".lookup")
+                if spec.reconcile is not None:
+                    add(spec.reconcile.file, [spec.reconcile.column], where + ".reconcile")
+            for i, d in enumerate(table.drop):
+                add(table.from_, d.when.fields(), f"tables.{name}.drop[{i}]")
+            for i, e in enumerate(table.events):
+                at = e.at if isinstance(e.at, ColumnMap) else ColumnMap(**{"from": e.at})
+                add(table.from_, _origin_fields(at), f"tables.{name}.events[{i}].at")
+                if e.when is not None:
+                    add(table.from_, e.when.fields(), f"tables.{name}.events[{i}].when")
     return need
 
 
@@ -141,8 +150,8 @@ def _norm(value: str) -> str:
     return re.sub(r"[\W_]+", "", str(value).casefold())
 
 
-class _Table:
-    """One canonical table under construction, with its quarantine."""
+class _Part:
+    """The rows of one canonical table that come from one source file, with their quarantine."""
 
     def __init__(self, name: str, tmap: TableMap, sources: dict, built: dict, report: ImportReport,
                  problems: Collector):
@@ -150,7 +159,6 @@ class _Table:
         self.src: Source = sources[tmap.from_]
         self.report, self.problems = report, problems
         self.count = TableCount(source=tmap.from_, rows_in=len(self.src.frame))
-        report.tables[name] = self.count
         self.quarantined: dict[int, tuple] = {}
         self.frame = pd.DataFrame()
         self.line = pd.Series(dtype=int)
@@ -201,12 +209,17 @@ class _Table:
             self.count.dropped[d.reason] += int(hit.sum())
             keep &= ~hit
         rows = rows[keep]
-        for line, (col, value, msg) in self.src.bad_rows.items():
+        for line, (rule, col, value, msg) in self.src.bad_rows.items():
             if line in rows.index:
-                self.quarantined.setdefault(line, ("boolean-token", col, value, msg))
+                self.quarantined.setdefault(line, (rule, col, value, msg))
         out = pd.DataFrame(index=rows.index)
         for col in self.tmap.columns:
-            out[col] = self.column(col, self.tmap.column(col), rows)
+            spec = self.tmap.column(col)
+            if spec.optional and any(f not in rows.columns for f in _origin_fields(spec)):
+                self.report.notes.append(f"{self.name}.{col}: {self.src.path.name} has no "
+                                         f"{', '.join(_origin_fields(spec))}; the column is left out")
+                continue
+            out[col] = self.column(col, spec, rows)
         if self.tmap.keep_other_columns != "no":
             self._keep_others(out, rows)
         if self.tmap.events:
@@ -216,7 +229,6 @@ class _Table:
         self._drop_quarantined()
         for check in row_checks(self.name, self.frame):
             self.flag_rows(check.mask, check.rule, check.column, check.message, check.detail)
-        self._keys()
 
     def column(self, col: str, spec: ColumnMap, rows: pd.DataFrame, kind: str | None = None) -> pd.Series:
         """One canonical column through the pipeline: origin, values, transform, reconcile, lookup,
@@ -228,11 +240,14 @@ class _Table:
             s = _template(spec.template, rows)
         else:
             s = pd.Series([spec.constant] * len(rows), index=rows.index, dtype=object)
-        if spec.values:
+        if spec.values or spec.other is not None:
             hit = s.isin(list(spec.values))
             for k, n in s[hit].value_counts().items():
                 rep.repair(where, col, "value-map", n, f"{k!r} -> {spec.values[k]!r}")
-            s = s.where(~hit, s.map(lambda v: spec.values.get(v, v)))
+            rest = s.notna() & ~hit if spec.other is not None else pd.Series(False, index=s.index)
+            for k, n in s[rest].value_counts().items():
+                rep.repair(where, col, "value-map", n, f"{k!r} -> {spec.other!r} (not listed)")
+            s = s.where(~hit, s.map(lambda v: spec.values.get(v, v))).where(~rest, spec.other)
         if spec.transform is not None:
             s = _transform(s, spec.transform)
         if spec.reconcile is not None:
@@ -352,23 +367,6 @@ class _Table:
         self.frame = events
         return events
 
-    def _keys(self) -> None:
-        for check in key_checks(self.name, self.frame):
-            if self.name == "stages":  # the same event twice adds nothing: keep the first
-                self.report.repair("stages", "at", "duplicate-event", int(check.mask.sum()), "same lead, stage and time")
-                self.frame, self.line = self.frame[~check.mask], self.line[~check.mask]
-                continue
-            key = list(TABLES[self.name].key)
-            exact = self.frame.astype(str).duplicated(keep="first") & check.mask
-            self.count.dropped["exact repeat of an earlier row"] += int(exact.sum())
-            self.frame, self.line = self.frame[~exact], self.line[~exact]
-            clash = self.frame.duplicated(key, keep=False)
-            first_line = self.line[clash].groupby([self.frame.loc[clash, k] for k in key]).transform("min")
-            detail = {r: f" (also on line {first_line[r]}, with different values)" if first_line[r] != self.line[r]
-                      else " (repeated later in the file with different values)" for r in clash[clash].index}
-            self.flag_rows(clash, "duplicate-key", key[0], "the key appears more than once with different values; "
-                           "all rows with it are quarantined because none can be trusted", detail)
-
     def finish(self) -> None:
         self.count.quarantined = len(self.quarantined)
         self.count.loaded = self.count.rows_in - self.count.quarantined - sum(self.count.dropped.values())
@@ -381,7 +379,83 @@ class _Table:
                 "table": self.name, "file": str(self.src.path), "line": int(line), "rule": rule, "column": col,
                 "value": None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value),
                 "reason": reason, "record": json.dumps(record, ensure_ascii=False)})
-        self.frame = self.frame.reset_index(drop=True)
+
+
+class _Table:
+    """One canonical table: the union of its parts (one per source file)."""
+
+    def __init__(self, name: str, parts: list[_Part], report: ImportReport):
+        self.name, self.parts, self.report = name, parts, report
+        self.count = TableCount(source=" + ".join(p.tmap.from_ for p in parts))
+        report.tables[name] = self.count
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """All loaded rows; the index is (part number, row label within the part)."""
+        return pd.concat({i: p.frame for i, p in enumerate(self.parts)}, names=["_part", "_row"])
+
+    def build(self) -> None:
+        for p in self.parts:
+            p.build()
+        self._keys()
+
+    def flag_rows(self, mask: pd.Series, rule: str, column: str | None, reason: str, detail: dict | None = None) -> None:
+        detail = detail or {}
+        for i, p in enumerate(self.parts):
+            if i not in mask.index.get_level_values(0):
+                continue
+            part_mask = mask.xs(i, level=0)
+            p.flag_rows(part_mask, rule, column, reason,
+                        {r: detail.get((i, r), "") for r in part_mask[part_mask.fillna(False).astype(bool)].index})
+
+    def gone_keys(self, column: str) -> set[str]:
+        """Values of ``column`` in the quarantined source rows (to explain orphans they leave behind)."""
+        out = set()
+        for p in self.parts:
+            src_col = p._source_column(column)
+            raw = p.src.raw if p.src.raw is not None else p.src.frame
+            if src_col in raw.columns:
+                out |= {str(raw.at[line, src_col]) for line in p.quarantined if line in raw.index}
+        return out
+
+    def _keys(self) -> None:
+        frame = self.frame
+        for check in key_checks(self.name, frame):
+            if self.name == "stages":  # the same event twice adds nothing: keep the first
+                self.report.repair("stages", "at", "duplicate-event", int(check.mask.sum()), "same lead, stage and time")
+                self._remove(check.mask)
+                continue
+            key = list(TABLES[self.name].key)
+            exact = frame.astype(str).duplicated(keep="first") & check.mask
+            for i, p in enumerate(self.parts):
+                if i in exact.index.get_level_values(0):
+                    p.count.dropped["exact repeat of an earlier row"] += int(exact.xs(i, level=0).sum())
+            self._remove(exact)
+            frame = self.frame
+            clash = frame.duplicated(key, keep=False)
+            lines = pd.Series([self.parts[i].line[r] for i, r in frame.index], index=frame.index)
+            first_line = lines[clash].groupby([frame.loc[clash, k] for k in key]).transform("min")
+            detail = {r: f" (also on line {first_line[r]}, with different values)" if first_line[r] != lines[r]
+                      else " (repeated later with different values)" for r in clash[clash].index}
+            self.flag_rows(clash, "duplicate-key", key[0], "the key appears more than once with different values; "
+                           "all rows with it are quarantined because none can be trusted", detail)
+
+    def _remove(self, mask: pd.Series) -> None:
+        for i, p in enumerate(self.parts):
+            if i in mask.index.get_level_values(0):
+                m = mask.xs(i, level=0).reindex(p.frame.index, fill_value=False)
+                p.frame, p.line = p.frame[~m], p.line[~m]
+
+    def finish(self) -> None:
+        for p in self.parts:
+            p.finish()
+        c = self.count
+        c.rows_in = sum(p.count.rows_in for p in self.parts)
+        c.quarantined = sum(p.count.quarantined for p in self.parts)
+        c.dropped = sum((p.count.dropped for p in self.parts), Counter())
+        c.loaded = sum(p.count.loaded for p in self.parts)
+        c.rows_out = sum(p.count.rows_out for p in self.parts)
+        self.frame_final = pd.concat([p.frame for p in self.parts], ignore_index=True)
 
 
 def _cross_table_checks(builders: dict[str, _Table]) -> None:
@@ -395,15 +469,17 @@ def _cross_table_checks(builders: dict[str, _Table]) -> None:
                 continue
             stages = builders["stages"]
             if check.rule == "stage-order" and "leads" in builders:
-                bad = set(stages.frame.loc[check.mask, "lead_id"])
+                sf = stages.frame
+                bad = set(sf.loc[check.mask, "lead_id"])
                 leads = builders["leads"]
                 detail = {}
                 for r in check.mask[check.mask].index:
-                    detail.setdefault(stages.frame.at[r, "lead_id"], check.detail.get(r, ""))
-                mask = leads.frame["lead_id"].isin(bad)
+                    detail.setdefault(sf.at[r, "lead_id"], check.detail.get(r, ""))
+                lf = leads.frame
+                mask = lf["lead_id"].isin(bad)
                 leads.flag_rows(mask, "stage-order", "lead_id", "its stage history goes backwards, so its funnel "
                                 "times cannot be trusted; the lead and its events are quarantined",
-                                {r: detail.get(leads.frame.at[r, "lead_id"], "") for r in mask[mask].index})
+                                {r: detail.get(lf.at[r, "lead_id"], "") for r in mask[mask].index})
             else:
                 stages.flag_rows(check.mask, check.rule, check.column, check.message, check.detail)
             changed = True
@@ -411,13 +487,9 @@ def _cross_table_checks(builders: dict[str, _Table]) -> None:
             if check.mask.any():
                 b = builders[check.table]
                 target = TABLES[check.table].references[check.column]
-                gone = set()
-                if target in builders:
-                    key = TABLES[target].key[0]
-                    tb = builders[target]
-                    gone = {str(tb.src.frame.at[line, tb._source_column(key)]) for line in tb.quarantined
-                            if tb._source_column(key) in tb.src.frame.columns}
-                detail = {r: (f" (that {target} row was quarantined)" if str(b.frame.at[r, check.column]) in gone
+                gone = builders[target].gone_keys(TABLES[target].key[0]) if target in builders else set()
+                bf = b.frame
+                detail = {r: (f" (that {target} row was quarantined)" if str(bf.at[r, check.column]) in gone
                               else check.detail.get(r, "")) for r in check.mask[check.mask].index}
                 b.flag_rows(check.mask, check.rule, check.column, check.message, detail)
                 changed = True
@@ -426,16 +498,17 @@ def _cross_table_checks(builders: dict[str, _Table]) -> None:
 
 
 def _note_constants(mapping: Mapping, report: ImportReport) -> None:
-    for name, table in mapping.tables.items():
+    for name, table in [(n, t) for n, whole in mapping.tables.items() for t in [whole, *whole.also]]:
         for col in table.columns:
             spec = table.column(col)
             if spec.constant is not None:
                 report.notes.append(f"{name}.{col} is the declared constant {spec.constant!s} for every row"
                                     + (f": {spec.why}" if spec.why else ""))
-        for e in table.events:
-            if isinstance(e.at, ColumnMap) and e.at.constant is not None:
-                report.notes.append(f"stage '{e.stage}' events are dated with the declared constant {e.at.constant!s}"
-                                    + (f": {e.at.why}" if e.at.why else ""))
+        dated = [e.stage for e in table.events if isinstance(e.at, ColumnMap) and e.at.constant is not None]
+        if dated:
+            at = next(e.at for e in table.events if isinstance(e.at, ColumnMap) and e.at.constant is not None)
+            report.notes.append(f"stage events {', '.join(dated)} are dated with the declared constant {at.constant!s}"
+                                + (f": {at.why}" if at.why else ""))
 
 
 def _template(template: str, rows: pd.DataFrame) -> pd.Series:

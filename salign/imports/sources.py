@@ -25,7 +25,7 @@ class Source:
     formats: object
     #: the rows exactly as read (before placeholders and yes/no tokens were normalised), for quarantine records
     raw: pd.DataFrame | None = None
-    #: line -> (column, value, message) for rows with a bad yes/no token
+    #: line -> (rule, column, value, message): rows to quarantine in every table built from this file
     bad_rows: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
 
@@ -84,7 +84,7 @@ def _normalise_booleans(source: Source, col: str) -> None:
     bad = values.notna() & ~is_true & ~is_false
     accepted = f"accepted: {', '.join(f.true_values)} for yes; {', '.join(f.false_values)} for no"
     for i in bad[bad.fillna(False).astype(bool)].index:
-        source.bad_rows.setdefault(i, (col, values[i], f"not a yes/no token ({accepted})"))
+        source.bad_rows.setdefault(i, ("boolean-token", col, values[i], f"not a yes/no token ({accepted})"))
     out = pd.Series(None, index=values.index, dtype=object)
     out[is_true.fillna(False).astype(bool)] = "true"
     out[is_false.fillna(False).astype(bool)] = "false"

@@ -59,6 +59,7 @@ class SourceFile(_Strict):
     path: str
     formats: SourceFormats | None = None
     booleans: list[str] = Field(default_factory=list, description="columns holding yes/no tokens")
+    optional: bool = Field(default=False, description="a missing file skips the tables built from it (noted)")
 
     @property
     def format_fields(self) -> set[str]:
@@ -93,7 +94,7 @@ class ColumnMap(_Strict):
     """How one canonical column is filled.
 
     Exactly one of ``from`` (a source column), ``constant`` or ``template``. Then, in order:
-    ``values`` (map source values; counted as repairs), ``transform``, ``reconcile``, ``lookup``,
+    ``values`` (map source values; counted as repairs; ``other`` for present values not listed), ``transform``, ``reconcile``, ``lookup``,
     ``scale`` (multiply a number), ``missing_when`` (a condition on the source row that makes the
     value missing; counted), ``default`` (fills a missing value; counted).
     """
@@ -102,12 +103,14 @@ class ColumnMap(_Strict):
     constant: Scalar | dt.datetime | dt.date | None = None
     template: str | None = Field(default=None, description="e.g. 'acct-{Id}'; names source columns in braces")
     values: dict[str, Scalar | None] = Field(default_factory=dict)
+    other: Scalar | None = Field(default=None, description="what a present value not listed in 'values' becomes")
     transform: Literal["slug", "lower", "upper", "title", "strip"] | None = None
     reconcile: Reconcile | None = None
     lookup: Lookup | None = None
     scale: float | None = None
     missing_when: Condition | None = None
     default: Scalar | None = None
+    optional: bool = Field(default=False, description="the source column may be absent; then so is this column")
     why: str | None = Field(default=None, description="the reason, shown in the import report")
 
     @model_validator(mode="after")
@@ -150,6 +153,7 @@ class TableMap(_Strict):
     leave_out: list[str] = Field(default_factory=list, description="source columns never kept (e.g. the outcome)")
     drop: list[Drop] = Field(default_factory=list)
     events: list[StageEvent] = Field(default_factory=list, description="stages table only")
+    also: list["TableMap"] = Field(default_factory=list, description="more rows of this table from other files")
 
     def column(self, name: str) -> ColumnMap | None:
         spec = self.columns.get(name)
@@ -181,34 +185,44 @@ class Mapping(_Strict):
     @model_validator(mode="after")
     def _references(self) -> "Mapping":
         errors = []
-        for name, table in self.tables.items():
+        for name, whole in self.tables.items():
             if name not in TABLES:
                 errors.append(f"unknown table {name!r}; the canonical tables are {', '.join(TABLES)}")
                 continue
-            if table.from_ not in self.files:
-                errors.append(f"table {name!r} reads file {table.from_!r}, which 'files' does not declare")
-            known = {c.name for c in TABLES[name].columns}
-            for col, spec in table.columns.items():
-                spec = table.column(col)
-                for ref in (spec.lookup.file if spec.lookup else None, spec.reconcile.file if spec.reconcile else None):
-                    if ref is not None and ref not in self.files:
-                        errors.append(f"{name}.{col} looks up file {ref!r}, which 'files' does not declare")
-                if spec.lookup and spec.lookup.table and spec.lookup.table not in self.tables:
-                    errors.append(f"{name}.{col} looks up table {spec.lookup.table!r}, which this mapping does not build")
-                if col not in known and table.keep_other_columns == "no" and not col.islower():
-                    errors.append(f"{name}.{col}: extra columns must be lower_snake_case")
-            if table.events and name != "stages":
-                errors.append(f"table {name!r} has 'events'; only the stages table is built from events")
-            if name == "stages" and not table.events:
-                errors.append("the stages table needs 'events' (which stage, at what time, when)")
-            missing = [c for c in TABLES[name].required if c not in table.columns and
-                       not (name == "stages" and c in ("stage", "at"))]
-            if missing:
-                errors.append(f"table {name!r} needs a mapping for {', '.join(missing)}")
+            for table in [whole, *whole.also]:
+                errors += self._part_errors(name, table)
         if errors:
             raise ValueError("; ".join(errors))
         return self
 
+    def _part_errors(self, name: str, table: "TableMap") -> list[str]:
+        errors = []
+        if table.from_ not in self.files:
+            errors.append(f"table {name!r} reads file {table.from_!r}, which 'files' does not declare")
+        known = {c.name for c in TABLES[name].columns}
+        for col, spec in table.columns.items():
+            spec = table.column(col)
+            for ref in (spec.lookup.file if spec.lookup else None, spec.reconcile.file if spec.reconcile else None):
+                if ref is not None and ref not in self.files:
+                    errors.append(f"{name}.{col} looks up file {ref!r}, which 'files' does not declare")
+            if spec.lookup and spec.lookup.table and spec.lookup.table not in self.tables:
+                errors.append(f"{name}.{col} looks up table {spec.lookup.table!r}, which this mapping does not build")
+            if col not in known and not col.islower():
+                errors.append(f"{name}.{col}: extra columns must be lower_snake_case")
+        if table.events and name != "stages":
+            errors.append(f"table {name!r} has 'events'; only the stages table is built from events")
+        if name == "stages" and not table.events:
+            errors.append(f"the stages table (from {table.from_!r}) needs 'events' (which stage, at what time, when)")
+        missing = [c for c in TABLES[name].required if c not in table.columns and
+                   not (name == "stages" and c in ("stage", "at"))]
+        if missing:
+            errors.append(f"table {name!r} (from {table.from_!r}) needs a mapping for {', '.join(missing)}")
+        if any(part.also for part in table.also):
+            errors.append(f"table {name!r}: 'also' parts cannot have 'also' themselves")
+        return errors
+
 
 __all__ = ["Mapping", "TableMap", "ColumnMap", "StageEvent", "Drop", "Lookup", "Reconcile", "SourceFile",
            "SourceFormats", "WorkspaceSettings"]
+
+TableMap.model_rebuild()
