@@ -9,7 +9,7 @@ WORKSPACE ?= data/sample
 OUT ?= reports
 PERIOD ?=
 
-.PHONY: help review test test-fast lab sample validate lint clean bench
+.PHONY: help review test test-fast lab sample validate lint clean bench chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,8 +24,16 @@ $(STAMP): pyproject.toml
 review: $(STAMP) ## run the quarterly review on $(WORKSPACE) into $(OUT)/ (PERIOD=2026Q3 to pick one)
 	$(BIN)/salign review --workspace $(WORKSPACE) --out $(OUT) $(if $(PERIOD),--period $(PERIOD))
 
-test: $(STAMP) ## run the whole test suite (unit, notebooks, end to end)
+test: $(STAMP) chromium ## run the whole test suite (unit, notebooks, end to end, browser)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+# Debian's chromium and its matching chromedriver for tests/test_browser.py; apt-get only when they are absent.
+chromium: ## install Debian's chromium + chromedriver for the browser test (when absent)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$sudo apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		chromium chromium-driver fonts-liberation
 
 test-fast: $(STAMP) ## unit tests only (no notebooks, no end-to-end runs)
 	$(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider

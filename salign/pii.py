@@ -96,7 +96,7 @@ class Matcher:
                 if len(digits) >= 7 and digits[-PHONE_TAIL:] in self.phone_tails:
                     add("phone number", m.group())
         if self.names:
-            words = _words(text)
+            words = _words(PHONE.sub(" ", EMAIL.sub(" ", text)))  # an address is reported once, as an address
             for n in range(1, MAX_NAME_WORDS + 1):
                 for i in range(len(words) - n + 1):
                     if tuple(words[i:i + n]) in self.names:

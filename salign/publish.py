@@ -36,6 +36,7 @@ PERIOD_DIR = re.compile(r"^\d{4}Q[1-4]$")
 HIDDEN_TAGS = {"parameters", "injected-parameters"}
 #: output kinds a shared page shows; a bare text/plain result is a Python repr and is left out
 SHOWN_MIME = ("text/html", "image/png", "image/jpeg", "image/svg+xml", "text/markdown")
+ALT_PLACEHOLDER = "Figure"
 #: how many headline figures the table of all periods shows as columns
 INDEX_COLUMNS = 8
 
@@ -75,6 +76,7 @@ def shareable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                             and any(m in o.get("data", {}) for m in SHOWN_MIME)]
             if not cell.outputs:
                 continue
+            cell.metadata["alt"] = ALT_PLACEHOLDER  # replaced by the section's name in _alt_texts
         kept.append(cell)
     nb.cells = kept
     return nb
@@ -137,21 +139,20 @@ def _text(fragment: str) -> str:
 
 
 def _alt_texts(body: str) -> str:
-    section = ["Figure"]
+    section = [""]
 
     def swap(m):
         if m.group(1) is not None:
             section[0] = _text(m.group(2))
             return m.group(0)
-        return f'<img alt="{html.escape("Figure: " + section[0])}"'
+        return f'<img alt="{html.escape("Figure: " + section[0] if section[0] else "Figure")}"'
 
-    return re.sub(r"(<h[2-4]\b[^>]*>)(.*?)</h[2-4]>|<img alt=\"No description has been provided for this image\"",
-                  swap, body, flags=re.S)
+    return re.sub(rf"(<h[2-4]\b[^>]*>)(.*?)</h[2-4]>|<img\s+alt=\"{ALT_PLACEHOLDER}\"", swap, body, flags=re.S)
 
 
 def _toc(body: str) -> list[dict]:
-    return [{"id": html.unescape(m.group(1)), "text": _text(m.group(2))}
-            for m in re.finditer(r"""<h2[^>]*\bid=["']([^"']+)["'][^>]*>(.*?)</h2>""", body, flags=re.S)]
+    return [{"id": html.unescape(m.group(1) or m.group(2)), "text": _text(m.group(3))}
+            for m in re.finditer(r"""<h2[^>]*\bid=(?:"([^"]+)"|'([^']+)')[^>]*>(.*?)</h2>""", body, flags=re.S)]
 
 
 def page(title: str, body: str, period, tables, nav: list[dict], heading: str = "", kpis: str = "",
@@ -442,7 +443,8 @@ def sparkline(points: list[tuple[str, float | None]], label: str, rate: bool = F
     step = (width - 2 * pad) / max(1, len(points) - 1)
 
     def xy(i, v):
-        return round(pad + i * step, 1), round(height - pad - (v - lo) / span * (height - 2 * pad), 1)
+        y = height / 2 if hi == lo else height - pad - (v - lo) / span * (height - 2 * pad)
+        return round(pad + i * step, 1), round(y, 1)
 
     segments, run = [], []
     for i, (_, v) in enumerate(points):
@@ -491,7 +493,7 @@ def index_body(periods: dict[str, dict]) -> str:
         is_rate = any(_is_rate(v) or (_is_comparison(v) and _is_rate(v["value"])) for v in
                       (raw[p].get(key) for p in names))
         spark = sparkline(series, card.label, rate=is_rate)
-        span = f"{names[0]}–{latest}" if spark else f"no trend yet: one period with this figure"
+        span = f"{names[0]}–{latest}" if spark else "no trend yet: only one period has this figure"
         trend = f"<div class='trend'>{spark}<span class='note'>{esc(span)}</span></div>"
         trend_cards.append(kpi_html(card, trend))
     since = f" and the trend since {names[0]}" if len(names) > 1 else ""
