@@ -25,6 +25,9 @@ class PersonasParams(CommonParams):
 
 class ContentParams(CommonParams):
     stale_after_days: int = Field(default=365, gt=0)
+    history_quarters: int = Field(default=4, ge=1, le=20)
+    window_days: int = Field(default=90, gt=0)
+    shareable_types: str = ""
 
 
 class QualificationParams(CommonParams):

@@ -1,0 +1,201 @@
+"""Influence, honestly: conversion of leads who used an asset at a buying stage vs comparable leads who did not.
+
+Comparable means the same persona and the same buying stage, entered in the same span of time.
+The odds ratio is pooled over personas (Mantel-Haenszel), tested with the Cochran-Mantel-Haenszel
+test and the false discovery rate is controlled over every asset and stage tested. It is an
+association: leads who read more are often further along already, and nothing here is a cause.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.contingency_tables import StratifiedTable
+
+from salign import plotting, render
+from salign.content import journey
+from salign.content.journey import BUYING_STAGES
+from salign.content.personas import UNASSIGNED
+from salign.content.touches import content_touches, lead_frame
+from salign.stats import Rate, benjamini_hochberg, rates
+
+#: What converting from each buying stage means.
+OUTCOME = {"awareness": "reached consideration (MQL or later)", "consideration": "reached decision (SQL or later)",
+           "decision": "won"}
+SHOWN_PAIRS = 25
+
+
+@dataclass
+class Influence(render.Result):
+    """Per asset and buying stage: touched vs comparable leads, with a persona-adjusted odds ratio.
+
+    Attributes
+    ----------
+    pairs : pandas.DataFrame
+        One row per (``stage``, ``content_id``) with at least ``min_leads`` touched leads: ``title``,
+        ``touched_k``/``touched_n``, ``comparable_k``/``comparable_n``, ``odds_ratio`` with ``or_low``/
+        ``or_high``, ``p`` and ``q`` (Benjamini-Hochberg).
+    cohorts : dict
+        Stage -> (first entry, last entry, leads) of the cohort each stage was measured on.
+    """
+
+    pairs: pd.DataFrame
+    cohorts: dict
+    window_days: int
+    min_leads: int
+    alpha: float = 0.05
+    title: str = "Influence: conversion of leads who used an asset vs comparable leads"
+
+    def _notable(self) -> pd.DataFrame:
+        p = self.pairs
+        return p[p["q"] < self.alpha] if len(p) else p
+
+    def metrics(self) -> dict:
+        note = self._notable()
+        pairs = {f"{r.content_id}@{r.stage}": {
+            "touched": Rate(r.touched_k, r.touched_n).as_dict(), "comparable": Rate(r.comparable_k, r.comparable_n).as_dict(),
+            "odds_ratio": _r(r.odds_ratio), "or_ci": [_r(r.or_low), _r(r.or_high)], "q": _r(r.q)}
+            for r in self.pairs.itertuples()}
+        return {"window_days": self.window_days, "min_leads": self.min_leads, "tested": len(self.pairs),
+                "higher": int((note["odds_ratio"] > 1).sum()), "lower": int((note["odds_ratio"] < 1).sum()),
+                "cohorts": {s: {"from": a, "to": b, "leads": n} for s, (a, b, n) in self.cohorts.items()},
+                "pairs": pairs}
+
+    def html_body(self) -> str:
+        m = self.metrics()
+        cohorts = "; ".join(f"{s}: {n:,} leads entering it {a} to {b}" for s, (a, b, n) in self.cohorts.items())
+        head = (f"<p><strong>This is association, not cause.</strong> Leads who use content are often more engaged "
+                f"or further along already; an asset that looks strong may simply be the one sales sends to "
+                f"promising leads. For each buying stage, leads who used an asset in their first "
+                f"{self.window_days} days in that stage are compared with leads of the same persona who entered the "
+                f"same stage in the same span and did not use it. Conversion: "
+                f"{render.esc('; '.join(f'{k} {v}' for k, v in OUTCOME.items()))}, within {self.window_days} days. "
+                f"Cohorts: {render.esc(cohorts)}. The odds ratio is adjusted for persona (Mantel-Haenszel); "
+                f"q is the p-value after Benjamini-Hochberg over all {m['tested']:,} asset-stage pairs with at least "
+                f"{self.min_leads} leads who used the asset.</p>"
+                f"<p>{m['higher']:,} pairs go with clearly higher conversion, {m['lower']:,} with clearly lower "
+                f"(q below {self.alpha}).</p>")
+        if not len(self.pairs):
+            return head
+        p = self.pairs.sort_values(["q", "odds_ratio"], ascending=[True, False])
+        shown = pd.DataFrame({
+            "stage": p["stage"], "asset": p["content_id"], "title": p["title"],
+            "used it: converted": [render.rate_cell(k, n, lo, hi) for k, n, lo, hi in
+                                   zip(p["touched_k"], p["touched_n"], p["touched_lo"], p["touched_hi"])],
+            "comparable, did not: converted": [render.rate_cell(k, n, lo, hi) for k, n, lo, hi in
+                                               zip(p["comparable_k"], p["comparable_n"], p["comparable_lo"],
+                                                   p["comparable_hi"])],
+            "odds ratio (95% CI)": [_or_text(o, lo, hi) for o, lo, hi in zip(p["odds_ratio"], p["or_low"], p["or_high"])],
+            "q": p["q"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}")})
+        return head + render.table(shown, caption="Asset and stage pairs, clearest association first", max_rows=40)
+
+    def figure(self):
+        """Persona-adjusted odds ratios with 95% intervals for the most used asset-stage pairs."""
+        p = self.pairs.dropna(subset=["odds_ratio", "or_low", "or_high"])
+        p = p[(p["odds_ratio"] > 0) & np.isfinite(p["or_high"])]
+        p = p.nlargest(SHOWN_PAIRS, "touched_n").sort_values("odds_ratio")
+        fig, ax = plotting.figure(size=(8.0, 0.28 * max(len(p), 4) + 1.4))
+        y = np.arange(len(p))
+        clear = (p["q"] < self.alpha).to_numpy()
+        ax.errorbar(p["odds_ratio"], y, xerr=[p["odds_ratio"] - p["or_low"], p["or_high"] - p["odds_ratio"]],
+                    fmt="none", ecolor=plotting.COLORS["muted"])
+        ax.scatter(p["odds_ratio"], y, color=np.where(clear, plotting.COLORS["common"], plotting.COLORS["muted"]),
+                   zorder=3)
+        ax.axvline(1.0, color=plotting.COLORS["ink"], lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yticks(y, [f"{c} at {s}" for c, s in zip(p["content_id"], p["stage"])])
+        ax.set_xlabel("odds ratio of converting, used vs did not (same persona and stage)")
+        ax.set_title("Association of asset use with conversion (green: clear after FDR)")
+        return fig
+
+
+def _r(v):
+    return None if v is None or not np.isfinite(v) else round(float(v), 6)
+
+
+def _or_text(o, lo, hi) -> str:
+    if not np.isfinite(o):
+        return "n/a"
+    return f"{o:.2f} ({lo:.2f}-{hi:.2f})" if np.isfinite(lo) and np.isfinite(hi) else f"{o:.2f} (n/a)"
+
+
+def _pooled(touched: pd.DataFrame, totals: pd.DataFrame) -> tuple[float, float, float, float, int, int]:
+    """Mantel-Haenszel odds ratio, its interval, the CMH p-value and the comparable leads' (k, n)."""
+    both = touched.join(totals, how="inner")
+    c = both["k_all"] - both["k"]
+    n_c = both["n_all"] - both["n"]
+    keep = n_c > 0
+    if not keep.any():
+        return np.nan, np.nan, np.nan, np.nan, 0, 0
+    a, b = both["k"][keep], both["n"][keep] - both["k"][keep]
+    cc, d = c[keep], n_c[keep] - c[keep]
+    stack = np.array([[a, b], [cc, d]], dtype=float)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        st = StratifiedTable(stack)
+        ratio = float(st.oddsratio_pooled)
+        lo, hi = (float(x) for x in st.oddsratio_pooled_confint())
+        p = float(st.test_null_odds(correction=True).pvalue)
+    return ratio, lo, hi, p, int(cc.sum()), int(n_c[keep].sum())
+
+
+def influence(tables, inventory, choice, period, window_days: int = 90, min_leads: int = 20) -> Influence:
+    """Compare conversion of leads who used each asset at a buying stage with comparable leads who did not.
+
+    Parameters
+    ----------
+    tables : salign.tables.Tables
+        Needs leads, stages and activities.
+    inventory : salign.content.inventory.Inventory
+    choice : salign.content.personas.PersonaChoice
+        The persona set; leads are compared within the same persona (label).
+    period : salign.periods.Quarter
+        Cohorts are leads that entered the stage before ``period.end - window_days``, so each had the
+        full window to convert by the end of the period.
+    window_days : int
+        Days after entering the stage within which the use and the conversion are counted.
+    min_leads : int
+        Pairs with fewer leads who used the asset are not tested.
+    """
+    tables.require("leads", "stages", "activities")
+    entered = journey.entries(tables.stages)
+    label = choice.lead_personas(lead_frame(tables)).set_index("lead_id")["label"]
+    touches = content_touches(tables, inventory, choice, period, 1)
+    titles = inventory.assets.set_index("content_id")["title"]
+    window = pd.Timedelta(days=window_days)
+    rows, cohorts = [], {}
+    for stage in BUYING_STAGES:
+        start = entered[stage]
+        start = start[start.notna() & (start < period.end - window)]
+        if start.empty:
+            continue
+        nxt = journey.next_entry(entered, stage).reindex(start.index)
+        cohort = pd.DataFrame({"converted": (nxt.notna() & (nxt <= start + window)).astype(int),
+                               "stratum": label.reindex(start.index).fillna(UNASSIGNED)})
+        cohorts[stage] = (f"{start.min():%Y-%m-%d}", f"{start.max():%Y-%m-%d}", len(start))
+        totals = cohort.groupby("stratum")["converted"].agg(k_all="sum", n_all="size")
+        t = touches[(touches["buying_stage"] == stage) & touches["lead_id"].isin(start.index)]
+        since = t["at"] - t["lead_id"].map(start)
+        t = t[(since >= pd.Timedelta(0)) & (since < window)]
+        used = t[["content_id", "lead_id"]].drop_duplicates().join(cohort, on="lead_id")
+        per = used.groupby(["content_id", "stratum"])["converted"].agg(k="sum", n="size")
+        for cid, g in per.groupby(level="content_id"):
+            g = g.droplevel("content_id")
+            if g["n"].sum() < min_leads:
+                continue
+            ratio, lo, hi, p, ck, cn = _pooled(g, totals)
+            rows.append({"stage": stage, "content_id": cid, "title": titles.get(cid), "touched_k": int(g["k"].sum()),
+                         "touched_n": int(g["n"].sum()), "comparable_k": ck, "comparable_n": cn,
+                         "odds_ratio": ratio, "or_low": lo, "or_high": hi, "p": p})
+    pairs = pd.DataFrame(rows, columns=["stage", "content_id", "title", "touched_k", "touched_n", "comparable_k",
+                                        "comparable_n", "odds_ratio", "or_low", "or_high", "p"])
+    ok = pairs["p"].notna()
+    pairs["q"] = np.nan
+    if ok.any():
+        pairs.loc[ok, "q"] = benjamini_hochberg(pairs.loc[ok, "p"])[1]
+    for side in ("touched", "comparable"):
+        r = rates(pairs[f"{side}_k"], pairs[f"{side}_n"])
+        pairs[f"{side}_lo"], pairs[f"{side}_hi"] = r["ci_low"].to_numpy(), r["ci_high"].to_numpy()
+    return Influence(pairs, cohorts, window_days, min_leads)

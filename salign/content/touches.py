@@ -1,0 +1,88 @@
+"""Content touches: activities that used an asset, with the quarter, the lead's persona and buying stage."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salign.content.journey import NO_LEAD, UNKNOWN, stage_at
+from salign.content.personas import UNASSIGNED
+from salign.tables import MissingData
+
+EARLIER = "earlier"
+
+
+def quarters(period, n: int) -> list:
+    """The ``n`` quarters ending with ``period``, oldest first."""
+    return [period.shift(-i) for i in range(n - 1, -1, -1)]
+
+
+def quarter_of(times: pd.Series, period, n: int) -> pd.Series:
+    """Label each time with its quarter among the ``n`` ending with ``period`` (``earlier`` before them)."""
+    qs = quarters(period, n)
+    edges = np.array([q.start.value for q in qs] + [period.end.value])
+    pos = np.searchsorted(edges, times.astype("int64").to_numpy(), side="right") - 1
+    labels = np.array([str(q) for q in qs] + [EARLIER], dtype=object)
+    return pd.Series(labels[np.where(pos < 0, len(qs), pos)], index=times.index)
+
+
+def lead_frame(tables) -> pd.DataFrame:
+    """Leads with the account fields they lack joined in, so persona rules on either can be applied."""
+    tables.require("leads")
+    leads = tables.leads
+    if tables.accounts is None or "account_id" not in leads.columns:
+        return leads
+    acc = tables.accounts.set_index("account_id")
+    extra = [c for c in acc.columns if c not in leads.columns]
+    return leads.join(acc[extra], on="account_id")
+
+
+def content_touches(tables, inventory, choice, period, n_quarters: int) -> pd.DataFrame:
+    """Every activity that used a known asset before the end of ``period``.
+
+    Parameters
+    ----------
+    tables : salign.tables.Tables
+    inventory : salign.content.inventory.Inventory
+    choice : salign.content.personas.PersonaChoice
+        Persona set used to place the touching leads.
+    period : salign.periods.Quarter
+    n_quarters : int
+        Quarters (ending with ``period``) that get their own label in ``quarter``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``content_id``, ``at``, ``team``, ``lead_id``, ``quarter``, ``buying_stage`` (the lead's
+        stage at the time, ``no lead`` or ``unknown``), ``persona_label`` and ``personas`` (list).
+
+    Raises
+    ------
+    MissingData
+        Without an activities table, or activities without ``content_id``.
+    """
+    tables.require("activities")
+    acts = tables.activities
+    if "content_id" not in acts.columns:
+        raise MissingData("has activities without a 'content_id' column, so content use cannot be counted")
+    known = set(inventory.assets["content_id"].astype(str))
+    t = acts[acts["content_id"].notna() & (acts["at"] < period.end)]
+    t = t[t["content_id"].astype(str).isin(known)]
+    lead = t["lead_id"] if "lead_id" in t.columns else pd.Series(np.nan, index=t.index, dtype=object)
+    out = pd.DataFrame({"content_id": t["content_id"].astype(str), "at": t["at"], "team": t["team"].astype(str),
+                        "lead_id": lead.astype(object)}).reset_index(drop=True)
+    out["quarter"] = quarter_of(out["at"], period, n_quarters)
+    if tables.stages is not None:
+        out["buying_stage"] = stage_at(tables.stages, out["lead_id"], out["at"]).to_numpy()
+    else:
+        out["buying_stage"] = np.where(out["lead_id"].isna(), NO_LEAD, UNKNOWN)
+    has_lead = out["lead_id"].notna()
+    if tables.leads is not None:
+        who = choice.lead_personas(lead_frame(tables)).set_index("lead_id")
+        ids = out["lead_id"].astype(str)
+        out["persona_label"] = ids.map(who["label"]).where(has_lead, NO_LEAD).fillna(UNASSIGNED)
+        mapped = ids.map(who["personas"])
+        out["personas"] = [p if isinstance(p, list) and p else [lab] for p, lab in zip(mapped, out["persona_label"])]
+    else:
+        out["persona_label"] = np.where(has_lead, UNKNOWN, NO_LEAD)
+        out["personas"] = [[lab] for lab in out["persona_label"]]
+    return out

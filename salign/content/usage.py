@@ -1,0 +1,166 @@
+"""How content is used: per asset, team, quarter, persona and buying stage; unused and "lost" assets."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salign import plotting, render
+from salign.content.journey import BUYING_STAGES, NO_LEAD, UNKNOWN
+from salign.content.touches import EARLIER, content_touches, quarters
+from salign.schema import TEAMS
+
+STAGE_COLUMNS = (*BUYING_STAGES, "closed", UNKNOWN, NO_LEAD)
+
+
+def parse_types(text: str) -> tuple[str, ...]:
+    """Comma-separated asset types (the notebook parameter) as a tuple; empty text gives ()."""
+    return tuple(t.strip() for t in str(text).split(",") if t.strip())
+
+
+def shareable_types(by_asset: pd.DataFrame) -> tuple[str, ...]:
+    """Asset types either team can use: types with at least one asset that both teams used."""
+    both = by_asset[(by_asset[list(TEAMS)] > 0).all(axis=1)]
+    return tuple(sorted(both["type"].dropna().astype(str).unique()))
+
+
+@dataclass
+class Usage(render.Result):
+    """Content use up to the end of the period.
+
+    Attributes
+    ----------
+    by_asset : pandas.DataFrame
+        Index ``content_id``: ``title``, ``type``, ``owner_team``, uses by ``marketing`` and ``sales``
+        (all history), ``total``, one column per recent quarter, ``in_period`` and ``last_used``.
+    segments : pandas.DataFrame
+        Uses per ``quarter``, ``team``, ``persona`` and ``buying_stage`` (a lead with several personas
+        counts under each).
+    lost : pandas.DataFrame
+        Shareable assets used by one team only: ``content_id``, ``title``, ``type``, ``used_by``,
+        ``share_with``, ``uses``.
+    shareable : tuple of str
+        The asset types counted as shareable, and ``shareable_given`` whether they were given or derived.
+    """
+
+    by_asset: pd.DataFrame
+    segments: pd.DataFrame
+    lost: pd.DataFrame
+    shareable: tuple[str, ...]
+    shareable_given: bool
+    quarter_labels: list[str]
+    persona_rule: str
+    title: str = "Content use"
+
+    @property
+    def unused(self) -> list[str]:
+        return sorted(self.by_asset.index[self.by_asset["total"] == 0])
+
+    @property
+    def period(self) -> str:
+        return self.quarter_labels[-1]
+
+    def metrics(self) -> dict:
+        a, seg = self.by_asset, self.segments
+        in_period = seg[seg["quarter"] == self.period]
+        team_q = seg.groupby(["quarter", "team"])["uses"].sum() if len(seg) else pd.Series(dtype=int)
+        return {
+            "touches": int(a[list(TEAMS)].to_numpy().sum()), "touches_in_period": int(a["in_period"].sum()),
+            "by_quarter": {q: {t: int(team_q.get((q, t), 0)) for t in TEAMS} for q in self.quarter_labels},
+            "by_persona_stage_in_period": {p: {s: int(v) for s, v in g.groupby("buying_stage")["uses"].sum().items()}
+                                           for p, g in in_period.groupby("persona")},
+            "by_asset": {cid: {"marketing": int(r.marketing), "sales": int(r.sales), "in_period": int(r.in_period)}
+                         for cid, r in a.iterrows()},
+            "unused": self.unused, "lost": {r.content_id: r.used_by for r in self.lost.itertuples()},
+            "shareable_types": list(self.shareable),
+        }
+
+    def headline(self) -> dict:
+        return {"unused_assets": len(self.unused), "lost_assets": len(self.lost)}
+
+    def html_body(self) -> str:
+        m = self.metrics()
+        given = "as given" if self.shareable_given else "types with at least one asset both teams used"
+        head = (f"<p>{m['touches']:,} uses of an asset up to the end of {self.period}, {m['touches_in_period']:,} of "
+                f"them in {self.period}. {len(self.unused):,} assets were never used; {len(self.lost):,} shareable "
+                f"assets are used by one team only (shareable types, {given}: "
+                f"{render.esc(', '.join(self.shareable) or 'none')}). Lead personas: {render.esc(self.persona_rule)}."
+                f"</p>")
+        seg = self.segments
+        by_team = seg.pivot_table(index="team", columns="quarter", values="uses", aggfunc="sum", fill_value=0)
+        by_team = by_team.reindex(index=list(TEAMS), columns=self._cols(by_team.columns), fill_value=0)
+        out = head + render.table(by_team, index=True, caption="Uses per quarter by team")
+        cur = seg[seg["quarter"] == self.period]
+        grid = cur.pivot_table(index="persona", columns="buying_stage", values="uses", aggfunc="sum", fill_value=0)
+        grid = grid.reindex(columns=[c for c in STAGE_COLUMNS if c in grid.columns])
+        out += render.table(grid, index=True, caption=f"Uses in {self.period} by the lead's persona (rows) and its "
+                                                      "buying stage at the time (columns)")
+        trend = seg.pivot_table(index="persona", columns="quarter", values="uses", aggfunc="sum", fill_value=0)
+        out += render.table(trend.reindex(columns=self._cols(trend.columns), fill_value=0), index=True,
+                            caption="Uses per quarter by the lead's persona")
+        unused = self.by_asset.loc[self.unused, ["title", "type", "owner_team"]].reset_index()
+        out += render.table(unused, caption="Assets nobody used") if len(unused) else "<p>Every asset was used.</p>"
+        if len(self.lost):
+            out += render.table(self.lost, caption="Lost assets: shareable, but only one team uses them")
+        per_asset = self.by_asset.sort_values(["total", "title"], ascending=[False, True]).reset_index()
+        cols = ["content_id", "title", "type", "marketing", "sales", *self.quarter_labels, "last_used"]
+        per_asset = per_asset[cols].assign(last_used=per_asset["last_used"].dt.strftime("%Y-%m-%d"))
+        return out + render.table(per_asset, caption="Uses per asset (team columns: all history)", max_rows=200)
+
+    def _cols(self, present) -> list[str]:
+        return [c for c in ([EARLIER] if EARLIER in present else []) + self.quarter_labels]
+
+    def figure(self):
+        """Uses per quarter, marketing and sales side by side."""
+        seg = self.segments[self.segments["quarter"] != EARLIER]
+        by = seg.groupby(["quarter", "team"])["uses"].sum()
+        fig, ax = plotting.figure()
+        x = np.arange(len(self.quarter_labels))
+        for i, team in enumerate(TEAMS):
+            ax.bar(x + (i - 0.5) * 0.4, [by.get((q, team), 0) for q in self.quarter_labels], width=0.4,
+                   color=plotting.COLORS[team], label=team)
+        ax.set_xticks(x, self.quarter_labels)
+        ax.set_ylabel("uses of an asset")
+        ax.set_title("Content use per quarter by team")
+        ax.legend()
+        return fig
+
+
+def usage(tables, inventory, choice, period, n_quarters: int = 4, shareable: str | tuple = "") -> Usage:
+    """Count content use up to the end of ``period``.
+
+    Parameters
+    ----------
+    tables : salign.tables.Tables
+    inventory : salign.content.inventory.Inventory
+    choice : salign.content.personas.PersonaChoice
+    period : salign.periods.Quarter
+    n_quarters : int
+        Quarters shown, ending with ``period``; older use counts in the totals as ``earlier``.
+    shareable : str or tuple of str
+        Asset types either team could use (comma-separated text or a tuple); empty derives them:
+        types with at least one asset both teams used. A shareable asset only one team ever used is
+        "lost" to the other team.
+    """
+    t = content_touches(tables, inventory, choice, period, n_quarters)
+    labels = [str(q) for q in quarters(period, n_quarters)]
+    assets = inventory.assets.set_index("content_id")[["title", "type", "owner_team"]]
+    team = t.groupby(["content_id", "team"]).size().unstack("team").reindex(columns=list(TEAMS))
+    per_q = t.groupby(["content_id", "quarter"]).size().unstack("quarter").reindex(columns=labels)
+    a = assets.join(team).join(per_q).fillna({c: 0 for c in [*TEAMS, *labels]})
+    a[[*TEAMS, *labels]] = a[[*TEAMS, *labels]].astype(int)
+    a["total"] = a[list(TEAMS)].sum(axis=1)
+    a["in_period"] = a[labels[-1]]
+    a["last_used"] = t.groupby("content_id")["at"].max().reindex(a.index)
+    given = parse_types(shareable) if isinstance(shareable, str) else tuple(shareable)
+    types = given or shareable_types(a)
+    one = a[(a[list(TEAMS)] > 0).sum(axis=1) == 1]
+    one = one[one["type"].isin(types)]
+    used_by = np.where(one["marketing"] > 0, "marketing", "sales")
+    lost = pd.DataFrame({"content_id": one.index, "title": one["title"].to_numpy(), "type": one["type"].to_numpy(),
+                         "used_by": used_by, "share_with": np.where(used_by == "marketing", "sales", "marketing"),
+                         "uses": one["total"].to_numpy()})
+    seg = t.explode("personas").rename(columns={"personas": "persona"})
+    seg = seg.groupby(["quarter", "team", "persona", "buying_stage"]).size().rename("uses").reset_index()
+    return Usage(a, seg, lost.reset_index(drop=True), tuple(types), bool(given), labels, choice.how_leads_are_assigned)
