@@ -4,12 +4,13 @@ import numpy as np
 import pandas as pd
 
 from . import world
-from .clock import AS_OF_DATE, QUARTERS, TIMEZONE, quarter_index
+from .clock import AS_OF, AS_OF_DATE, DAY, QUARTERS, TIMEZONE, quarter_index
 from .content import GAPS, SHAREABLE_TYPES, STAGES
 from .definitions import PERSONA_IDS, QUALIFICATION
 from .matching import rule_mask
 from .truth_customers import customer_frame, customer_truth, persona_truth
-from .truth_handoff import lead_handoff, rejection_truth, rep_truth, routing_truth, sla_truth, trend_truth
+from .truth_handoff import (lead_handoff, rejection_truth, rep_truth, rounded, routing_truth, sla_truth,
+                            trend_truth)
 
 _GRADE = {"High": 2.0, "Medium": 1.0, "Low": 0.0}
 
@@ -91,9 +92,9 @@ def _qualification_truth(leads, features, paths, p_sql, sql_90d):
     for team, spec in QUALIFICATION.items():
         flagged = rule_mask(spec["rule"], features)
         hits = int((flagged & sql_90d).sum())
-        rules[team] = {"name": spec["name"], "weakness": spec["weakness"], "share_flagged": _r(flagged.mean()),
-                       "recall": _r(hits / max(int(sql_90d.sum()), 1)),
-                       "precision": _r(hits / max(int(flagged.sum()), 1))}
+        rules[team] = {"name": spec["name"], "weakness": spec["weakness"], "share_flagged": rounded(flagged.mean()),
+                       "recall": rounded(hits / max(int(sql_90d.sum()), 1)),
+                       "precision": rounded(hits / max(int(flagged.sum()), 1))}
     grade = paths["lead_quality"].map(_GRADE).fillna(-1.0).to_numpy()
     return {
         "sql_model": {
@@ -105,9 +106,9 @@ def _qualification_truth(leads, features, paths, p_sql, sql_90d):
                      "coefficient x log1p(n_<type>) + created_in_second_year (created_at on or after "
                      "2025-10-01 Europe/Berlin); n_<type> counts marketing activities before the first mql, "
                      "or in the 30 days after created_at for leads never mql'd",
-            "base_rate": _r(sql_90d.mean()),
-            "base_rate_by_year": {"first_year": _r(sql_90d[~_second(leads)].mean()),
-                                  "second_year": _r(sql_90d[_second(leads)].mean())},
+            "base_rate": rounded(sql_90d.mean()),
+            "base_rate_by_year": {"first_year": rounded(sql_90d[~_second(leads)].mean()),
+                                  "second_year": rounded(sql_90d[_second(leads)].mean())},
         },
         "best_auc": {"overall": auc(p_sql, sql_90d), "last_2_quarters": auc(p_sql[recent], sql_90d[recent])},
         "leak_columns": ["lead_quality"],
@@ -121,18 +122,14 @@ def _second(leads):
     return quarter_index(leads["t0"].to_numpy()) >= 4
 
 
-def _r(value, digits=4):
-    return None if value is None or pd.isna(value) else round(float(value), digits)
-
-
 def _content_truth(content, activities):
-    current = content["updated_at"] >= _as_of_seconds() - world.STALE_AFTER_DAYS * 86400.0
+    current = content["updated_at"] >= AS_OF - world.STALE_AFTER_DAYS * DAY
     cells = set()
     for personas, stage in zip(content.loc[current, "personas"], content.loc[current, "stage"]):
         cells.update((p, stage) for p in personas.split(";") if p and stage)
     gaps = [[p, s] for p in PERSONA_IDS for s in STAGES if (p, s) not in cells]
     if sorted(map(tuple, gaps)) != sorted(GAPS):
-        raise AssertionError(f"content gaps {gaps} differ from the planted {GAPS}")
+        raise RuntimeError(f"content gaps {gaps} differ from the planted {GAPS}")
     used = activities[activities["content_id"].notna()]
     usage = used.groupby(["content_id", "team"]).size().unstack(fill_value=0)
     usage = usage.reindex(columns=["marketing", "sales"], fill_value=0)
@@ -158,10 +155,6 @@ def _content_truth(content, activities):
     }
 
 
-def _as_of_seconds():
-    return pd.Timestamp(AS_OF_DATE, tz=TIMEZONE).timestamp()
-
-
 def _anomalies(stages):
     lead, stage = stages["lead"].to_numpy(), stages["stage"].to_numpy()
 
@@ -185,5 +178,5 @@ def _key_accounts(accounts, opportunities):
     won[account[outcome == "won"]] = True
     lost[account[outcome == "lost"]] = True
     ids = accounts["account_id"].to_numpy()
-    return {"n": int(key.sum()), "share": _r(key.mean()), "won": ids[key & won].tolist(),
+    return {"n": int(key.sum()), "share": rounded(key.mean()), "won": ids[key & won].tolist(),
             "lost_only": ids[key & lost & ~won].tolist()}

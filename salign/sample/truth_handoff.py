@@ -88,8 +88,8 @@ def sla_truth(handoff, n_leads):
         attainment = within / len(eligible) if len(eligible) else None
         complete = float(group["complete"].mean()) if len(group) else None
         measures[label] = {"sales_ready_leads": len(group), "sales_ready_target": target,
-                           "min_fields_share": _r(complete), "follow_up_eligible": len(eligible),
-                           "followed_up_within_sla": within, "follow_up_attainment": _r(attainment)}
+                           "min_fields_share": rounded(complete), "follow_up_eligible": len(eligible),
+                           "followed_up_within_sla": within, "follow_up_attainment": rounded(attainment)}
         misses[label] = [name for name, missed in (
             ("marketing_volume", len(group) < target),
             ("marketing_min_fields", complete is not None and complete < sla["min_fields_share_target"]),
@@ -108,7 +108,21 @@ def sla_truth(handoff, n_leads):
     return {"sla_measures": measures, "sla_misses": misses, "sla_definitions": definitions}
 
 
-def _r(value, digits=4):
+def rounded(value, digits=4):
+    """A float rounded for the truth file; None for None or NaN.
+
+    Parameters
+    ----------
+    value : float or None
+        The number.
+    digits : int, default 4
+        Decimals kept.
+
+    Returns
+    -------
+    float or None
+        The rounded number.
+    """
     return None if value is None or pd.isna(value) else round(float(value), digits)
 
 
@@ -137,8 +151,8 @@ def rep_truth(handoff):
             "never_followed_up_share_intended": dict(zip(("first_year", "second_year"),
                                                          world.NEVER_FOLLOWED_UP[kind])),
             "n_mqls": int(mine.sum()),
-            "median_hours": {y: _r(hours[mine & (year == y)].median(), 2) for y in ("first_year", "second_year")},
-            "never_followed_up_share": _r(hours[mine].isna().mean()),
+            "median_hours": {y: rounded(hours[mine & (year == y)].median(), 2) for y in ("first_year", "second_year")},
+            "never_followed_up_share": rounded(hours[mine].isna().mean()),
         }
     return {"reps": reps, "slow_reps": list(world.SLOW_REPS), "follow_up_pace_by_quarter":
             dict(zip(QUARTERS, world.FOLLOW_UP_PACE))}
@@ -164,9 +178,9 @@ def routing_truth(handoff):
     second = (mqls["quarter"] >= 4).to_numpy()
     out = {"max_hours_to_route": limit, "measured_from": "the lead's first mql to its first assignment to a rep"}
     for name, mine in (("first_year", ~second), ("second_year", second)):
-        out[name] = {"n_mqls": int(mine.sum()), "never_routed_share": _r(np.isnan(hours[mine]).mean()),
-                     "median_hours_to_route": _r(np.nanmedian(hours[mine]), 2),
-                     "routed_within_limit_share": _r((hours[mine & eligible] <= limit).mean())}
+        out[name] = {"n_mqls": int(mine.sum()), "never_routed_share": rounded(np.isnan(hours[mine]).mean()),
+                     "median_hours_to_route": rounded(np.nanmedian(hours[mine]), 2),
+                     "routed_within_limit_share": rounded((hours[mine & eligible] <= limit).mean())}
     return {"routing": out}
 
 
@@ -198,9 +212,9 @@ def rejection_truth(stages, handoff):
     for y in ("first_year", "second_year"):
         mine = year == y
         n_sal = int((accepted == (y == "second_year")).sum())
-        out[y] = {"n": int(mine.sum()), "without_reason_share": _r(silent[mine].mean() if mine.any() else None),
-                  "slow_feedback_share": _r(slow[mine].mean() if mine.any() else None),
-                  "acceptance_rate": _r(n_sal / (n_sal + mine.sum()) if n_sal + mine.sum() else None)}
+        out[y] = {"n": int(mine.sum()), "without_reason_share": rounded(silent[mine].mean() if mine.any() else None),
+                  "slow_feedback_share": rounded(slow[mine].mean() if mine.any() else None),
+                  "acceptance_rate": rounded(n_sal / (n_sal + mine.sum()) if n_sal + mine.sum() else None)}
     return {"rejections": out}
 
 
@@ -238,9 +252,9 @@ def trend_truth(handoff, stages):
                      "sql within 90 days of the first mql among mqls at least 90 days before as_of",
            "metrics": {}}
     for name, (better, measure) in metrics.items():
-        out["metrics"][name] = {"better": better, "first_year": _r(measure(~second)),
-                                "second_year": _r(measure(second))}
+        out["metrics"][name] = {"better": better, "first_year": rounded(measure(~second)),
+                                "second_year": rounded(measure(second))}
     out["metrics"]["rejections_without_reason_share"] = {
-        "better": "lower", "first_year": _r(silent[~rejected_second].mean()),
-        "second_year": _r(silent[rejected_second].mean())}
+        "better": "lower", "first_year": rounded(silent[~rejected_second].mean()),
+        "second_year": rounded(silent[rejected_second].mean())}
     return {"trend": out}
