@@ -103,6 +103,34 @@ class Handoff(_Strict):
         return self
 
 
+class ValueTerm(_Strict):
+    """One term of customer value: ``weight`` times the product of the named components."""
+
+    factors: list[str] = Field(min_length=1)
+    weight: float = 1.0
+
+    @model_validator(mode="after")
+    def _names(self) -> "ValueTerm":
+        bad = [f for f in self.factors if not f or not f.replace("_", "a").isalnum()]
+        if bad:
+            raise ValueError(f"component names are column-like words; got {', '.join(map(repr, bad))}")
+        return self
+
+
+class ValueDefinition(_Strict):
+    """How customers are valued, ``value.yaml``: value = sum over ``terms`` of weight x product of factors.
+
+    Components: ``won_revenue``, ``won_deals``, ``gross_margin``, ``tenure`` (years), ``churn`` (1 if
+    churned) or any numeric account column (see :mod:`salign.personas.value`). Absent file: won revenue
+    x gross margin, churned customers count as worst.
+    """
+
+    version: int = 1
+    terms: list[ValueTerm] = Field(min_length=1)
+    if_missing: dict[str, float] = Field(default_factory=lambda: {"gross_margin": 1.0})
+    churned_is_worst: bool = True
+
+
 #: file name -> model; ``qualification.yaml`` (the signed definition) is owned by salign.qualify.
 FILES: dict[str, type[BaseModel]] = {
     "personas.marketing.yaml": PersonaSet,
@@ -112,6 +140,7 @@ FILES: dict[str, type[BaseModel]] = {
     "qualification.sales.yaml": QualificationRule,
     "sla.yaml": SLA,
     "handoff.yaml": Handoff,
+    "value.yaml": ValueDefinition,
 }
 
 
