@@ -13,7 +13,7 @@ def first_reached(stages: pd.DataFrame) -> pd.DataFrame:
     wide = stages.groupby(["lead_id", "stage"], observed=True)["at"].min().unstack("stage")
     for s in STAGES:
         if s not in wide.columns:
-            wide[s] = pd.NaT
+            wide[s] = pd.Series(pd.NaT, index=wide.index, dtype=stages["at"].dtype)
     return wide[list(STAGES)]
 
 
