@@ -352,3 +352,48 @@ def volumes(tables, period, by: str = "source", window_days: int = 90,
     t = t[t[list(FUNNEL)].sum(axis=1) > 0].sort_values("lead", ascending=False).rename_axis(by).reset_index()
     return Volumes(t, by, str(period), window_days)
 
+
+
+# --------------------------------------------------------------------------- deals
+
+@dataclass
+class DealConversion(render.Result):
+    """Opportunities created in the period and where they stood after the window: won, lost, still open."""
+
+    table: pd.DataFrame
+    period: str
+    window_days: int
+    cutoff: pd.Timestamp
+    title: str = "Opportunity to won (from the opportunities table)"
+
+    def metrics(self) -> dict:
+        t = self.table.set_index("outcome")
+        n, mature = int(t["count"].sum()), int(t["mature"].sum())
+        return {"window_days": self.window_days, "opportunities": n, "mature": mature, "immature": mature < n,
+                **{o: Rate(int(t.loc[o, "count"]), n).as_dict() for o in t.index}}
+
+    def html_body(self) -> str:
+        t = self.table
+        n, mature = int(t["count"].sum()), int(t["mature"].sum())
+        shown = pd.DataFrame({f"within {self.window_days} days": t["outcome"],
+                              "share of the quarter's opportunities": [render.rate_cell(k, n) for k in t["count"]]})
+        note = ("" if mature == n else f" <strong>Immature cohort:</strong> only {mature:,} of {n:,} had the full "
+                f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d}).")
+        return (f"<p>Cohort: the {n:,} opportunities created in {self.period}, each followed {self.window_days} days."
+                f"{note}</p>" + render.table(shown))
+
+
+def deal_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> DealConversion:
+    """Cohort conversion opportunity -> won from the opportunities table (works without a stage history)."""
+    tables.require("opportunities")
+    cutoff = tables.as_of if cutoff is None else cutoff
+    o = tables.opportunities
+    c = o[period.contains(o["created_at"]) & (o["created_at"] < cutoff)]
+    closed_at = c["closed_at"] if "closed_at" in c.columns else pd.Series(pd.NaT, index=c.index)
+    by = c["created_at"] + window_days * DAY
+    done = c["outcome"].isin(["won", "lost"]) & closed_at.notna() & (closed_at < cutoff) & (closed_at <= by)
+    outcome = c["outcome"].where(done, "still open")
+    mature = by <= cutoff
+    t = pd.DataFrame({"outcome": outcome, "count": 1, "mature": mature}).groupby("outcome")[["count", "mature"]].sum()
+    t = t.reindex(["won", "lost", "still open"], fill_value=0).astype(int).reset_index()
+    return DealConversion(t, str(period), window_days, cutoff)
