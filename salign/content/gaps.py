@@ -11,7 +11,7 @@ import pandas as pd
 from salign import plotting, render
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
-from salign.content.touches import lead_frame, quarters
+from salign.content.touches import quarters
 
 GAPS_FILE = "content_gaps.csv"
 GAP_COLUMNS = ["rank", "persona", "stage", "reason", "current_assets", "stale_assets", "stale_asset_ids",
@@ -97,7 +97,8 @@ class ContentMatrix(render.Result):
         leads = self._grid("leads_per_quarter")
         uses = self._grid("uses_in_period")
         fig, ax = plotting.figure(size=(8.0, 0.55 * len(mat) + 1.6))
-        ax.imshow(mat.to_numpy(), cmap="Greens", aspect="auto", vmin=0, vmax=max(float(np.nanmax(mat.to_numpy())), 1))
+        vmax = max(float(np.nanmax(mat.to_numpy())), 1.0)
+        ax.imshow(mat.to_numpy(), cmap="Greens", aspect="auto", vmin=0, vmax=vmax)
         ax.set_xticks(range(mat.shape[1]), mat.columns)
         ax.set_yticks(range(mat.shape[0]), mat.index)
         ax.grid(False)
@@ -108,7 +109,7 @@ class ContentMatrix(render.Result):
             else:
                 u = uses.iat[i, j]
                 text = f"{v:.0f} assets" + ("" if pd.isna(u) else f"\n{u:,.0f} uses")
-                color = plotting.COLORS["ink"]
+                color = "white" if v > 0.6 * vmax else plotting.COLORS["ink"]
             ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
         ax.set_title(f"Current assets per persona and buying stage (uses in {self.quarter_labels[-1]})")
         return fig
@@ -153,9 +154,9 @@ def leads_per_quarter(tables, choice, period, n_quarters: int) -> pd.DataFrame:
 
     Returns an empty frame when the workspace has no leads or stages (the gaps are then unranked).
     """
-    if tables.leads is None or tables.stages is None:
+    if choice.leads is None or tables.stages is None:
         return pd.DataFrame(columns=["persona", "stage", "leads_per_quarter"])
-    who = choice.lead_personas(lead_frame(tables)).set_index("lead_id")["personas"]
+    who = choice.leads["personas"]
     entered = journey.entries(tables.stages).reindex(who.index)
     created = tables.leads.set_index(tables.leads["lead_id"].astype(str))["created_at"]
     entered["awareness"] = entered["awareness"].fillna(created.reindex(who.index))
@@ -209,7 +210,7 @@ def content_matrix(tables, inventory, choice, period, n_quarters: int = 4) -> Co
     has_use = tables.activities is not None and "content_id" in tables.activities.columns
     use = placed.groupby(["persona", "buying_stage"])["uses"].sum().reindex(grid).fillna(0)
     cells["uses_in_period"] = use if has_use else np.nan
-    ranked = tables.leads is not None and tables.stages is not None
+    ranked = choice.leads is not None and tables.stages is not None
     lpq = leads_per_quarter(tables, choice, period, n_quarters).set_index(["persona", "stage"])["leads_per_quarter"]
     cells["leads_per_quarter"] = lpq.reindex(grid).fillna(0.0) if ranked else np.nan
     cells = cells.reset_index()

@@ -12,19 +12,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from statsmodels.stats.contingency_tables import StratifiedTable
 
 from salign import plotting, render
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
 from salign.content.personas import UNASSIGNED
-from salign.content.touches import content_touches, lead_frame
+from salign.content.touches import content_touches
 from salign.stats import Rate, benjamini_hochberg, rates
 
 #: What converting from each buying stage means.
 OUTCOME = {"awareness": "reached consideration (MQL or later)", "consideration": "reached decision (SQL or later)",
            "decision": "won"}
-SHOWN_PAIRS = 25
+PER_STAGE = 8
+TICKS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass
@@ -92,10 +94,11 @@ class Influence(render.Result):
         return head + render.table(shown, caption="Asset and stage pairs, clearest association first", max_rows=40)
 
     def figure(self):
-        """Persona-adjusted odds ratios with 95% intervals for the most used asset-stage pairs."""
+        """Persona-adjusted odds ratios with 95% intervals for the most used asset-stage pairs of each stage."""
         p = self.pairs.dropna(subset=["odds_ratio", "or_low", "or_high"])
-        p = p[(p["odds_ratio"] > 0) & np.isfinite(p["or_high"])]
-        p = p.nlargest(SHOWN_PAIRS, "touched_n").sort_values("odds_ratio")
+        p = p[(p["odds_ratio"] > 0) & (p["or_low"] > 0) & np.isfinite(p["or_high"])]
+        p = p.sort_values(["touched_n", "content_id"], ascending=[False, True]).groupby("stage").head(PER_STAGE)
+        p = p.assign(o=p["stage"].map(BUYING_STAGES.index)).sort_values(["o", "odds_ratio"], ascending=[False, True])
         fig, ax = plotting.figure(size=(8.0, 0.28 * max(len(p), 4) + 1.4))
         y = np.arange(len(p))
         clear = (p["q"] < self.alpha).to_numpy()
@@ -105,9 +108,14 @@ class Influence(render.Result):
                    zorder=3)
         ax.axvline(1.0, color=plotting.COLORS["ink"], lw=0.8)
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(TICKS))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlim(min(TICKS[0], p["or_low"].min() * 0.9) if len(p) else TICKS[0],
+                    max(TICKS[-1], p["or_high"].max() * 1.1) if len(p) else TICKS[-1])
         ax.set_yticks(y, [f"{c} at {s}" for c, s in zip(p["content_id"], p["stage"])])
         ax.set_xlabel("odds ratio of converting, used vs did not (same persona and stage)")
-        ax.set_title("Association of asset use with conversion (green: clear after FDR)")
+        ax.set_title(f"Use and conversion, {PER_STAGE} most used assets per stage (green: clear after FDR)")
         return fig
 
 
@@ -121,24 +129,23 @@ def _or_text(o, lo, hi) -> str:
     return f"{o:.2f} ({lo:.2f}-{hi:.2f})" if np.isfinite(lo) and np.isfinite(hi) else f"{o:.2f} (n/a)"
 
 
-def _pooled(touched: pd.DataFrame, totals: pd.DataFrame) -> tuple[float, float, float, float, int, int]:
-    """Mantel-Haenszel odds ratio, its interval, the CMH p-value and the comparable leads' (k, n)."""
-    both = touched.join(totals, how="inner")
-    c = both["k_all"] - both["k"]
-    n_c = both["n_all"] - both["n"]
+def _pooled(a: np.ndarray, n_a: np.ndarray, c: np.ndarray, n_c: np.ndarray) -> tuple[float, float, float, float]:
+    """Mantel-Haenszel odds ratio over strata, its 95% interval and the CMH p-value (NaN when undefined).
+
+    ``a`` of ``n_a`` leads who used the asset converted, ``c`` of ``n_c`` comparable leads who did not,
+    one entry per persona stratum.
+    """
     keep = n_c > 0
     if not keep.any():
-        return np.nan, np.nan, np.nan, np.nan, 0, 0
-    a, b = both["k"][keep], both["n"][keep] - both["k"][keep]
-    cc, d = c[keep], n_c[keep] - c[keep]
-    stack = np.array([[a, b], [cc, d]], dtype=float)
+        return np.nan, np.nan, np.nan, np.nan
+    stack = np.array([[a[keep], n_a[keep] - a[keep]], [c[keep], n_c[keep] - c[keep]]], dtype=float)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         st = StratifiedTable(stack)
         ratio = float(st.oddsratio_pooled)
         lo, hi = (float(x) for x in st.oddsratio_pooled_confint())
         p = float(st.test_null_odds(correction=True).pvalue)
-    return ratio, lo, hi, p, int(cc.sum()), int(n_c[keep].sum())
+    return ratio, lo, hi, p
 
 
 def influence(tables, inventory, choice, period, window_days: int = 90, min_leads: int = 20) -> Influence:
@@ -161,7 +168,7 @@ def influence(tables, inventory, choice, period, window_days: int = 90, min_lead
     """
     tables.require("leads", "stages", "activities")
     entered = journey.entries(tables.stages)
-    label = choice.lead_personas(lead_frame(tables)).set_index("lead_id")["label"]
+    label = choice.leads["label"]
     touches = content_touches(tables, inventory, choice, period, 1)
     titles = inventory.assets.set_index("content_id")["title"]
     window = pd.Timedelta(days=window_days)
@@ -180,15 +187,20 @@ def influence(tables, inventory, choice, period, window_days: int = 90, min_lead
         since = t["at"] - t["lead_id"].map(start)
         t = t[(since >= pd.Timedelta(0)) & (since < window)]
         used = t[["content_id", "lead_id"]].drop_duplicates().join(cohort, on="lead_id")
-        per = used.groupby(["content_id", "stratum"])["converted"].agg(k="sum", n="size")
-        for cid, g in per.groupby(level="content_id"):
-            g = g.droplevel("content_id")
-            if g["n"].sum() < min_leads:
+        per = used.groupby(["content_id", "stratum"])["converted"].agg(k="sum", n="size").reset_index()
+        per = per.join(totals, on="stratum")
+        per["c"], per["n_c"] = per["k_all"] - per["k"], per["n_all"] - per["n"]
+        for cid, idx in per.groupby("content_id").indices.items():
+            g = per.iloc[idx]
+            k, n, c, n_c = (g[col].to_numpy() for col in ("k", "n", "c", "n_c"))
+            if n.sum() < min_leads:
                 continue
-            ratio, lo, hi, p, ck, cn = _pooled(g, totals)
-            rows.append({"stage": stage, "content_id": cid, "title": titles.get(cid), "touched_k": int(g["k"].sum()),
-                         "touched_n": int(g["n"].sum()), "comparable_k": ck, "comparable_n": cn,
-                         "odds_ratio": ratio, "or_low": lo, "or_high": hi, "p": p})
+            ratio, lo, hi, pval = _pooled(k, n, c, n_c)
+            comparable = n_c > 0
+            rows.append({"stage": stage, "content_id": cid, "title": titles.get(cid), "touched_k": int(k.sum()),
+                         "touched_n": int(n.sum()), "comparable_k": int(c[comparable].sum()),
+                         "comparable_n": int(n_c[comparable].sum()), "odds_ratio": ratio, "or_low": lo,
+                         "or_high": hi, "p": pval})
     pairs = pd.DataFrame(rows, columns=["stage", "content_id", "title", "touched_k", "touched_n", "comparable_k",
                                         "comparable_n", "odds_ratio", "or_low", "or_high", "p"])
     ok = pairs["p"].notna()

@@ -49,14 +49,17 @@ class Inventory(render.Result):
         ``buying_stage`` (normalised, NaN if missing), ``age_days``, ``stale``, ``unclassified``,
         ``other_stage`` (a stage outside the buying stages) and ``place``.
     as_of : pandas.Timestamp
-        The date ages are counted to.
+        The instant ages are counted to.
     stale_after_days : int
         An asset not updated for more days than this is stale.
+    timezone : str
+        The workspace's time zone, for showing ``as_of`` as a local date.
     """
 
     assets: pd.DataFrame
     as_of: pd.Timestamp
     stale_after_days: int
+    timezone: str = "UTC"
     title: str = "Content inventory"
 
     def metrics(self) -> dict:
@@ -75,7 +78,8 @@ class Inventory(render.Result):
         a = self.assets
         m = self.metrics()
         head = (f"<p>{m['assets']:,} assets. {len(m['stale']):,} were not updated in the "
-                f"{self.stale_after_days:,} days before {self.as_of:%Y-%m-%d} (stale); "
+                f"{self.stale_after_days:,} days before {self.as_of.tz_convert(self.timezone):%Y-%m-%d %H:%M} "
+                f"({render.esc(self.timezone)}), so they are stale; "
                 f"{len(m['unclassified']):,} have no persona or no buying stage (unclassified, listed below, "
                 f"not dropped).</p>")
         where = pd.crosstab(a["place"], a["owner_team"].fillna("no owner")).rename_axis(index="where", columns=None)
@@ -93,6 +97,8 @@ class Inventory(render.Result):
         cols = ["content_id", "title", "type", "owner_team", "personas", "stage", "age_days", "stale", "location"]
         shown = a.sort_values(["age_days", "content_id"], ascending=[False, True])
         shown = shown.reindex(columns=cols).rename(columns={"age_days": "days since update", "owner_team": "owner"})
+        text = ["title", "type", "owner", "personas", "stage", "location"]
+        shown[text] = shown[text].astype(object).where(shown[text].notna(), "–")
         return shown.assign(stale=shown["stale"].map({True: "stale", False: ""}))
 
 
@@ -129,4 +135,4 @@ def inventory(tables, as_of: pd.Timestamp, stale_after_days: int = 365) -> Inven
     a["other_stage"] = (stage.notna() & ~stage.isin(BUYING_STAGES)).fillna(False).astype(bool)
     a["unclassified"] = (a["tags"].str.len() == 0) | stage.isna().to_numpy()
     a["place"] = place_of(a["location"])
-    return Inventory(a.reset_index(drop=True), as_of, stale_after_days)
+    return Inventory(a.reset_index(drop=True), as_of, stale_after_days, tables.config.timezone)

@@ -19,7 +19,7 @@ UNASSIGNED = "unassigned"
 _WORD = re.compile(r"[a-z][a-z0-9_]*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PersonaChoice(render.Result):
     """The persona set(s) in use, where they came from, and how asset tags map onto them.
 
@@ -31,21 +31,37 @@ class PersonaChoice(render.Result):
         One common set, or each team's set.
     tag_map : dict
         Asset persona tag -> persona ids of the sets in use it stands for.
+    leads : pandas.DataFrame or None
+        Index ``lead_id``: ``label`` (the lead's persona ids joined with ``+``, or ``unassigned``: the
+        stratum used to compare like with like) and ``personas`` (list of ids); None without a leads table.
     """
 
     source: str
     sets: tuple[PersonaSet, ...]
     tag_map: dict[str, tuple[str, ...]]
+    leads: pd.DataFrame | None = None
     title: str = "Personas the audit uses"
 
     def metrics(self) -> dict:
         return {"source": self.source, "personas": self.ids, "common": self.common,
-                "lead_personas": self.how_leads_are_assigned,
+                "lead_personas": self.how_leads_are_assigned, "leads_per_persona": self.leads_per_persona(),
                 "tag_map": {k: list(v) for k, v in sorted(self.tag_map.items()) if v != (k,)}}
+
+    def leads_per_persona(self) -> dict[str, int]:
+        """How many leads hold each persona (and how many none), in persona order."""
+        if self.leads is None:
+            return {}
+        counts = self.leads["personas"].explode().value_counts()
+        out = {p: int(counts.get(p, 0)) for p in self.ids}
+        out[UNASSIGNED] = int((self.leads["label"] == UNASSIGNED).sum())
+        return out
 
     def html_body(self) -> str:
         out = (f"<p>Personas from {render.esc(self.source)}: {render.esc(', '.join(self.ids))}. "
                f"For use by persona, {render.esc(self.how_leads_are_assigned)}.</p>")
+        if self.leads is not None:
+            counts = pd.Series(self.leads_per_persona(), name="leads").rename_axis("persona")
+            out += render.table(counts.reset_index(), caption=f"Leads per persona (all {len(self.leads):,} leads)")
         mapped = {k: v for k, v in sorted(self.tag_map.items()) if v != (k,)}
         if mapped:
             out += render.table(pd.DataFrame({"asset tag": list(mapped), "counts as": [", ".join(v) for v in
@@ -84,32 +100,37 @@ class PersonaChoice(render.Result):
                 unknown.append(t)
         return mapped, unknown
 
-    def lead_personas(self, leads: pd.DataFrame) -> pd.DataFrame:
-        """Each lead's persona under every set in use.
 
-        Parameters
-        ----------
-        leads : pandas.DataFrame
-            Leads with the fields the rules use (account fields joined in where the leads lack them).
+def lead_frame(tables) -> pd.DataFrame:
+    """Leads with the account fields they lack joined in, so persona rules on either can be applied."""
+    leads = tables.leads
+    if tables.accounts is None or "account_id" not in leads.columns:
+        return leads
+    acc = tables.accounts.set_index("account_id")
+    extra = [c for c in acc.columns if c not in leads.columns]
+    return leads.join(acc[extra], on="account_id")
 
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``lead_id``, ``label`` (the persona ids joined with ``+``, or ``unassigned``: the
-            stratum used to compare like with like) and ``personas`` (list of ids).
-        """
-        try:
-            firsts = pd.concat([s.first_match(leads, UNASSIGNED) for s in self.sets], axis=1)
-        except RuleError as exc:
-            raise MissingData(f"cannot place its leads in the personas ({exc})") from None
-        personas = [[p for p in row if p != UNASSIGNED] for row in firsts.itertuples(index=False)]
-        labels = ["+".join(ps) if ps else UNASSIGNED for ps in personas]
-        return pd.DataFrame({"lead_id": leads["lead_id"].astype(str).to_numpy(), "label": labels,
-                             "personas": personas})
+
+def assign_leads(sets: tuple[PersonaSet, ...], leads: pd.DataFrame) -> pd.DataFrame:
+    """Each lead's first matching persona under every set: index ``lead_id``, columns ``label``, ``personas``.
+
+    Raises
+    ------
+    MissingData
+        If a rule uses a field the leads (and their accounts) do not have.
+    """
+    try:
+        firsts = pd.concat([s.first_match(leads, UNASSIGNED) for s in sets], axis=1)
+    except RuleError as exc:
+        raise MissingData(f"cannot place its leads in the personas ({exc})") from None
+    personas = [[p for p in row if p != UNASSIGNED] for row in firsts.itertuples(index=False)]
+    labels = ["+".join(ps) if ps else UNASSIGNED for ps in personas]
+    return pd.DataFrame({"label": labels, "personas": personas},
+                        index=pd.Index(leads["lead_id"].astype(str).to_numpy(), name="lead_id"))
 
 
 def choose_personas(tables, out_dir: str | Path | None = None) -> PersonaChoice:
-    """The persona set the audit uses.
+    """The persona set the audit uses, with each lead's persona under it.
 
     In order: the common set proposed by this run's personas notebook (``personas.common.yaml``
     in ``out_dir``), the adopted common set in the workspace's ``definitions/``, else both
@@ -118,24 +139,28 @@ def choose_personas(tables, out_dir: str | Path | None = None) -> PersonaChoice:
     Raises
     ------
     MissingData
-        If the workspace has no persona set at all.
+        If the workspace has no persona set at all, or a rule uses a field the leads lack.
     """
+    sets, source, tag_map = _sets(tables, out_dir)
+    leads = assign_leads(sets, lead_frame(tables)) if tables.leads is not None else None
+    return PersonaChoice(source, sets, tag_map, leads)
+
+
+def _sets(tables, out_dir) -> tuple[tuple[PersonaSet, ...], str, dict[str, tuple[str, ...]]]:
     proposed = Path(out_dir) / COMMON if out_dir else None
     team_sets = [tables.definitions[f] for f in TEAM_FILES if f in tables.definitions]
     team_ids = {p.id: s.team for s in team_sets for p in s.personas}
     if proposed is not None and proposed.is_file():
         common = load_model(PersonaSet, proposed)
-        return PersonaChoice(f"the common set proposed by this run ({COMMON})", (common,),
-                             common_tag_map(common, team_ids))
+        return (common,), f"the common set proposed by this run ({COMMON})", common_tag_map(common, team_ids)
     if COMMON in tables.definitions:
         common = tables.definitions[COMMON]
-        return PersonaChoice(f"the adopted common set (definitions/{COMMON})", (common,),
-                             common_tag_map(common, team_ids))
+        return (common,), f"the adopted common set (definitions/{COMMON})", common_tag_map(common, team_ids)
     if not team_sets:
         raise MissingData("has no persona set (definitions/personas.marketing.yaml, personas.sales.yaml "
                           "or personas.common.yaml)")
     files = ", ".join(f"definitions/{f}" for f in TEAM_FILES if f in tables.definitions)
-    return PersonaChoice(f"both teams' sets ({files})", tuple(team_sets), {i: (i,) for i in team_ids})
+    return tuple(team_sets), f"both teams' sets ({files})", {i: (i,) for i in team_ids}
 
 
 def common_tag_map(common: PersonaSet, team_ids: dict[str, str]) -> dict[str, tuple[str, ...]]:

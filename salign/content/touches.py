@@ -25,17 +25,6 @@ def quarter_of(times: pd.Series, period, n: int) -> pd.Series:
     return pd.Series(labels[np.where(pos < 0, len(qs), pos)], index=times.index)
 
 
-def lead_frame(tables) -> pd.DataFrame:
-    """Leads with the account fields they lack joined in, so persona rules on either can be applied."""
-    tables.require("leads")
-    leads = tables.leads
-    if tables.accounts is None or "account_id" not in leads.columns:
-        return leads
-    acc = tables.accounts.set_index("account_id")
-    extra = [c for c in acc.columns if c not in leads.columns]
-    return leads.join(acc[extra], on="account_id")
-
-
 def content_touches(tables, inventory, choice, period, n_quarters: int) -> pd.DataFrame:
     """Every activity that used a known asset before the end of ``period``.
 
@@ -76,8 +65,8 @@ def content_touches(tables, inventory, choice, period, n_quarters: int) -> pd.Da
     else:
         out["buying_stage"] = np.where(out["lead_id"].isna(), NO_LEAD, UNKNOWN)
     has_lead = out["lead_id"].notna()
-    if tables.leads is not None:
-        who = choice.lead_personas(lead_frame(tables)).set_index("lead_id")
+    if choice.leads is not None:
+        who = choice.leads
         ids = out["lead_id"].astype(str)
         out["persona_label"] = ids.map(who["label"]).where(has_lead, NO_LEAD).fillna(UNASSIGNED)
         mapped = ids.map(who["personas"])
