@@ -93,7 +93,8 @@ def cohort_rates(entries: StageEntries, period, stage: str, target: str, window_
 
     Returns one row per group (one row ``all`` without ``groups``): ``k`` reached
     ``target`` within the window (by the cutoff), ``n`` the cohort, ``mature`` how many
-    had the whole window before the cutoff, plus rate and Wilson interval.
+    had the whole window before the cutoff and ``k_mature`` how many of those
+    converted, plus rate (k / n) and Wilson interval.
     """
     at = entries.at
     start = at[stage]
@@ -101,10 +102,10 @@ def cohort_rates(entries: StageEntries, period, stage: str, target: str, window_
     reached = at[target].notna() & (at[target] <= start + window_days * DAY)
     mature = start + window_days * DAY <= entries.cutoff
     g = (pd.Series("all", index=at.index) if groups is None else groups.reindex(at.index).fillna(dimensions.UNKNOWN))
-    frame = pd.DataFrame({"group": g, "k": reached, "n": True, "mature": mature})[cohort]
-    summed = frame.groupby("group")[["k", "n", "mature"]].sum()
+    frame = pd.DataFrame({"group": g, "k": reached, "n": True, "mature": mature, "k_mature": reached & mature})[cohort]
+    summed = frame.groupby("group")[["k", "n", "mature", "k_mature"]].sum()
     out = rates(summed["k"], summed["n"])
-    out["mature"] = summed["mature"].astype(int)
+    out[["mature", "k_mature"]] = summed[["mature", "k_mature"]].astype(int)
     return out.rename_axis("group").reset_index()
 
 

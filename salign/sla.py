@@ -125,6 +125,7 @@ class SLAScorecard(render.Result):
     by_week: pd.DataFrame
     period: str
     cutoff: pd.Timestamp
+    handoffs: pd.DataFrame = field(default=None, repr=False)
     curve: object = field(default=None, repr=False)
     title: str = "Service-level agreements"
 
@@ -287,4 +288,4 @@ def sla_scorecard(tables, period, cutoff: pd.Timestamp | None = None) -> SLAScor
         feedback_days=sla.sales.feedback_days_on_rejected,
         with_reason=Rate(int(rejected["has_reason"].sum()), len(rejected)),
         by_rep=rep_table(h, due, met, max_h), by_week=week_table(h, due, met, tables.config.timezone),
-        period=str(period), cutoff=cutoff, curve=km)
+        period=str(period), cutoff=cutoff, handoffs=h, curve=km)
