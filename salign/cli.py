@@ -66,23 +66,32 @@ def _parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("import", formatter_class=fmt, help="turn CRM exports into a workspace (with an import report)",
                        description=textwrap.dedent("""\
-        Read foreign CSV/Parquet exports with their declared formats and write a canonical workspace
-        with import_report.json (rows in, loaded, quarantined, dropped, repairs) and quarantine.csv
+        Read CRM exports with their declared formats and write a canonical workspace with
+        import_report.json (rows in, loaded, quarantined, dropped, repairs) and quarantine.csv
         (every quarantined source row with its reason). Exit code 3 when the input cannot be read
         as declared; every problem is listed with file, line, column, value and rule.
+          salesforce DIR   one CSV per object (Lead.csv, Account.csv, Opportunity.csv, LeadHistory.csv ...)
+          hubspot DIR      contacts.csv, companies.csv, deals.csv
+          --mapping FILE   any CSV/Parquet files, described by a mapping file
         Relative paths resolve against the project root; a mapping's own source paths resolve
         against the mapping file's folder (or --source). See docs/bring-your-own-data.md.
 
         examples:
           salign import --mapping data/mappings/maven_crm.yaml --out build/maven
           salign import --mapping my_crm.yaml --source /exports/2026-10 --out build/my_crm
+          salign import salesforce /exports/sfdc --settings sfdc.yaml --out build/sfdc
+          salign import hubspot /exports/hubspot --out build/hubspot
         """))
-    i.add_argument("--mapping", required=True, help="mapping file (YAML) describing the source files")
-    i.add_argument("--source", help="folder of the source files (default: the mapping's 'source', "
+    i.add_argument("kind", nargs="?", choices=("salesforce", "hubspot"), help="a vendor export folder (or use --mapping)")
+    i.add_argument("folder", nargs="?", help="the folder of the vendor's export files")
+    i.add_argument("--mapping", help="mapping file (YAML) describing the source files")
+    i.add_argument("--source", help="with --mapping: folder of the source files (default: the mapping's 'source', "
                                     "relative to the mapping file)")
+    i.add_argument("--settings", help="with salesforce/hubspot: YAML declaring formats, time zone, currency and "
+                                      "stage names (default: the vendor's standard values)")
     i.add_argument("--out", required=True, help="workspace folder to write (a previous import there is replaced; "
                                                "its definitions/ are kept)")
-    i.add_argument("--name", help="workspace name (default: from the mapping)")
+    i.add_argument("--name", help="workspace name (default: from the mapping or settings)")
     return parser
 
 
@@ -133,9 +142,16 @@ def main(argv: list[str] | None = None) -> int:
             out = generate(paths.resolve(args.out), n_leads=args.leads, seed=args.seed)
             print(f"sample workspace written to {out}")
         elif args.command == "import":
-            from salign.imports import import_mapping
+            from salign import imports
 
-            tables, report = import_mapping(args.mapping, args.out, source=args.source, name=args.name)
+            if (args.kind is None) == (args.mapping is None) or (args.kind is not None and args.folder is None):
+                print("salign import: give either 'salesforce DIR', 'hubspot DIR' or --mapping FILE", file=sys.stderr)
+                return EXIT_USAGE
+            if args.mapping is not None:
+                tables, report = imports.import_mapping(args.mapping, args.out, source=args.source, name=args.name)
+            else:
+                run = imports.import_salesforce if args.kind == "salesforce" else imports.import_hubspot
+                tables, report = run(args.folder, args.out, settings=args.settings, name=args.name)
             print(report.text())
             print(f"workspace written to {tables.folder}: {tables!r}")
     except WorkspaceError as exc:

@@ -355,13 +355,10 @@ def _to_datetime(col: pd.Series, formats) -> Converted:
         parsed = col if col.dt.tz is not None else col.dt.tz_localize(zone)
         return Converted(parsed.dt.tz_convert("UTC"))
     text = col.astype("string")
-    out = pd.to_datetime(text, format=formats.datetime_format, errors="coerce")
+    out = _parse(text, formats.datetime_format, zone)
     rest = out.isna() & col.notna()
     if rest.any():
-        out = out.where(~rest, pd.to_datetime(text.where(rest), format=formats.date_format, errors="coerce"))
-    if getattr(out.dt, "tz", None) is None:
-        out = out.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-    out = out.dt.tz_convert("UTC")
+        out = out.where(~rest, _parse(text.where(rest), formats.date_format, zone))
     bad = col.notna() & out.isna()
     hints = {i: date_hint(str(col[i]), formats) for i in col.index[bad.to_numpy()][:SHOWN]}
     return Converted(out, bad, "bad-datetime", f"does not match the declared datetime_format "
@@ -395,6 +392,14 @@ def date_hint(value: str, formats) -> str:
     if value.strip().casefold() in PLACEHOLDERS:
         return "; it looks like a placeholder: declare it in formats.null_values or formats.placeholders"
     return ""
+
+
+def _parse(text: pd.Series, fmt: str, zone: ZoneInfo) -> pd.Series:
+    """Parse with one format; values with an offset (``%z``) keep it, others are local to ``zone``; UTC out."""
+    if "%z" in fmt:
+        return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    out = pd.to_datetime(text, format=fmt, errors="coerce")
+    return out.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
 
 
 def _zone(formats) -> str:

@@ -1,8 +1,9 @@
 """The bad-input contract: every fixture in tests/fixtures/bad_inputs/ gets its expected, located error.
 
 Each case folder holds a small workspace (``entry: workspace``, read with
-``salign.load_workspace``) or a small export with a mapping (``entry: mapping``,
-read with ``salign import --mapping``), and ``expected.yaml``: the rule, file, column,
+``salign.load_workspace``), a small export with a mapping (``entry: mapping``,
+read with ``salign import --mapping``) or a vendor export (``entry: salesforce`` /
+``hubspot``), and ``expected.yaml``: the rule, file, column,
 line and value the message must name. ``outcome`` says what must happen:
 
 - ``error``: nothing is loaded or written; the error lists the problem;
@@ -21,8 +22,9 @@ import pytest
 import yaml
 
 from salign import cli
-from salign.imports import import_mapping
+from salign.imports import import_hubspot, import_mapping, import_salesforce
 from salign.problems import WorkspaceError
+from salign.schema import TABLES
 from salign.workspace import load_workspace
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bad_inputs"
@@ -37,6 +39,9 @@ def _digest(folder: Path) -> dict:
 def _run(case: Path, entry: str, out: Path):
     if entry == "workspace":
         return load_workspace(case)
+    if entry in ("salesforce", "hubspot"):
+        run = import_salesforce if entry == "salesforce" else import_hubspot
+        return run(case, out, settings=case / "settings.yaml" if (case / "settings.yaml").exists() else None)
     return import_mapping(case / "mapping.yaml", out)
 
 
@@ -102,9 +107,9 @@ def _assert_quarantined(out: Path, exp: dict) -> None:
     tables = load_workspace(out)
     kept = getattr(tables, exp["table"])
     assert len(kept) == report["tables"][exp["table"]]["rows_out"]
-    person = record["Person Id"]
-    if exp["rule"] != "duplicate-key":
-        assert person not in set(kept["lead_id"])  # the quarantined row produced nothing
+    key = TABLES[exp["table"]].key[0]
+    if exp["rule"] != "duplicate-key":  # the quarantined row produced nothing
+        assert not set(record.values()) & set(kept[key].astype(str))
     assert report["tables"][exp["table"]]["quarantined"] >= 1
 
 

@@ -28,4 +28,25 @@ def import_mapping(mapping: str | Path, out: str | Path, source: str | Path | No
     return tables, built.report
 
 
-__all__ = ["import_mapping"]
+def import_salesforce(folder: str | Path, out: str | Path, settings: str | Path | None = None,
+                      name: str | None = None):
+    """Import Salesforce exports (see :mod:`salign.imports.salesforce`); return ``(tables, report)``."""
+    from salign.imports import salesforce
+    from salign.imports.write import write_workspace
+
+    built = salesforce.apply(paths.resolve(folder), salesforce.load_settings(
+        None if settings is None else paths.resolve(settings)))
+    return write_workspace(built, paths.resolve(out), name), built.report
+
+
+def import_hubspot(folder: str | Path, out: str | Path, settings: str | Path | None = None, name: str | None = None):
+    """Import HubSpot exports (see :mod:`salign.imports.hubspot`); return ``(tables, report)``."""
+    from salign.imports import hubspot
+    from salign.imports.write import write_workspace
+
+    built = hubspot.apply(paths.resolve(folder), hubspot.load_settings(
+        None if settings is None else paths.resolve(settings)))
+    return write_workspace(built, paths.resolve(out), name), built.report
+
+
+__all__ = ["import_mapping", "import_salesforce", "import_hubspot"]

@@ -23,7 +23,7 @@ from salign.imports.sources import Source, read_source
 from salign.imports.spec import ColumnMap, Mapping, TableMap
 from salign.io import convert
 from salign.problems import Collector, WorkspaceError
-from salign.schema import TABLES, key_checks, reference_checks, row_checks, stage_order_checks
+from salign.schema import SHOWN, TABLES, currency_checks, key_checks, reference_checks, row_checks, stage_order_checks
 from salign.strictyaml import load_model
 
 #: Tables are built in this order so that a lookup into a canonical table finds it built.
@@ -54,16 +54,21 @@ def source_folder(mapping: Mapping, mapping_path: Path, source: str | Path | Non
 
 
 def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file: str | None = None,
-          footer=None, prepare=None) -> Built:
+          tidy=None, prepare=None, derived: dict[str, set[str]] | None = None, hint: str = "") -> Built:
     """Apply ``mapping`` to the files in ``folder``.
 
     Parameters
     ----------
-    footer : callable, optional
-        ``frame -> (frame, lines_stripped)`` applied to each source file (report footers).
+    tidy : callable, optional
+        ``(key, frame) -> (frame, counts)`` applied to each source file as read (vendor header
+        labels, report footers); ``counts`` go into the file's entry of the report.
     prepare : callable, optional
         ``(sources, report, problems) -> None`` run after reading, before mapping (vendor-specific
         repairs; it may add derived columns, flag rows in ``Source.bad_rows`` or add structural problems).
+    derived : dict, optional
+        Per file, the columns ``prepare`` adds: the mapping may use them; the file need not have them.
+    hint : str
+        Added to every missing-column message (which header names the vendor's exports may use).
 
     Raises
     ------
@@ -79,7 +84,8 @@ def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file
             report.notes.append(f"optional file {f.path} is absent; what is built from it is skipped")
             continue
         fmt = mapping.formats.merged(f.formats, f.format_fields)
-        src = read_source(key, folder / f.path, fmt, f.booleans, needed.get(key, {}), problems, footer)
+        wanted = {c: w for c, w in needed.get(key, {}).items() if c not in (derived or {}).get(key, set())}
+        src = read_source(key, folder / f.path, fmt, f.booleans, wanted, problems, tidy, hint)
         if src is not None:
             sources[key] = src
     problems.raise_if_any(str(folder))
@@ -97,6 +103,8 @@ def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file
         builders[name] = b
     problems.raise_if_any(str(folder))
     _cross_table_checks(builders)
+    _currencies(builders, mapping, problems)
+    problems.raise_if_any(str(folder))
     for name, b in builders.items():
         b.finish()
     _note_constants(mapping, report)
@@ -128,7 +136,8 @@ def needed_columns(mapping: Mapping) -> dict[str, dict[str, str]]:
                 add(table.from_, d.when.fields(), f"tables.{name}.drop[{i}]")
             for i, e in enumerate(table.events):
                 at = e.at if isinstance(e.at, ColumnMap) else ColumnMap(**{"from": e.at})
-                add(table.from_, _origin_fields(at), f"tables.{name}.events[{i}].at")
+                if not e.optional:
+                    add(table.from_, _origin_fields(at), f"tables.{name}.events[{i}].at")
                 if e.when is not None:
                     add(table.from_, e.when.fields(), f"tables.{name}.events[{i}].when")
     return need
@@ -172,10 +181,10 @@ class _Part:
             if line in self.quarantined:
                 continue
             value = (values or {}).get(line)
-            raw = self.src.raw if self.src.raw is not None else self.src.frame
-            if value is None and source_col in raw.columns and line in raw.index:
-                value = raw.at[line, source_col]
-            self.quarantined[line] = (rule, source_col, value, reason + (detail or {}).get(line, ""))
+            for frame in (self.src.raw, self.src.frame):  # as read, else derived by the vendor step
+                if value is None and frame is not None and source_col in frame.columns and line in frame.index:
+                    value = frame.at[line, source_col]
+            self.quarantined[line] = (rule, self._as_written(source_col), value, reason + (detail or {}).get(line, ""))
 
     def flag_rows(self, mask: pd.Series, rule: str, column: str | None, reason: str, detail: dict | None = None) -> None:
         """Quarantine the source lines of the frame rows in ``mask`` (``detail`` keyed by frame row)."""
@@ -196,6 +205,10 @@ class _Part:
         spec = self.tmap.column(column)
         return spec.from_ if spec is not None and spec.from_ is not None else column
 
+    def _as_written(self, source_col: str | None) -> str | None:
+        """The header the file itself uses for a (possibly renamed) source column."""
+        return self.src.renamed.get(source_col, source_col)
+
     def _drop_quarantined(self) -> None:
         keep = ~self.line.isin(list(self.quarantined))
         self.frame, self.line = self.frame[keep], self.line[keep]
@@ -212,14 +225,16 @@ class _Part:
         for line, (rule, col, value, msg) in self.src.bad_rows.items():
             if line in rows.index:
                 self.quarantined.setdefault(line, (rule, col, value, msg))
-        out = pd.DataFrame(index=rows.index)
+        out, absent = pd.DataFrame(index=rows.index), []
         for col in self.tmap.columns:
             spec = self.tmap.column(col)
             if spec.optional and any(f not in rows.columns for f in _origin_fields(spec)):
-                self.report.notes.append(f"{self.name}.{col}: {self.src.path.name} has no "
-                                         f"{', '.join(_origin_fields(spec))}; the column is left out")
+                absent.append(f"{col} ({', '.join(_origin_fields(spec))})")
                 continue
             out[col] = self.column(col, spec, rows)
+        if absent:
+            self.report.notes.append(f"{self.name} from {self.src.path.name}: optional columns absent, left out: "
+                                     + "; ".join(absent))
         if self.tmap.keep_other_columns != "no":
             self._keep_others(out, rows)
         if self.tmap.events:
@@ -249,7 +264,11 @@ class _Part:
                 rep.repair(where, col, "value-map", n, f"{k!r} -> {spec.other!r} (not listed)")
             s = s.where(~hit, s.map(lambda v: spec.values.get(v, v))).where(~rest, spec.other)
         if spec.transform is not None:
+            before = s
             s = _transform(s, spec.transform)
+            if spec.transform == "first":
+                rep.repair(where, col, "first-of-list", int((before.notna() & (before != s)).sum()),
+                           "several ';'-separated values: the first is kept")
         if spec.reconcile is not None:
             s = self._reconcile(col, spec, s)
         if spec.lookup is not None:
@@ -352,6 +371,10 @@ class _Part:
         parts = []
         for i, e in enumerate(self.tmap.events):
             at_spec = e.at if isinstance(e.at, ColumnMap) else ColumnMap(**{"from": e.at})
+            if e.optional and any(f not in rows.columns for f in _origin_fields(at_spec)):
+                self.report.notes.append(f"{self.src.path.name} has no {', '.join(_origin_fields(at_spec))}: "
+                                         f"no '{e.stage}' events from it")
+                continue
             at = self.column("at", at_spec, rows, kind="datetime")
             hit = e.when.evaluate(rows) if e.when is not None else pd.Series(True, index=rows.index)
             hit &= at.notna()
@@ -497,6 +520,20 @@ def _cross_table_checks(builders: dict[str, _Table]) -> None:
             return
 
 
+def _currencies(builders: dict[str, _Table], mapping: Mapping, problems: Collector) -> None:
+    """Amounts in a currency with no declared exchange rate: an error naming the source rows (no row can be
+    compared with the others, so none is quietly set aside)."""
+    w = mapping.workspace
+    for check in currency_checks({n: b.frame for n, b in builders.items()}, w.currency, w.exchange_rates):
+        b = builders[check.table]
+        for i, r in list(check.mask[check.mask].index)[:SHOWN]:
+            part = b.parts[i]
+            line = int(part.line[r])
+            col = part._as_written(part._source_column("currency"))
+            problems.add(part.src.path, check.rule, check.message.replace("workspace.yaml", "the mapping's workspace "
+                         "settings"), column=col, line=line, value=part.frame.at[r, "currency"])
+
+
 def _note_constants(mapping: Mapping, report: ImportReport) -> None:
     for name, table in [(n, t) for n, whole in mapping.tables.items() for t in [whole, *whole.also]]:
         for col in table.columns:
@@ -524,7 +561,9 @@ def _template(template: str, rows: pd.DataFrame) -> pd.Series:
 
 def _transform(s: pd.Series, how: str) -> pd.Series:
     text = s.astype("string")
-    if how == "slug":
+    if how == "first":
+        text = text.str.split(";").str[0]
+    elif how == "slug":
         text = text.str.casefold().str.replace(r"[^0-9a-z]+", "_", regex=True).str.strip("_")
     elif how in ("lower", "upper", "title"):
         text = getattr(text.str, how)()

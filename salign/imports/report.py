@@ -96,7 +96,8 @@ class ImportReport:
                          f"  dropped {sum(t.dropped.values()):>6,}  -> {t.rows_out:,} rows"
                          + (f"  (dropped: {drops})" if drops else ""))
         for key, f in self.files.items():
-            extra = [f"{n:,} {what}" for what, n in f.items() if what.endswith("_lines") and n]
+            extra = [f"{n:,} {what.replace('_', ' ')}" for what, n in f.items()
+                     if isinstance(n, int) and what != "rows" and n]
             placeholders = sum(sum(v.values()) for v in f.get("placeholders", {}).values())
             if placeholders:
                 extra.append(f"{placeholders:,} placeholder values made missing")

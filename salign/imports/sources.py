@@ -25,17 +25,21 @@ class Source:
     formats: object
     #: the rows exactly as read (before placeholders and yes/no tokens were normalised), for quarantine records
     raw: pd.DataFrame | None = None
+    #: header as the mapping reads it -> header as written in the file (vendor labels renamed by ``tidy``)
+    renamed: dict = field(default_factory=dict)
     #: line -> (rule, column, value, message): rows to quarantine in every table built from this file
     bad_rows: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
 
 
 def read_source(key: str, path: Path, formats, booleans: list[str], needed: dict[str, str],
-                problems: Collector, footer=None) -> Source | None:
+                problems: Collector, tidy=None, hint: str = "") -> Source | None:
     """Read one source file; add structural problems to ``problems``.
 
     ``needed`` maps each column the mapping reads to where the mapping reads it (for the message).
-    ``footer`` optionally strips report footers: a callable returning (frame, lines_stripped).
+    ``hint`` is added to a missing-column message (e.g. which header names a vendor export may use).
+    ``tidy`` optionally adapts a vendor export before anything is checked (header labels, report
+    footers): ``tidy(key, frame) -> (frame, counts)``; the counts go into the file's report entry.
     """
     if not path.is_file():
         problems.add(path, "missing-file", f"the mapping names source file '{key}' but it does not exist")
@@ -45,8 +49,11 @@ def read_source(key: str, path: Path, formats, booleans: list[str], needed: dict
     if frame is None:
         return None
     info: dict = {"path": str(path), "rows": 0}
-    if footer is not None:
-        frame, info["footer_lines"] = footer(frame)
+    renamed = {}
+    if tidy is not None:
+        frame, counts = tidy(key, frame)
+        renamed = counts.pop("renamed", {})
+        info.update(counts)
     raw = frame
     counts = placeholder_counts(frame, getattr(formats, "placeholders", []))
     if counts:
@@ -58,13 +65,13 @@ def read_source(key: str, path: Path, formats, booleans: list[str], needed: dict
     if frame.empty:
         problems.add(path, "empty-table", "the file has a header but no rows", line=1)
     missing = [c for c in needed if c not in frame.columns]
+    written = [renamed.get(c, c) for c in map(str, frame.columns)]
     for col in missing:
         problems.add(path, "required-column", f"the mapping reads this column ({needed[col]}) but the file's header "
-                     f"does not have it (has: {', '.join(map(str, frame.columns[:12]))}"
-                     f"{', ...' if len(frame.columns) > 12 else ''})" +
+                     f"does not have it (has: {', '.join(written[:12])}{', ...' if len(written) > 12 else ''})" +
                      ("; most mapped columns are missing: is this the right file?" if len(missing) > len(needed) / 2
-                      else ""), column=col, line=1)
-    source = Source(key, path, frame, formats, raw=raw, info=info)
+                      else "") + hint, column=col, line=1, value=",".join(written))
+    source = Source(key, path, frame, formats, raw=raw, info=info, renamed=renamed)
     for col in booleans:
         if col not in frame.columns:
             problems.add(path, "required-column", "declared as a yes/no column, but the file does not have it",

@@ -104,7 +104,8 @@ class ColumnMap(_Strict):
     template: str | None = Field(default=None, description="e.g. 'acct-{Id}'; names source columns in braces")
     values: dict[str, Scalar | None] = Field(default_factory=dict)
     other: Scalar | None = Field(default=None, description="what a present value not listed in 'values' becomes")
-    transform: Literal["slug", "lower", "upper", "title", "strip"] | None = None
+    transform: Literal["slug", "lower", "upper", "title", "strip", "first"] | None = Field(
+        default=None, description="'first': the first of ';'-separated values (e.g. associated ids)")
     reconcile: Reconcile | None = None
     lookup: Lookup | None = None
     scale: float | None = None
@@ -128,6 +129,7 @@ class StageEvent(_Strict):
     at: str | ColumnMap = Field(description="a source column or {constant: ...}")
     when: Condition | None = None
     team: Literal["marketing", "sales"] | None = None
+    optional: bool = Field(default=False, description="the 'at' column may be absent; then no such events")
 
     @field_validator("stage")
     @classmethod
@@ -167,6 +169,7 @@ class WorkspaceSettings(_Strict):
     timezone: str = "UTC"
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     currency: str = "EUR"
+    exchange_rates: dict[str, float] = Field(default_factory=dict)
     as_of: dt.date | None = None
 
 

@@ -82,6 +82,8 @@ def _workspace_yaml(built: Built, tables: dict[str, str], name: str | None) -> s
     }
     if w.as_of is not None:
         doc["as_of"] = w.as_of.isoformat()
+    if w.exchange_rates:
+        doc["exchange_rates"] = dict(w.exchange_rates)
     doc["formats"] = {"delimiter": ",", "decimal": ".", "encoding": "utf-8", "datetime_format": DATETIME_FORMAT,
                       "date_format": "%Y-%m-%d", "timestamps_timezone": "UTC", "null_values": [""]}
     doc["tables"] = tables
