@@ -61,16 +61,18 @@ class Figure:
     """One measured figure: ``value`` is an int (count), :class:`Rate`, float (amount) or float/None (median).
 
     ``sample`` holds what the test needs beyond the value: the deal amounts, or
-    ``(durations, observed)``.
+    ``(durations, observed)``. ``kind`` (count, rate, amount, duration) defaults
+    to the one :data:`FIGURES` gives for ``name``.
     """
 
     name: str
     value: object
     sample: object = None
+    kind: str = ""
 
-    @property
-    def kind(self) -> str:
-        return FIGURES[self.name][0]
+    def __post_init__(self):
+        if not self.kind:
+            object.__setattr__(self, "kind", FIGURES[self.name][0])
 
     def shown(self):
         """The JSON form used in metrics and the headline (a rate dict or a number)."""
