@@ -157,7 +157,8 @@ def test_page_structure(tiny_workspace):
     toc = re.search(r"<nav class=\"toc\".*?</nav>", text, flags=re.S).group()
     assert re.findall(r'href="#([^"]+)"', toc) == ["headline", "a", "Both-teams&#39;-view"]
     assert [html.unescape(a) for a in re.findall(r'<img alt="([^"]+)"', text)] == ["Figure: Both teams' view"]
-    assert text.index("Why") < text.index("id=\"headline\"") < text.index("First")
+    main = text[text.index("<main>"):]
+    assert main.index("Why") < main.index("id=\"headline\"") < main.index("First")
     assert "@media print" in text and publish.check_page("p.html", text, pii_values(tables)) == []
 
 
