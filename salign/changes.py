@@ -34,7 +34,7 @@ from scipy.stats import fisher_exact, norm
 from statsmodels.stats.proportion import proportions_ztest
 from statsmodels.stats.rates import test_poisson_2indep
 
-from salign import funnel, handoff, periods, plotting, render, sla, winloss
+from salign import dimensions, funnel, handoff, periods, plotting, render, sla, winloss
 from salign.stats import Rate, benjamini_hochberg
 from salign.tables import MissingData
 
@@ -105,7 +105,7 @@ def data_start(tables) -> periods.Quarter | None:
 
 def snapshot(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> tuple[dict, dict]:
     """Every figure of :data:`FIGURES` the workspace can give for ``period``: ({name: Figure}, {name: why skipped})."""
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     found, skipped = {}, {}
 
     def take(names, fn):
@@ -279,7 +279,7 @@ class Changes(render.Result):
 
 def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Changes:
     """Measure every figure for ``period``, last quarter and a year earlier (like for like) and test the changes."""
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     first = data_start(tables)
     now, skipped = snapshot(tables, period, window_days, cutoff)
     if not now:
@@ -308,3 +308,92 @@ def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp |
     return Changes(t, skipped, sla_def.marketing.sales_ready_leads_per_quarter if sla_def else None, str(period),
                    str(period.previous), str(period.year_ago))
 
+
+
+# --------------------------------------------------------------------------- by group
+
+@dataclass
+class GroupChanges(render.Result):
+    """MQL -> SQL conversion per group (persona or source): now, last quarter, a year earlier, tested."""
+
+    table: pd.DataFrame
+    dimension: str
+    period: str
+    title: str = ""
+
+    def __post_init__(self):
+        self.title = self.title or f"MQL to SQL conversion by {self.dimension}: what changed"
+
+    @property
+    def fell(self) -> pd.DataFrame:
+        """Groups whose conversion fell significantly vs last quarter or a year earlier."""
+        t = self.table
+        return t[(t["previous_significant"] & (t["previous_delta"] < 0))
+                 | (t["year_ago_significant"] & (t["year_ago_delta"] < 0))]
+
+    def metrics(self) -> dict:
+        out = {}
+        for r in self.table.to_dict("records"):
+            out[r["group"]] = {
+                "value": r["value"].as_dict(),
+                **{label: {"value": None if r[label] is None else r[label].as_dict(), "test": r[f"{label}_test"],
+                           "p": None if pd.isna(r[f"{label}_p"]) else round(float(r[f"{label}_p"]), 6),
+                           "q": None if pd.isna(r[f"{label}_q"]) else round(float(r[f"{label}_q"]), 6),
+                           "significant": bool(r[f"{label}_significant"])} for label in ("previous", "year_ago")}}
+        return {"by": self.dimension, "groups": out, "fell": sorted(self.fell["group"])}
+
+    def html_body(self) -> str:
+        t = self.table
+
+        def cell(r, label):
+            if r[label] is None:
+                return "no data"
+            mark = (" — significant " + ("drop" if r[f"{label}_delta"] < 0 else "rise")) if r[f"{label}_significant"] else ""
+            return f"{r[label]}{mark}"
+
+        shown = pd.DataFrame({self.dimension: t["group"], self.period: [str(v) for v in t["value"]],
+                              "last quarter": [cell(r, "previous") for _, r in t.iterrows()],
+                              "a year earlier": [cell(r, "year_ago") for _, r in t.iterrows()]})
+        fell = self.fell
+        lead = ("No group's conversion fell beyond chance." if fell.empty else
+                "Conversion fell beyond chance for: " + ", ".join(fell["group"]) + ".")
+        return (f"<p>{render.esc(lead)} Same like-for-like rule and tests as the change table; Benjamini-Hochberg "
+                "over these comparisons.</p>" + render.table(shown))
+
+
+def by_group(tables, period, by: str = "persona", window_days: int = 90,
+             cutoff: pd.Timestamp | None = None) -> GroupChanges:
+    """MQL -> SQL cohort conversion per ``by`` group now, last quarter and a year earlier (like for like)."""
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    first = data_start(tables)
+
+    def measure(q, c):
+        entries = funnel.stage_entries(tables, c)
+        leads = tables.leads.set_index("lead_id").reindex(entries.at.index)
+        groups = dimensions.persona(tables, leads) if by == "persona" else dimensions.label(leads[by])
+        r = funnel.cohort_rates(entries, q, "mql", "sql", window_days, groups)
+        return {g: Rate(int(k), int(n)) for g, k, n in zip(r["group"], r["k"], r["n"])}
+
+    now = measure(period, cutoff)
+    earlier = {label: measure(q, lagged_cutoff(period, q, cutoff)) if first is not None and q >= first else {}
+               for label, q in (("previous", period.previous), ("year_ago", period.year_ago))}
+    rows = []
+    for g, rate in sorted(now.items()):
+        row = {"group": g, "value": rate}
+        for label, rates_ in earlier.items():
+            before = rates_.get(g)
+            test, p = (compare(Figure(g, rate, kind="rate"), Figure(g, before, kind="rate"))
+                       if before is not None else ("none (no data)", None))
+            row.update({label: before, f"{label}_test": test, f"{label}_p": p,
+                        f"{label}_delta": (rate.value or 0) - (before.value or 0) if before is not None and
+                        before.n and rate.n else np.nan})
+        rows.append(row)
+    t = pd.DataFrame(rows)
+    pv = [(i, label) for label in earlier for i in t.index if pd.notna(t.at[i, f"{label}_p"])]
+    for label in earlier:
+        t[f"{label}_q"], t[f"{label}_significant"] = np.nan, False
+    if pv:
+        reject, q = benjamini_hochberg([t.at[i, f"{label}_p"] for i, label in pv], ALPHA)
+        for (i, label), qi, ri in zip(pv, q, reject):
+            t.at[i, f"{label}_q"], t.at[i, f"{label}_significant"] = float(qi), bool(ri)
+    return GroupChanges(t, by, str(period))

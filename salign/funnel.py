@@ -31,6 +31,11 @@ EXITS = ("rejected", "recycled", "disqualified", "lost")
 DAY = pd.Timedelta(days=1)
 
 
+def cutoff_of(tables, cutoff: pd.Timestamp | None = None) -> pd.Timestamp:
+    """The moment the review reads the data up to: ``cutoff``, else the workspace's ``as_of``; in its time zone."""
+    return (tables.as_of if cutoff is None else cutoff).tz_convert(tables.config.timezone)
+
+
 @dataclass
 class StageEntries:
     """Per lead, when it passed each funnel stage under the module's rule, as of ``cutoff``.
@@ -59,7 +64,7 @@ class StageEntries:
 def stage_entries(tables, cutoff: pd.Timestamp | None = None) -> StageEntries:
     """Apply the funnel rule to the stage history (see the module docstring)."""
     tables.require("leads", "stages")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = cutoff_of(tables, cutoff)
     leads = tables.leads[tables.leads["created_at"] < cutoff]
     st = tables.stages[(tables.stages["at"] < cutoff) & tables.stages["lead_id"].isin(leads["lead_id"])]
     raw = st.groupby(["lead_id", "stage"], observed=True)["at"].min().unstack("stage")
@@ -136,7 +141,7 @@ class Funnel(render.Result):
                               f"share of {self.period} leads": [render.rate_cell(*r) for r in
                                                                  zip(t["k"], t["n"], t["ci_low"], t["ci_high"])]})
         note = (f" <strong>Immature cohort:</strong> {self.immature:,} of {int(t['n'].iloc[0]):,} leads had less than "
-                f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d}); their later stages may "
+                f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d %H:%M %Z}); their later stages may "
                 "still come, so these shares will rise." if self.immature else "")
         return (f"<p>Cumulative conversion. Cohort: leads created in {self.period}, each followed for "
                 f"{self.window_days} days from creation.{note}</p>" + render.table(shown))
@@ -212,7 +217,7 @@ class StageConversion(render.Result):
                 + "; stages recorded after a later one "
                 + ", ".join(f"{s} {n:,}" for s, n in a["out_of_order"].items()) + ".</p>")
         return (f"<p>Cohorts: leads that entered each stage in {self.period}, each followed {self.window_days} days "
-                f"(data up to {self.cutoff:%Y-%m-%d}). The flow ratio divides the quarter's entries into the next "
+                f"(data until {self.cutoff:%Y-%m-%d %H:%M %Z}). The flow ratio divides the quarter's entries into the next "
                 "stage by its entries into this one; those are different leads, so it is not a conversion rate.</p>"
                 + render.table(shown) + rule)
 
@@ -379,7 +384,7 @@ class DealConversion(render.Result):
         shown = pd.DataFrame({f"within {self.window_days} days": t["outcome"],
                               "share of the quarter's opportunities": [render.rate_cell(k, n) for k in t["count"]]})
         note = ("" if mature == n else f" <strong>Immature cohort:</strong> only {mature:,} of {n:,} had the full "
-                f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d}).")
+                f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d %H:%M %Z}).")
         return (f"<p>Cohort: the {n:,} opportunities created in {self.period}, each followed {self.window_days} days."
                 f"{note}</p>" + render.table(shown))
 
@@ -387,7 +392,7 @@ class DealConversion(render.Result):
 def deal_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> DealConversion:
     """Cohort conversion opportunity -> won from the opportunities table (works without a stage history)."""
     tables.require("opportunities")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = cutoff_of(tables, cutoff)
     o = tables.opportunities
     c = o[period.contains(o["created_at"]) & (o["created_at"] < cutoff)]
     closed_at = c["closed_at"] if "closed_at" in c.columns else pd.Series(pd.NaT, index=c.index)
@@ -398,3 +403,18 @@ def deal_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp 
     t = pd.DataFrame({"outcome": outcome, "count": 1, "mature": mature}).groupby("outcome")[["count", "mature"]].sum()
     t = t.reindex(["won", "lost", "still open"], fill_value=0).astype(int).reset_index()
     return DealConversion(t, str(period), window_days, cutoff)
+
+
+def mature_stage_conversion(tables, period, window_days: int = 90,
+                            cutoff: pd.Timestamp | None = None) -> StageConversion:
+    """:func:`stage_conversion` for the latest quarter up to ``period`` whose cohorts had the whole window.
+
+    This is where the weakest stage is judged: an immature cohort makes every late stage look weak.
+    """
+    cutoff = cutoff_of(tables, cutoff)
+    q = period
+    while q.end + window_days * DAY > cutoff:
+        q = q.previous
+    result = stage_conversion(tables, q, window_days, cutoff)
+    result.title = f"Stage-to-stage conversion, {q} (the latest quarter with mature cohorts)"
+    return result

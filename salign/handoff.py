@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from salign import dimensions, pii, plotting, render
+from salign import dimensions, funnel, pii, plotting, render
 from salign.sla import HOUR, decisions, handoffs, queue_names
 from salign.stats import Duration, Rate, kaplan_meier
 
@@ -97,7 +97,7 @@ class Routing(render.Result):
 def routing(tables, period, cutoff: pd.Timestamp | None = None) -> Routing:
     """Routing of the period's sales-ready leads against ``handoff.yaml``."""
     spec = tables.definition("handoff.yaml")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     h = handoffs(tables, period, cutoff)
     a = assignments(tables, cutoff).join(h["mql_at"], on="lead_id", how="inner")
     a = a[a["at"] >= a["mql_at"]].sort_values("at")
@@ -220,7 +220,7 @@ class Recycling(render.Result):
 def recycling(tables, period, lookback_quarters: int = 4, cutoff: pd.Timestamp | None = None) -> Recycling:
     """Leads first recycled in ``period`` or the ``lookback_quarters - 1`` before it, and their later stages."""
     tables.require("stages")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     st = tables.stages[tables.stages["at"] < cutoff]
     start = period.shift(1 - lookback_quarters)
     rec = st[st["stage"] == "recycled"].sort_values("at").drop_duplicates("lead_id")
@@ -263,7 +263,7 @@ class StuckLeads(render.Result):
         m = self.metrics()
         wait = "" if not self.stuck else (f" They have waited a median of {m['median_days_waiting']:.1f} days; "
                                           f"{m['older_than_30_days']:,} for more than 30 days.")
-        return (f"<p>On {self.cutoff:%Y-%m-%d}, <strong>{self.stuck:,} sales-ready leads had no owner</strong>: "
+        return (f"<p>At {self.cutoff:%Y-%m-%d %H:%M %Z}, <strong>{self.stuck:,} sales-ready leads had no owner</strong>: "
                 f"their latest MQL was more than {self.max_hours:g} h old and since then no rep was assigned and "
                 f"nothing happened.{wait} In {self.period}, {self.timed_out:,} leads went back to nurture straight from "
                 "MQL, with no sales decision on them.</p>" + (render.table(self.by_source, caption="Stuck leads by source")
@@ -274,7 +274,7 @@ def stuck_leads(tables, period, cutoff: pd.Timestamp | None = None) -> StuckLead
     """Leads whose latest MQL went unanswered (no rep, no stage event) for longer than the routing limit."""
     spec = tables.definition("handoff.yaml")
     tables.require("leads", "stages")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     st = tables.stages[tables.stages["at"] < cutoff]
     last_mql = st[st["stage"] == "mql"].groupby("lead_id")["at"].max()
     after = st[st["stage"] != "mql"].join(last_mql.rename("mql_at"), on="lead_id", how="inner")

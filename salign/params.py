@@ -38,6 +38,7 @@ class QualificationParams(CommonParams):
 
 class ReviewParams(CommonParams):
     cohort_window_days: int = Field(default=90, gt=0)
+    lookback_quarters: int = Field(default=4, ge=1, le=8)
 
 
 #: notebook name -> its parameters model

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
-from salign import dimensions, plotting, render
+from salign import dimensions, funnel, plotting, render
 from salign.features import first_reached
 from salign.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
 
@@ -48,7 +48,7 @@ def handoffs(tables, period=None, cutoff: pd.Timestamp | None = None) -> pd.Data
     ``(unassigned)``), ``complete`` (minimum information present, when ``sla.yaml`` says which).
     """
     tables.require("leads", "stages", "activities")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     firsts = first_reached(tables.stages[tables.stages["at"] < cutoff])
     mql = firsts["mql"].dropna()
     if period is not None:
@@ -93,7 +93,7 @@ def decisions(tables, period, cutoff: pd.Timestamp | None = None) -> pd.DataFram
     (from the lead's first MQL) and ``has_reason``.
     """
     tables.require("stages")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     st = tables.stages[tables.stages["at"] < cutoff]
     first_mql = st[st["stage"] == "mql"].groupby("lead_id")["at"].min()
     d = st[st["stage"].isin(["sal", "rejected"]) & period.contains(st["at"])].copy()
@@ -186,7 +186,7 @@ class SLAScorecard(render.Result):
                               "slow": np.where(reps["slow"], "SLOW", "")})
         slow = (f"<p><strong>Slow to follow up:</strong> {render.esc(', '.join(self.slow_reps))}.</p>"
                 if self.slow_reps else "<p>No rep is significantly slower than the rest of the team.</p>")
-        return (f"<p>Sales-ready leads: first MQL in {self.period}. Data up to {self.cutoff:%Y-%m-%d}.</p>"
+        return (f"<p>Sales-ready leads: first MQL in {self.period}. Data until {self.cutoff:%Y-%m-%d %H:%M %Z}.</p>"
                 + render.table(rows, caption="By team")
                 + f"<p>Hours from handoff to first follow-up: {render.esc(self.time_to_follow_up)}</p>"
                 + slow + render.table(shown, caption="By rep (slow: Kaplan-Meier median above the SLA, or "
@@ -269,7 +269,7 @@ def week_table(h: pd.DataFrame, due: pd.Series, met: pd.Series, timezone: str) -
 def sla_scorecard(tables, period, cutoff: pd.Timestamp | None = None) -> SLAScorecard:
     """Marketing's and sales' commitments of ``sla.yaml`` for ``period``, by team, rep and week."""
     sla = tables.definition("sla.yaml")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     h = handoffs(tables, period, cutoff)
     max_h = sla.sales.max_hours_to_first_follow_up
     due, met = within_sla(h, max_h, cutoff)

@@ -98,7 +98,7 @@ def _rate(k, n) -> float:
 def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Trend:
     """The key handoff and funnel figures for every quarter of the data up to ``period``, and the year-on-year test."""
     definition = tables.definition("sla.yaml")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     first = changes.data_start(tables)
     if first is None:
         raise MissingData("has no dated leads or opportunities")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact, mannwhitneyu
 
-from salign import dimensions, plotting, render
+from salign import dimensions, funnel, plotting, render
 from salign.handoff import clean_reason
 from salign.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
 from salign.tables import MissingData
@@ -206,7 +206,7 @@ def cycle_frame(o: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, cutoff:
 def sales_cycle(tables, period, lookback_quarters: int = 4, cutoff: pd.Timestamp | None = None) -> SalesCycle:
     """Kaplan-Meier sales cycle of the deals created in the ``lookback_quarters`` ending with ``period``."""
     tables.require("opportunities")
-    cutoff = tables.as_of if cutoff is None else cutoff
+    cutoff = funnel.cutoff_of(tables, cutoff)
     start = period.shift(1 - lookback_quarters)
     f = cycle_frame(tables.opportunities, start.start, period.end, cutoff)
     duration, km = kaplan_meier(f["days"], f["observed"], unit="days")
