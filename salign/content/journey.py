@@ -62,7 +62,7 @@ def entries(stages: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=first.index)
     for stage, funnel in ENTRY.items():
         have = [s for s in funnel if s in first.columns]
-        out[stage] = first[have].min(axis=1) if have else pd.NaT
+        out[stage] = first[have].min(axis=1) if have else pd.Series(pd.NaT, index=out.index, dtype=stages["at"].dtype)
     out.index = out.index.astype(str)
     return out
 

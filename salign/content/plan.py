@@ -51,7 +51,8 @@ def messaging_plan(matrix, inventory, usage, choice) -> MessagingPlan:
     rows, handled = [], set()
     for g in matrix.gaps.itertuples():
         lpq = "unknown" if pd.isna(g.leads_per_quarter) else f"{g.leads_per_quarter:,.0f}"
-        why = f"no current asset; {lpq} leads of this persona enter {g.stage} per quarter (gap rank {g.rank})"
+        why = (f"no current {g.stage} asset for {g.persona}; {lpq} leads of this persona enter {g.stage} per "
+               f"quarter (gap rank {g.rank})")
         if g.stale_ids:
             for cid in g.stale_ids:
                 rows.append(("refresh to fill gap", f"{cid} {a.at[cid, 'title']}", why, a.at[cid, "owner_team"], g.rank))

@@ -34,6 +34,8 @@ class Usage(render.Result):
     by_asset : pandas.DataFrame
         Index ``content_id``: ``title``, ``type``, ``owner_team``, uses by ``marketing`` and ``sales``
         (all history), ``total``, one column per recent quarter, ``in_period`` and ``last_used``.
+    per_quarter : pandas.DataFrame
+        Uses per ``team`` (rows) and quarter (columns, ``earlier`` first when there was older use).
     segments : pandas.DataFrame
         Uses per ``quarter``, ``team``, ``persona`` and ``buying_stage`` (a lead with several personas
         counts under each).
@@ -45,6 +47,7 @@ class Usage(render.Result):
     """
 
     by_asset: pd.DataFrame
+    per_quarter: pd.DataFrame
     segments: pd.DataFrame
     lost: pd.DataFrame
     shareable: tuple[str, ...]
@@ -62,12 +65,11 @@ class Usage(render.Result):
         return self.quarter_labels[-1]
 
     def metrics(self) -> dict:
-        a, seg = self.by_asset, self.segments
+        a, seg, pq = self.by_asset, self.segments, self.per_quarter
         in_period = seg[seg["quarter"] == self.period]
-        team_q = seg.groupby(["quarter", "team"])["uses"].sum() if len(seg) else pd.Series(dtype=int)
         return {
             "touches": int(a[list(TEAMS)].to_numpy().sum()), "touches_in_period": int(a["in_period"].sum()),
-            "by_quarter": {q: {t: int(team_q.get((q, t), 0)) for t in TEAMS} for q in self.quarter_labels},
+            "by_quarter": {q: {t: int(pq.at[t, q]) for t in TEAMS} for q in self.quarter_labels},
             "by_persona_stage_in_period": {p: {s: int(v) for s, v in g.groupby("buying_stage")["uses"].sum().items()}
                                            for p, g in in_period.groupby("persona")},
             "by_asset": {cid: {"marketing": int(r.marketing), "sales": int(r.sales), "in_period": int(r.in_period)}
@@ -88,17 +90,16 @@ class Usage(render.Result):
                 f"{render.esc(', '.join(self.shareable) or 'none')}). Lead personas: {render.esc(self.persona_rule)}."
                 f"</p>")
         seg = self.segments
-        by_team = seg.pivot_table(index="team", columns="quarter", values="uses", aggfunc="sum", fill_value=0)
-        by_team = by_team.reindex(index=list(TEAMS), columns=self._cols(by_team.columns), fill_value=0)
-        out = head + render.table(by_team, index=True, caption="Uses per quarter by team")
+        out = head + render.table(self.per_quarter, index=True, caption="Uses per quarter by team")
         cur = seg[seg["quarter"] == self.period]
         grid = cur.pivot_table(index="persona", columns="buying_stage", values="uses", aggfunc="sum", fill_value=0)
         grid = grid.reindex(columns=[c for c in STAGE_COLUMNS if c in grid.columns])
         out += render.table(grid, index=True, caption=f"Uses in {self.period} by the lead's persona (rows) and its "
                                                       "buying stage at the time (columns)")
         trend = seg.pivot_table(index="persona", columns="quarter", values="uses", aggfunc="sum", fill_value=0)
-        out += render.table(trend.reindex(columns=self._cols(trend.columns), fill_value=0), index=True,
-                            caption="Uses per quarter by the lead's persona")
+        cols = [EARLIER] * (EARLIER in trend.columns) + self.quarter_labels
+        out += render.table(trend.reindex(columns=cols, fill_value=0), index=True,
+                            caption="Uses per quarter by the lead's persona (a lead with two personas counts under both)")
         unused = self.by_asset.loc[self.unused, ["title", "type", "owner_team"]].reset_index()
         out += render.table(unused, caption="Assets nobody used") if len(unused) else "<p>Every asset was used.</p>"
         if len(self.lost):
@@ -108,17 +109,12 @@ class Usage(render.Result):
         per_asset = per_asset[cols].assign(last_used=per_asset["last_used"].dt.strftime("%Y-%m-%d"))
         return out + render.table(per_asset, caption="Uses per asset (team columns: all history)", max_rows=200)
 
-    def _cols(self, present) -> list[str]:
-        return [c for c in ([EARLIER] if EARLIER in present else []) + self.quarter_labels]
-
     def figure(self):
         """Uses per quarter, marketing and sales side by side."""
-        seg = self.segments[self.segments["quarter"] != EARLIER]
-        by = seg.groupby(["quarter", "team"])["uses"].sum()
         fig, ax = plotting.figure()
         x = np.arange(len(self.quarter_labels))
         for i, team in enumerate(TEAMS):
-            ax.bar(x + (i - 0.5) * 0.4, [by.get((q, team), 0) for q in self.quarter_labels], width=0.4,
+            ax.bar(x + (i - 0.5) * 0.4, self.per_quarter.loc[team, self.quarter_labels], width=0.4,
                    color=plotting.COLORS[team], label=team)
         ax.set_xticks(x, self.quarter_labels)
         ax.set_ylabel("uses of an asset")
@@ -161,6 +157,9 @@ def usage(tables, inventory, choice, period, n_quarters: int = 4, shareable: str
     lost = pd.DataFrame({"content_id": one.index, "title": one["title"].to_numpy(), "type": one["type"].to_numpy(),
                          "used_by": used_by, "share_with": np.where(used_by == "marketing", "sales", "marketing"),
                          "uses": one["total"].to_numpy()})
+    cols = [EARLIER] * bool((t["quarter"] == EARLIER).any()) + labels
+    per_quarter = (t.groupby(["team", "quarter"]).size().unstack("quarter")
+                   .reindex(index=list(TEAMS), columns=cols).fillna(0).astype(int).rename_axis(index="team", columns="quarter"))
     seg = t.explode("personas").rename(columns={"personas": "persona"})
     seg = seg.groupby(["quarter", "team", "persona", "buying_stage"]).size().rename("uses").reset_index()
-    return Usage(a, seg, lost.reset_index(drop=True), tuple(types), bool(given), labels, choice.how_leads_are_assigned)
+    return Usage(a, per_quarter, seg, lost.reset_index(drop=True), tuple(types), bool(given), labels, choice.how_leads_are_assigned)
