@@ -34,7 +34,7 @@ from scipy.stats import fisher_exact, norm
 from statsmodels.stats.proportion import proportions_ztest
 from statsmodels.stats.rates import test_poisson_2indep
 
-from salign import dimensions, funnel, handoff, periods, plotting, render, sla, winloss
+from salign import dimensions, funnel, handoff, periods, render, sla, winloss
 from salign.stats import Rate, benjamini_hochberg
 from salign.tables import MissingData
 
@@ -226,7 +226,7 @@ class Changes(render.Result):
                                      round(v, 6) if isinstance(v, float) else v)
                                  for k, v in r.items() if k != "figure"}
         return {"period": self.period, "previous_period": self.previous, "year_ago_period": self.year_ago,
-                "figures": rows, "skipped": self.skipped, "biggest_change": self.biggest,
+                "figures": rows, "not_measured": self.skipped, "biggest_change": self.biggest,
                 "headline": self.headline()}
 
     def html_body(self) -> str:
@@ -261,20 +261,6 @@ class Changes(render.Result):
                 "'Significant' means the change survives Benjamini-Hochberg control of false discoveries at 5% "
                 "across every comparison in this table.</p>" + render.table(shown)
                 + (f"<p>Not measured:</p><ul>{skipped}</ul>" if skipped else ""))
-
-    def figure(self):
-        t = self.table[[FIGURES[n][0] == "rate" for n in self.table["figure"]]]
-        fig, ax = plotting.figure()
-        x = np.arange(len(t))
-        for i, (col, label) in enumerate((("year_ago", self.year_ago), ("previous", self.previous),
-                                          ("value", self.period))):
-            vals = [np.nan if v is None or v.get("rate") is None else v["rate"] for v in t[col]]
-            ax.bar(x + (i - 1) * 0.27, vals, width=0.27, label=label)
-        ax.set_xticks(x, [FIGURES[n][2] for n in t["figure"]], rotation=20, ha="right", fontsize=8)
-        plotting.percent_axis(ax)
-        ax.set_title("Rates now, last quarter and a year earlier")
-        ax.legend()
-        return fig
 
 
 def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Changes:

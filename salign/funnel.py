@@ -17,6 +17,7 @@ which is how comparisons with earlier quarters stay like for like.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,9 +63,32 @@ class StageEntries:
 
 
 def stage_entries(tables, cutoff: pd.Timestamp | None = None) -> StageEntries:
-    """Apply the funnel rule to the stage history (see the module docstring)."""
+    """Apply the funnel rule to the stage history (see the module docstring).
+
+    Memoised per tables object and cutoff (a review asks for the same few cutoffs
+    many times; tables are not modified after loading). Treat the result as read-only.
+    """
     tables.require("leads", "stages")
     cutoff = cutoff_of(tables, cutoff)
+    memo = _memo(tables)
+    if cutoff not in memo:
+        memo[cutoff] = _stage_entries(tables, cutoff)
+    return memo[cutoff]
+
+
+_MEMO: dict[int, dict] = {}
+
+
+def _memo(tables) -> dict:
+    """The memo of one tables object, dropped when the object is."""
+    key = id(tables)
+    if key not in _MEMO:
+        _MEMO[key] = {}
+        weakref.finalize(tables, _MEMO.pop, key, None)
+    return _MEMO[key]
+
+
+def _stage_entries(tables, cutoff: pd.Timestamp) -> StageEntries:
     leads = tables.leads[tables.leads["created_at"] < cutoff]
     st = tables.stages[(tables.stages["at"] < cutoff) & tables.stages["lead_id"].isin(leads["lead_id"])]
     raw = st.groupby(["lead_id", "stage"], observed=True)["at"].min().unstack("stage")

@@ -19,7 +19,7 @@ Definitions:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,6 @@ class Routing(render.Result):
     hours_to_route: Duration
     never_routed: Rate
     period: str
-    curve: object = field(default=None, repr=False)
     title: str = "Routing: who receives leads, how fast"
 
     def metrics(self) -> dict:
@@ -79,20 +78,6 @@ class Routing(render.Result):
                 f"{render.esc(self.hours_to_route)}. Never reached a rep by the cutoff: "
                 f"{render.esc(self.never_routed)}.</p>")
 
-    def figure(self):
-        fig, ax = plotting.figure()
-        if self.curve is not None:
-            sf = self.curve.survival_function_.iloc[:, 0]
-            ax.step(sf.index, sf.to_numpy(), where="post", color=plotting.COLORS["sales"])
-        ax.axvline(self.max_hours, color=plotting.COLORS["bad"], ls="--", label="handoff limit")
-        ax.set_xlim(0, max(6 * self.max_hours, 1))
-        plotting.percent_axis(ax)
-        ax.set_xlabel("hours since handoff")
-        ax.set_ylabel("not yet with a rep")
-        ax.set_title(f"Time from MQL to a rep, {self.period} (Kaplan-Meier)")
-        ax.legend()
-        return fig
-
 
 def routing(tables, period, cutoff: pd.Timestamp | None = None) -> Routing:
     """Routing of the period's sales-ready leads against ``handoff.yaml``."""
@@ -108,11 +93,11 @@ def routing(tables, period, cutoff: pd.Timestamp | None = None) -> Routing:
     hours = (routed_at.fillna(cutoff) - h["mql_at"]) / HOUR
     due = h["mql_at"] + spec.max_hours_to_route * HOUR <= cutoff
     in_time = due & routed_at.notna() & (hours <= spec.max_hours_to_route)
-    duration, km = kaplan_meier(hours, routed_at.notna())
+    duration, _ = kaplan_meier(hours, routed_at.notna())
     declared = (f"leads go to the queue '{spec.queue}', reps take them from there" if spec.routing == "queue"
                 else "leads go straight to reps") + f"; a rep within {spec.max_hours_to_route:g} h"
     return Routing(declared, first_to, Rate(int(in_time.sum()), int(due.sum())), spec.max_hours_to_route, duration,
-                   Rate(int(routed_at.isna().sum()), len(h)), str(period), km)
+                   Rate(int(routed_at.isna().sum()), len(h)), str(period))
 
 
 # --------------------------------------------------------------------------- rejections

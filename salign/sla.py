@@ -23,6 +23,7 @@ quarters pass the same distance after their end, see :mod:`salign.changes`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -121,13 +122,22 @@ class SLAScorecard(render.Result):
     feedback_in_time: Rate
     feedback_days: float
     with_reason: Rate
-    by_rep: pd.DataFrame
-    by_week: pd.DataFrame
     period: str
     cutoff: pd.Timestamp
-    handoffs: pd.DataFrame = field(default=None, repr=False)
+    timezone: str
+    handoffs: pd.DataFrame = field(repr=False)
     curve: object = field(default=None, repr=False)
     title: str = "Service-level agreements"
+
+    @cached_property
+    def by_rep(self) -> pd.DataFrame:
+        """Per rep (see :func:`rep_table`)."""
+        return rep_table(self.handoffs, *within_sla(self.handoffs, self.max_hours, self.cutoff), self.max_hours)
+
+    @cached_property
+    def by_week(self) -> pd.DataFrame:
+        """Per week of handoff (see :func:`week_table`)."""
+        return week_table(self.handoffs, *within_sla(self.handoffs, self.max_hours, self.cutoff), self.timezone)
 
     @property
     def misses(self) -> list[str]:
@@ -287,5 +297,4 @@ def sla_scorecard(tables, period, cutoff: pd.Timestamp | None = None) -> SLAScor
                               len(rejected)),
         feedback_days=sla.sales.feedback_days_on_rejected,
         with_reason=Rate(int(rejected["has_reason"].sum()), len(rejected)),
-        by_rep=rep_table(h, due, met, max_h), by_week=week_table(h, due, met, tables.config.timezone),
-        period=str(period), cutoff=cutoff, handoffs=h, curve=km)
+        period=str(period), cutoff=cutoff, timezone=tables.config.timezone, handoffs=h, curve=km)
