@@ -45,6 +45,7 @@ class RunLock:
         self.period = str(period)
         self.stale_: dict | None = None
         self._fd: int | None = None
+        self._record: dict = {}
 
     def __enter__(self) -> RunLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -59,12 +60,17 @@ class RunLock:
                            f"this run exits without changing anything. The lock is {self.path}; it is released "
                            f"when that process ends.") from None
         self.stale_ = _read(fd) or None
-        record = {"pid": os.getpid(), "host": socket.gethostname(), "period": self.period,
-                  "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
         self._fd = fd
+        self._record = {"pid": os.getpid(), "host": socket.gethostname(), "period": self.period,
+                        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        self.describe()
         return self
+
+    def describe(self, **fields) -> None:
+        """Update what the lock says about its holder (e.g. the period once it is resolved)."""
+        self._record.update({k: str(v) for k, v in fields.items()})
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, (json.dumps(self._record) + "\n").encode(), 0)
 
     def __exit__(self, *exc) -> None:
         fd, self._fd = self._fd, None

@@ -1,6 +1,7 @@
 """Run the workbook: validated parameters, papermill execution in dependency order, then an atomic publish."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
@@ -124,29 +125,45 @@ def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest
     logging.getLogger("papermill").setLevel(logging.CRITICAL)  # its errors reach the user through RunError
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     notebooks_dir = Path(notebooks_dir)
-    tables = load_workspace(workspace)
-    quarter = periods.resolve(period, tables)
     out = paths.resolve(out)
-    values = {"workspace": str(tables.folder), "period": str(quarter), "output_dir": str(out / str(quarter))}
-    for name in notebooks:
-        check_parameters(name, values, notebooks_dir)
+    shown = period
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with RunLock(out, quarter) as lock:
-            if lock.stale_:
-                progress(f"taking over the lock left by pid {lock.stale_.get('pid', '?')} (started "
-                         f"{lock.stale_.get('started', '?')}), which ended without releasing it")
+        with contextlib.ExitStack() as held:
+            # under cron the reports folder exists: refuse a concurrent run before loading anything
+            lock = held.enter_context(_locked(out, period, progress)) if out.is_dir() else None
+            tables = load_workspace(workspace)
+            quarter = shown = periods.resolve(period, tables)
+            values = {"workspace": str(tables.folder), "period": str(quarter), "output_dir": str(out / str(quarter))}
+            for name in notebooks:
+                check_parameters(name, values, notebooks_dir)
+            out.mkdir(parents=True, exist_ok=True)  # only now: bad input writes nothing
+            lock = lock or held.enter_context(_locked(out, quarter, progress))
+            lock.describe(period=str(quarter))
             for note in publish.recover(out):
                 progress(note)
             return _run(tables, quarter, out, list(notebooks), jobs, cell_timeout, deadline, timeout, progress,
                         notebooks_dir, values, started)
-    except LockHeld as exc:
-        raise RunLocked(str(exc)) from None
     except OSError as exc:
         if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT):
             raise
         raise RunError(f"cannot write to the reports folder {out}: {exc.strerror} ({exc.filename or out}); "
-                       f"the previous report of {quarter}, if any, is unchanged") from None
+                       f"the previous report of {shown}, if any, is unchanged") from None
+
+
+@contextlib.contextmanager
+def _locked(out: Path, period, progress):
+    """Hold the reports folder's :class:`RunLock` (:class:`RunLocked` if another run has it)."""
+    try:
+        lock = RunLock(out, period).__enter__()
+    except LockHeld as exc:
+        raise RunLocked(str(exc)) from None
+    try:
+        if lock.stale_:
+            progress(f"taking over the lock left by pid {lock.stale_.get('pid', '?')} (started "
+                     f"{lock.stale_.get('started', '?')}), which ended without releasing it")
+        yield lock
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def _run(tables, quarter, out: Path, notebooks: list[str], jobs: int, cell_timeout: float, deadline, timeout,
