@@ -34,6 +34,7 @@ class QualificationParams(CommonParams):
     outcome: str = Field(default="sql", pattern="^(sql|opportunity|won)$")
     window_days: int = Field(default=90, gt=0)
     random_state: int = 0
+    exclude_columns: str = ""
 
 
 class ReviewParams(CommonParams):

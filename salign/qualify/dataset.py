@@ -1,0 +1,124 @@
+"""One qualification study's data: outcome, decision-time features, leakage check and holdout, built once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salign import render
+from salign.features import MARKETING_WINDOW_DAYS
+from salign.qualify import leakage
+from salign.qualify.features import Candidates, candidates
+from salign.qualify.target import Split, holdout_split, outcomes
+from salign.stats import Rate
+
+HOLDOUT_SHARE = 0.25
+
+
+@dataclass
+class Dataset(render.Result):
+    """Mature leads with their outcome, typed features, the leakage check and the train/holdout split.
+
+    Attributes
+    ----------
+    facts : pandas.DataFrame
+        The outcome frame (oldest lead first), see :func:`salign.qualify.target.outcomes`.
+    cands : Candidates
+        Every candidate feature; ``features`` drops the leaking ones.
+    leakage : LeakageReport
+    split : Split
+    """
+
+    facts: pd.DataFrame
+    cands: Candidates
+    leakage: leakage.LeakageReport
+    split: Split
+    outcome: str
+    window_days: int
+    fingerprint: str
+    as_of: pd.Timestamp
+    title: str = "What is predicted, and how it is judged"
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.facts["y"].to_numpy()
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """Decision-time features without the leaking columns."""
+        return self.cands.frame.drop(columns=self.leakage.excluded)
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {c: k for c, k in self.cands.kinds.items() if c not in self.leakage.flagged}
+
+    @property
+    def train(self) -> np.ndarray:
+        return self.split.train
+
+    @property
+    def test(self) -> np.ndarray:
+        return self.split.test
+
+    @property
+    def outcome_text(self) -> str:
+        return f"reached {self.outcome} within {self.window_days} days of creation"
+
+    def rate(self, mask: np.ndarray | None = None) -> Rate:
+        y = self.y if mask is None else self.y[mask]
+        return Rate(int(y.sum()), len(y))
+
+    def metrics(self) -> dict:
+        return {"outcome": self.outcome, "window_days": self.window_days, "n_leads": len(self.facts),
+                "base_rate": self.rate().as_dict(), "base_rate_train": self.rate(self.train).as_dict(),
+                "base_rate_holdout": self.rate(self.test).as_dict(), "split": self.split.as_dict(),
+                "features": sorted(self.kinds), "not_features": dict(sorted(self.cands.dropped.items()))}
+
+    def html_body(self) -> str:
+        dropped = pd.DataFrame([{"column": c, "why it is not a feature": why} for c, why in
+                                sorted(self.cands.dropped.items())])
+        return (f"<p>Success means the lead <strong>{render.esc(self.outcome_text)}</strong>. "
+                f"{len(self.facts):,} leads are old enough for their outcome to be known; "
+                f"{render.esc(str(self.rate()))} succeeded.</p>"
+                f"<p>Holdout: {render.esc(self.split.reason)}. Success rate in training "
+                f"{render.esc(str(self.rate(self.train)))}, in the holdout {render.esc(str(self.rate(self.test)))}.</p>"
+                f"<p>Features are what was known at the decision point (the first MQL, or "
+                f"{MARKETING_WINDOW_DAYS} days after creation for leads never MQL'd): the lead's attributes, its persona "
+                f"and counts of its marketing activities before that point. {len(self.kinds)} candidate features "
+                f"remain after the leakage check.</p>"
+                + (render.table(dropped, caption="Columns that are not features") if len(dropped) else ""))
+
+
+def prepare(tables, outcome: str = "sql", window_days: int = 90, random_state: int = 0,
+            exclude_columns: str = "", holdout_share: float = HOLDOUT_SHARE) -> Dataset:
+    """Build the study's data: outcome, candidate features, holdout split and leakage check.
+
+    Parameters
+    ----------
+    tables : salign.tables.Tables
+    outcome, window_days
+        Success is reaching stage ``outcome`` within ``window_days`` of creation.
+    random_state : int
+        Seed of every random step.
+    exclude_columns : str
+        Comma-separated columns the analyst declares as known only after the outcome.
+    holdout_share : float
+        Share of (the newest) leads held out for evaluation.
+    """
+    facts = outcomes(tables, outcome, window_days)
+    cands = candidates(facts, tables)
+    y = facts["y"].to_numpy()
+    split = holdout_split(facts["created_at"], y, holdout_share, random_state)
+    declared = tuple(c.strip() for c in exclude_columns.split(",") if c.strip())
+    unknown = [c for c in declared if c not in cands.kinds and c not in cands.dropped]
+    if unknown:
+        raise ValueError(f"exclude_columns names {', '.join(unknown)}, which the leads do not have; "
+                         f"candidates: {', '.join(sorted(cands.kinds))}")
+    report = leakage.check(cands, y, split.train, facts["decided_at"], declared)
+    return Dataset(facts, cands, report, split, outcome, window_days, tables.fingerprint, tables.as_of)
+
+
+def leakage_report(data: Dataset) -> leakage.LeakageReport:
+    """The leakage check of a prepared study (a section of its own in the notebook)."""
+    return data.leakage

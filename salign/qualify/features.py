@@ -1,0 +1,134 @@
+"""Decision-time features: the lead's attributes, its persona and its activity counts before the decision point.
+
+Every column of the leads table is a candidate except identifiers, personal data, timestamps
+and constants (each dropped with its reason). Text columns that hold numbers become numeric.
+Activity counts (``n_<type>``) come from :func:`salign.features.lead_facts`, which counts only
+what happened before the decision point.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from salign.schema import PII_COLUMNS
+
+#: columns of the outcome frame that are bookkeeping, not attributes
+BOOKKEEPING = ("lead_id", "created_at", "decided_at", "y", "outcome_at")
+#: a text or whole-number column with at least this share of distinct values identifies leads
+IDENTIFIER_SHARE = 0.9
+#: share of non-missing values that must parse for a text column to count as numbers or timestamps
+PARSE_SHARE = 0.98
+#: rows looked at before trying to parse a whole text column as numbers
+PROBE = 200
+_ID_NAME = re.compile(r"(^|_)(id|uuid|number|no|key)$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+
+
+@dataclass
+class Candidates:
+    """Candidate model inputs, typed, and what was left out.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One column per candidate feature: floats (numeric) or text with NaN for missing (categorical).
+    kinds : dict
+        Column -> ``"numeric"`` or ``"categorical"``.
+    dropped : dict
+        Column -> why it is not a candidate (identifier, personal data, timestamp, constant).
+    timestamps : dict
+        Column -> parsed UTC timestamps, for the leakage check (values set after the decision point).
+    """
+
+    frame: pd.DataFrame
+    kinds: dict[str, str]
+    dropped: dict[str, str] = field(default_factory=dict)
+    timestamps: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def persona_column(facts: pd.DataFrame, tables) -> pd.Series | None:
+    """Each lead's common persona (``personas.common.yaml``, first match in file order), if the workspace has one."""
+    common = (tables.definitions or {}).get("personas.common.yaml") if tables is not None else None
+    if common is None:
+        return None
+    usable = all(f in facts.columns for p in common.personas for f in p.rule.fields())
+    return common.first_match(facts) if usable else None
+
+
+def candidates(facts: pd.DataFrame, tables=None) -> Candidates:
+    """Type every attribute column of ``facts`` and drop those that cannot be features.
+
+    Parameters
+    ----------
+    facts : pandas.DataFrame
+        The outcome frame of :func:`salign.qualify.target.outcomes`.
+    tables : salign.tables.Tables, optional
+        For the common persona set, when the workspace has one.
+    """
+    out: dict[str, pd.Series] = {}
+    kinds: dict[str, str] = {}
+    dropped: dict[str, str] = {}
+    stamps: dict[str, pd.Series] = {}
+    persona = persona_column(facts, tables)
+    cols = {c: facts[c] for c in facts.columns if c not in BOOKKEEPING and not str(c).startswith("at_")}
+    if persona is not None and "persona" not in cols:
+        cols["persona"] = persona
+    for name, col in cols.items():
+        kind, values, why = _type(name, col)
+        if kind == "timestamp":
+            stamps[name] = values
+            dropped[name] = why
+        elif kind is None:
+            dropped[name] = why
+        else:
+            out[name], kinds[name] = values, kind
+    return Candidates(pd.DataFrame(out, index=facts.index), kinds, dropped, stamps)
+
+
+def _type(name: str, col: pd.Series):
+    """(kind, typed values, reason): kind is numeric, categorical, timestamp or None (dropped)."""
+    if name in PII_COLUMNS:
+        return None, None, "personal data"
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return "timestamp", col, "a timestamp, not an attribute"
+    present = col.dropna()
+    if present.empty:
+        return None, None, "always empty"
+    if pd.api.types.is_bool_dtype(col) or (col.dtype == object and present.map(type).eq(bool).all()):
+        values, kind = col.map(lambda v: v if pd.isna(v) else str(v).lower()), CATEGORICAL
+    elif pd.api.types.is_numeric_dtype(col):
+        values, kind = col.astype(float), NUMERIC
+    else:
+        text = present.astype(str).str.strip()
+        if _parses(text.head(PROBE)) and _parses(text):
+            values, kind = pd.to_numeric(col.astype("string").str.strip(), errors="coerce").astype(float), NUMERIC
+        elif text.head(50).str.match(_ISO).all():
+            stamp = pd.to_datetime(col, utc=True, errors="coerce", format="ISO8601")
+            if stamp.notna().sum() >= PARSE_SHARE * len(present):
+                return "timestamp", stamp, "a timestamp, not an attribute"
+            values, kind = _text(col), CATEGORICAL
+        else:
+            values, kind = _text(col), CATEGORICAL
+    distinct = values.nunique()
+    if distinct <= 1 and values.notna().all():
+        return None, None, "the same value for every lead"
+    whole = kind == CATEGORICAL or np.allclose(values.dropna() % 1, 0)
+    if _ID_NAME.search(str(name)) or (whole and distinct >= IDENTIFIER_SHARE * values.notna().sum() and distinct > 50):
+        return None, None, "an identifier (a distinct value for almost every lead)"
+    return kind, values, ""
+
+
+def _parses(text: pd.Series) -> bool:
+    """Do (almost) all of these texts read as numbers?"""
+    return bool(pd.to_numeric(text, errors="coerce").notna().mean() >= PARSE_SHARE)
+
+
+def _text(col: pd.Series) -> pd.Series:
+    """Text values stripped; empty text is missing."""
+    text = col.astype("string").str.strip()
+    return text.where(text != "").astype(object).where(text.notna() & (text != ""), np.nan)

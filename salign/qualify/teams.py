@@ -1,0 +1,172 @@
+"""Each team's current definition of a qualified lead, measured against the outcomes, and which is better.
+
+A rule calls a lead qualified or not. Its precision (share of flagged leads that succeeded),
+recall (share of successful leads it flagged) and lift (precision over the base rate) say what
+it gets right; its balanced accuracy (mean of recall and specificity, the AUC of a yes/no
+score) compares the two rules on one scale that does not depend on how many leads each flags,
+with DeLong's paired interval for the difference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+
+from salign import render
+from salign.qualify.auc import auc_difference
+from salign.stats import Rate
+from salign.tables import MissingData
+
+TEAMS = ("marketing", "sales")
+
+
+@dataclass
+class RuleMeasure:
+    """One rule's flags and figures on a set of leads."""
+
+    team: str
+    rule: str
+    flag: np.ndarray
+    precision: Rate
+    recall: Rate
+    flagged: Rate
+    lift: float | None
+    balanced_accuracy: float
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "precision": self.precision.as_dict(), "recall": self.recall.as_dict(),
+                "share_flagged": self.flagged.as_dict(), "lift": _r(self.lift),
+                "balanced_accuracy": _r(self.balanced_accuracy)}
+
+
+def measure(team: str, rule: str, flag: np.ndarray, y: np.ndarray) -> RuleMeasure:
+    """Precision, recall, share flagged, lift and balanced accuracy of boolean ``flag`` against outcome ``y``."""
+    flag, y = np.asarray(flag, bool), np.asarray(y, bool)
+    hits = int((flag & y).sum())
+    precision = Rate(hits, int(flag.sum()))
+    recall = Rate(hits, int(y.sum()))
+    base = y.mean() if len(y) else 0.0
+    lift = precision.value / base if precision.value is not None and base > 0 else None
+    specificity = float((~flag & ~y).sum() / max(int((~y).sum()), 1))
+    balanced = ((recall.value or 0.0) + specificity) / 2
+    return RuleMeasure(team, rule, flag, precision, recall, Rate(int(flag.sum()), len(flag)), lift, balanced)
+
+
+@dataclass
+class RuleComparison(render.Result):
+    """Both teams' rules on the same leads, their agreement, and the verdict."""
+
+    rules: list[RuleMeasure]
+    base: Rate
+    outcome: str
+    kappa: float
+    both: int
+    only: dict[str, int]
+    neither: int
+    difference: tuple[float, float, float]
+    title: str = "Each team's current definition of a qualified lead"
+
+    @property
+    def better(self) -> str | None:
+        """The team whose rule has the higher balanced accuracy, if the interval of the difference excludes 0."""
+        d, lo, hi = self.difference
+        if lo <= 0 <= hi:
+            return None
+        return self.rules[0].team if d > 0 else self.rules[1].team
+
+    def verdict(self) -> str:
+        m, s = self.rules
+        d, lo, hi = self.difference
+        first = {r.team: r for r in self.rules}
+        lines = []
+        for r in self.rules:
+            lines.append(f"{_whose(r.team)} rule calls {r.flagged.value:.0%} of leads qualified; "
+                         f"{r.precision.value or 0:.0%} of those {self.outcome_phrase} "
+                         f"({_x(r.lift)} the base rate of {self.base.value:.0%}) and it finds "
+                         f"{r.recall.value or 0:.0%} of all leads that did.")
+        if self.better is None:
+            lines.append(f"Neither rule is clearly better: balanced accuracy {m.balanced_accuracy:.3f} vs "
+                         f"{s.balanced_accuracy:.3f} (difference {d:+.3f}, 95% CI {lo:+.3f} to {hi:+.3f}).")
+        else:
+            win = first[self.better]
+            lose = s if win is m else m
+            why = ("it finds most of the leads that succeed while the other misses most of them"
+                   if (win.recall.value or 0) > (lose.recall.value or 0)
+                   else "it wrongly flags far fewer leads that do not succeed")
+            lines.append(f"{_whose(win.team)} rule is the better screen: balanced accuracy "
+                         f"{win.balanced_accuracy:.3f} against {lose.balanced_accuracy:.3f} (difference "
+                         f"{abs(d):.3f}, 95% CI {min(abs(lo), abs(hi)):.3f} to {max(abs(lo), abs(hi)):.3f}), because "
+                         f"{why}; {_whose(lose.team).lower()} rule is {'more precise' if (lose.lift or 0) > (win.lift or 0) else 'broader'}"
+                         f" but {'too narrow' if (lose.recall.value or 0) < (win.recall.value or 0) else 'too loose'} "
+                         f"to be the definition.")
+        return " ".join(lines)
+
+    @property
+    def outcome_phrase(self) -> str:
+        return f"reached {self.outcome}"
+
+    def metrics(self) -> dict:
+        d, lo, hi = self.difference
+        out = {r.team: r.as_dict() for r in self.rules}
+        out["agreement"] = {"both": self.both, "only_" + self.rules[0].team: self.only[self.rules[0].team],
+                            "only_" + self.rules[1].team: self.only[self.rules[1].team], "neither": self.neither,
+                            "cohen_kappa": _r(self.kappa)}
+        out["balanced_accuracy_difference"] = {"difference": _r(d), "ci_low": _r(lo), "ci_high": _r(hi),
+                                               "of": f"{self.rules[0].team} minus {self.rules[1].team}"}
+        out["better"] = self.better
+        return out
+
+    def html_body(self) -> str:
+        shown = pd.DataFrame({
+            "team": [r.team for r in self.rules], "rule": [r.rule for r in self.rules],
+            "leads called qualified": [str(r.flagged) for r in self.rules],
+            f"precision ({self.outcome_phrase})": [str(r.precision) for r in self.rules],
+            "recall": [str(r.recall) for r in self.rules],
+            "lift": [_x(r.lift) for r in self.rules],
+            "balanced accuracy": [f"{r.balanced_accuracy:.3f}" for r in self.rules]})
+        agree = (f"<p>The rules agree on {self.both + self.neither:,} of {self.base.n:,} leads "
+                 f"(Cohen's kappa {self.kappa:.2f}): both call {self.both:,} qualified, only marketing's "
+                 f"{self.only['marketing']:,}, only sales' {self.only['sales']:,}.</p>")
+        return (render.table(shown, caption=f"Measured on all {self.base.n:,} leads whose outcome is known "
+                                            f"(base rate {self.base})")
+                + agree + f"<p><strong>{render.esc(self.verdict())}</strong></p>")
+
+
+def team_rules(tables, data) -> RuleComparison:
+    """Measure ``qualification.marketing.yaml`` and ``qualification.sales.yaml`` on every lead of ``data``.
+
+    Parameters
+    ----------
+    tables : salign.tables.Tables
+        For the two definitions files.
+    data : salign.qualify.dataset.Dataset
+        The leads with their outcome.
+    """
+    y = data.y
+    measures = []
+    for team in TEAMS:
+        rule = tables.definition(f"qualification.{team}.yaml").rule
+        missing = sorted(rule.fields() - set(data.facts.columns))
+        if missing:
+            raise MissingData(f"has no {', '.join(missing)} for {team}'s qualification rule")
+        measures.append(measure(team, rule.describe(), rule.evaluate(data.facts).to_numpy(), y))
+    m, s = (r.flag for r in measures)
+    kappa = float(cohen_kappa_score(m, s)) if len(set(m)) > 1 or len(set(s)) > 1 else float("nan")
+    return RuleComparison(measures, data.rate(), data.outcome, kappa, int((m & s).sum()),
+                          {"marketing": int((m & ~s).sum()), "sales": int((~m & s).sum())}, int((~m & ~s).sum()),
+                          auc_difference(y, m.astype(float), s.astype(float)))
+
+
+def _whose(team: str) -> str:
+    """Marketing's, Sales'."""
+    return team.capitalize() + ("'" if team.endswith("s") else "'s")
+
+
+def _x(lift: float | None) -> str:
+    return "n/a" if lift is None else f"{lift:.1f}×"
+
+
+def _r(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), 4)

@@ -1,0 +1,212 @@
+"""The score threshold that meets the SLA, and the trade-off at every other threshold.
+
+``sla.yaml`` says how many sales-ready leads marketing commits to per quarter and which share
+of them sales expects to accept. Policy: the threshold is the highest score that still delivers
+the committed volume at the recent lead inflow (so marketing can keep its commitment with the
+best leads it has); sales' acceptance expectation is then checked at that threshold, and when
+it is missed the report names the threshold that would meet it and the volume that leaves.
+
+Each threshold's figures come from the holdout leads: share scoring at least the threshold,
+success rate, acceptance (reached ``sal`` or a later stage within the window) and wins (won by
+the data cut-off), scaled to a quarter's inflow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salign import plotting, render
+from salign.qualify.target import MIN_CREATION_DAYS
+from salign.stats import Rate
+from salign.tables import MissingData
+
+#: a lead was handed to sales when it reached one of these; sales accepted it when it reached one of ACCEPTED
+HANDED_OVER = ("mql", "sal", "sql", "opportunity", "won", "rejected")
+ACCEPTED = ("sal", "sql", "opportunity", "won")
+#: the nurture band reaches down to the threshold that yields this many times the committed volume
+NURTURE_FACTOR = 2
+#: inflow is measured over this many days before the data cut-off
+INFLOW_DAYS = 365
+DAYS_PER_QUARTER = 365.25 / 4
+#: the trade-off table shows the thresholds where the share of leads passing crosses these steps
+SHARE_STEPS = np.arange(0.05, 1.0001, 0.05)
+
+
+@dataclass
+class ThresholdChoice(render.Result):
+    """The chosen threshold and the holdout trade-off table (one row per distinct score)."""
+
+    table: pd.DataFrame
+    chosen: int
+    nurture: int
+    commitment: int
+    expected_acceptance: float
+    inflow: float
+    acceptance_measured: bool
+    title: str = "A threshold that meets the SLA"
+
+    def row(self, score: int) -> pd.Series:
+        return self.table.loc[self.table["score"] == score].iloc[0]
+
+    @property
+    def acceptance_threshold(self) -> int | None:
+        """The lowest threshold (most leads) whose acceptance meets sales' expectation, if any."""
+        if not self.acceptance_measured:
+            return None
+        ok = self.table[(self.table["accepted_rate"] >= self.expected_acceptance) & (self.table["handed"] >= 20)]
+        return None if ok.empty else int(ok["score"].min())
+
+    def _rate(self, r: pd.Series, col: str, of: str = "n") -> Rate:
+        return Rate(int(r[col]), int(r[of]))
+
+    def why(self) -> str:
+        r = self.row(self.chosen)
+        volume = f"{r['volume']:,.0f}"
+        text = (f"At {self.chosen} points or more, {r['share']:.0%} of leads qualify: about {volume} per quarter at "
+                f"the recent inflow of {self.inflow:,.0f} leads, against marketing's commitment of "
+                f"{self.commitment:,}.")
+        if r["volume"] < self.commitment:
+            text += " Even every lead would not meet the commitment; the commitment needs to change."
+        if self.acceptance_measured:
+            acc = self._rate(r, "accepted", "handed")
+            met = (acc.value or 0) >= self.expected_acceptance
+            text += (f" Of such leads handed to sales in the past, sales accepted {_pct(acc.value)}, "
+                     f"{'meeting' if met else 'short of'} the {self.expected_acceptance:.0%} they expect.")
+            alt = self.acceptance_threshold
+            if not met and alt is not None:
+                text += (f" {alt} points would meet it but yields only about {self.row(alt)['volume']:,.0f} leads "
+                         f"per quarter: the two commitments conflict and need to be settled together.")
+            elif not met:
+                text += " No threshold meets it on this data."
+        else:
+            text += " The data have no handoff (mql) and acceptance (sal) stages, so sales' expected acceptance cannot be checked."
+        return text
+
+    def metrics(self) -> dict:
+        r = self.row(self.chosen)
+        alt = self.acceptance_threshold
+        return {"threshold": self.chosen, "nurture_threshold": self.nurture, "commitment_per_quarter": self.commitment,
+                "inflow_per_quarter": round(self.inflow, 1), "volume_per_quarter": round(float(r["volume"]), 1),
+                "share_qualified": round(float(r["share"]), 6), "precision": self._rate(r, "k").as_dict(),
+                "accepted": self._rate(r, "accepted", "handed").as_dict() if self.acceptance_measured else None,
+                "expected_acceptance": self.expected_acceptance,
+                "wins_per_quarter": round(float(r["wins_per_quarter"]), 1),
+                "volume_met": bool(r["volume"] >= self.commitment),
+                "acceptance_met": (bool(r["accepted_rate"] >= self.expected_acceptance)
+                                   if self.acceptance_measured else None),
+                "acceptance_threshold": alt}
+
+    def headline(self) -> dict:
+        return {"qualification_threshold": self.chosen}
+
+    def shown(self) -> pd.DataFrame:
+        t = self.table
+        picks = {int(t.loc[(t["share"] - s).abs().idxmin(), "score"]) for s in SHARE_STEPS} | {self.chosen}
+        if self.acceptance_threshold is not None:
+            picks.add(self.acceptance_threshold)
+        rows = t[t["score"].isin(picks)].sort_values("score", ascending=False)
+        out = pd.DataFrame({
+            "threshold (points)": [f"{s} ◀ chosen" if s == self.chosen else str(s) for s in rows["score"]],
+            "share of leads": rows["share"].map("{:.0%}".format),
+            "leads per quarter": rows["volume"].map("{:,.0f}".format),
+            "success rate": [str(Rate(int(k), int(n))) for k, n in zip(rows["k"], rows["n"])],
+            "wins per quarter": rows["wins_per_quarter"].map("{:,.1f}".format)})
+        if self.acceptance_measured:
+            out.insert(4, "accepted by sales (of those handed over)",
+                       [str(Rate(int(a), int(h))) for a, h in zip(rows["accepted"], rows["handed"])])
+        return out
+
+    def html_body(self) -> str:
+        return (f"<p><strong>{render.esc(self.why())}</strong></p>"
+                f"<p>Leads from {self.nurture} points up to the threshold are the nurture band: the next best "
+                f"leads, about as many again as the sales-ready ones.</p>"
+                + render.table(self.shown(), caption="Trade-off on the holdout leads, scaled to a quarter's inflow"))
+
+    def figure(self):
+        fig, ax = plotting.figure(size=(8.0, 4.0))
+        t = self.table
+        ax.plot(t["score"], t["volume"], color=plotting.COLORS["marketing"], label="sales-ready leads per quarter")
+        ax.axhline(self.commitment, color=plotting.COLORS["marketing"], ls=":", label="marketing's commitment")
+        ax.axvline(self.chosen, color=plotting.COLORS["ink"], ls="--", lw=1, label=f"threshold {self.chosen}")
+        ax.set(xlabel="threshold (points)", ylabel="leads per quarter", title="Volume and quality by threshold")
+        right = ax.twinx()
+        right.plot(t["score"], t["k"] / t["n"], color=plotting.COLORS["common"], label="success rate")
+        if self.acceptance_measured:
+            right.plot(t["score"], t["accepted_rate"], color=plotting.COLORS["sales"], label="accepted by sales")
+            right.axhline(self.expected_acceptance, color=plotting.COLORS["sales"], ls=":",
+                          label="acceptance sales expects")
+        right.set_ylim(0, 1)
+        right.set_ylabel("share of qualified leads")
+        plotting.percent_axis(right)
+        right.grid(False)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = right.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=8)
+        return fig
+
+
+def inflow_per_quarter(tables) -> float:
+    """Leads created per quarter over the last :data:`INFLOW_DAYS` before the data cut-off."""
+    created = tables.leads["created_at"]
+    if created.dt.normalize().nunique() < MIN_CREATION_DAYS:
+        raise MissingData("has no usable creation dates, so the leads per quarter (and the threshold that "
+                          "delivers the SLA volume) cannot be measured")
+    start = tables.as_of - pd.Timedelta(days=INFLOW_DAYS)
+    span = min(INFLOW_DAYS, (tables.as_of - created.min()).days)
+    return float((created >= start).sum()) * DAYS_PER_QUARTER / max(span, 1)
+
+
+def trade_off(score: np.ndarray, y: np.ndarray, handed: np.ndarray, accepted: np.ndarray, won: np.ndarray,
+              inflow: float) -> pd.DataFrame:
+    """Per distinct score ``s``: holdout leads scoring at least ``s`` and scaled figures.
+
+    Columns: n, k (successes), handed (handed to sales), accepted (of those handed), won, share,
+    volume (per quarter), accepted_rate (accepted / handed), wins_per_quarter.
+    """
+    frame = pd.DataFrame({"score": score, "k": y, "handed": handed, "accepted": accepted & handed, "won": won,
+                          "n": 1})
+    per = frame.groupby("score").sum().sort_index(ascending=False).cumsum()
+    per = per.reset_index()
+    total = len(score)
+    per["share"] = per["n"] / total
+    per["volume"] = per["share"] * inflow
+    per["accepted_rate"] = per["accepted"] / per["handed"].where(per["handed"] > 0)
+    per["wins_per_quarter"] = per["won"] / total * inflow
+    return per.sort_values("score").reset_index(drop=True)
+
+
+def choose_threshold(tables, data, fit) -> ThresholdChoice:
+    """Choose the threshold from ``sla.yaml`` (see the module docstring for the policy).
+
+    Parameters
+    ----------
+    tables : salign.tables.Tables
+        For ``sla.yaml`` and the lead inflow.
+    data : salign.qualify.dataset.Dataset
+    fit : salign.qualify.scorecard.ScorecardFit
+    """
+    sla = tables.definition("sla.yaml")
+    inflow = inflow_per_quarter(tables)
+    holdout = data.facts[data.test]
+    window = holdout["created_at"] + pd.Timedelta(days=data.window_days)
+    def reached(stages):
+        hit = np.zeros(len(holdout), dtype=bool)
+        for col in (f"at_{s}" for s in stages):
+            hit |= (holdout[col].notna() & (holdout[col] <= window)).to_numpy()
+        return hit
+
+    measured = bool(data.facts["at_mql"].notna().any() and data.facts["at_sal"].notna().any())
+    won = holdout["at_won"].notna().to_numpy()
+    table = trade_off(fit.score, data.y[data.test], reached(HANDED_OVER), reached(ACCEPTED), won, inflow)
+    commitment = sla.marketing.sales_ready_leads_per_quarter
+    meets = table[table["volume"] >= commitment]
+    chosen = int(meets["score"].max()) if not meets.empty else int(table["score"].min())
+    wider = table[table["volume"] >= NURTURE_FACTOR * commitment]
+    nurture = min(int(wider["score"].max()) if not wider.empty else int(table["score"].min()), chosen)
+    return ThresholdChoice(table, chosen, nurture, commitment, sla.sales.expected_acceptance_rate, inflow, measured)
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None or pd.isna(x) else f"{x:.0%}"
