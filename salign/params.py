@@ -1,7 +1,7 @@
 """Validated notebook parameters: a wrong type, an unknown period or a misspelled name fails before any work."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class ParameterError(ValueError):
@@ -21,6 +21,18 @@ class CommonParams(BaseModel):
 class PersonasParams(CommonParams):
     best_share: float = Field(default=0.2, gt=0, lt=1)
     worst_share: float = Field(default=0.2, gt=0, lt=1)
+    fdr: float = Field(default=0.05, gt=0, lt=1)
+    numeric_bins: int = Field(default=5, ge=2, le=20)
+    k_min: int = Field(default=2, ge=2)
+    k_max: int = Field(default=10, ge=2, le=30)
+    coverage_threshold: float = Field(default=0.5, gt=0, le=1)
+    random_state: int = 0
+
+    @model_validator(mode="after")
+    def _k_range(self) -> "PersonasParams":
+        if self.k_min > self.k_max:
+            raise ValueError(f"k_min ({self.k_min}) is above k_max ({self.k_max})")
+        return self
 
 
 class ContentParams(CommonParams):
