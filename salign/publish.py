@@ -217,6 +217,20 @@ def metrics_leaks(metrics, matcher: Matcher, where: str = "metrics.json") -> lis
     return problems
 
 
+#: files the notebooks write next to the pages (artifacts people sign) that are scanned as text
+TEXT_ARTIFACTS = (".yaml", ".yml", ".json", ".csv", ".txt", ".md")
+
+
+def artifact_leaks(staging: Path, matcher: Matcher) -> list[str]:
+    """Leaks in the text artifacts the notebooks wrote into the report folder (e.g. ``personas.common.yaml``)."""
+    problems = []
+    for path in sorted(Path(staging).iterdir()):
+        if path.is_file() and path.suffix.lower() in TEXT_ARTIFACTS and not path.name.endswith(".metrics.json"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            problems += [f"{path.name}: {f.kind} ({f.masked})" for f in matcher.find(text)]
+    return problems
+
+
 # --------------------------------------------------------------------------- headline figures
 
 class Card(NamedTuple):
@@ -397,6 +411,7 @@ def build(staging: Path, tables, period, notebooks: list[str], out: Path | None 
                     + [{"href": "../index.html", "label": "All periods"}])
     problems += check_page("index.html", overview, matcher)
     problems += metrics_leaks(metrics, matcher)
+    problems += artifact_leaks(staging, matcher)
     if out is not None:
         problems += check_page("../index.html", index_page(out, tables, {str(period): metrics}), matcher)
     pages["index.html"] = overview

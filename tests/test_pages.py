@@ -130,6 +130,15 @@ def test_metrics_are_scanned_too():
     assert leaks == ["metrics.json > notebooks > x > sections > top > [0]: e-mail address (jo***st)"]
 
 
+def test_signable_artifacts_are_scanned_but_the_executed_notebooks_are_internal(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "01_personas.ipynb").write_text("ann.lee@alpha.test")  # internal, never shared
+    (tmp_path / "personas.common.yaml").write_text("owner: Ann Lee\n")
+    (tmp_path / "qualification.yaml").write_text("criteria: []\n")
+    assert publish.artifact_leaks(tmp_path, Matcher({"Ann Lee"})) == [
+        "personas.common.yaml: value of a PII column (an***ee)"]
+
+
 # --------------------------------------------------------------------------- page structure
 
 def test_shareable_keeps_narrative_and_rich_results_only():
