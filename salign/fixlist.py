@@ -5,7 +5,9 @@ Where items come from:
 1. every SLA commitment missed in the quarter (``sla.yaml``);
 2. every rep flagged slow to follow up; rejected leads that came back without
    a reason (no feedback); sales-ready leads stuck with no owner; a persona (or
-   source) whose MQL -> SQL conversion fell beyond chance;
+   source) whose MQL -> SQL conversion fell beyond chance; a group of deals
+   (persona, segment, source, product, rep) that wins significantly less often
+   than the rest;
 3. the weakest stage of the funnel: the lowest stage-to-stage conversion of the
    latest quarter with mature cohorts (lead -> MQL is left out: most inquiries
    are not meant to qualify).
@@ -13,7 +15,8 @@ Where items come from:
 Ranking: broken commitments first (they are promises between the teams), then
 the specific failures of group 2, then the weakest stage; within a group, by
 the number of leads affected (for a fallen conversion: the SQLs the quarter
-would have had at the earlier rate). Sections that were skipped add nothing, and the
+would have had at the earlier rate; for a weak group of deals: the wins it
+would have had at the overall rate). Sections that were skipped add nothing, and the
 list names them.
 """
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pandas as pd
 
 from salign import render
 from salign.render import Skipped
+from salign.tables import MissingData
 
 OWNERS = {"marketing_volume": "marketing", "marketing_min_fields": "marketing", "sales_follow_up": "sales"}
 STAGE_OWNER = {"mql": "sales (acceptance) with marketing (lead quality)", "sal": "sales", "sql": "sales",
@@ -64,7 +68,13 @@ def fix_list(results: dict, period) -> FixList:
     Known names: ``scorecard`` (:class:`salign.sla.SLAScorecard`), ``rejections``
     (:class:`salign.handoff.Rejections`), ``stuck`` (:class:`salign.handoff.StuckLeads`),
     ``persona`` and ``source`` (:class:`salign.changes.GroupChanges`), ``stages``
-    (:class:`salign.funnel.StageConversion` of a mature quarter).
+    (:class:`salign.funnel.StageConversion` of a mature quarter), ``deals``
+    (:class:`salign.winloss.WinLoss`).
+
+    Raises
+    ------
+    MissingData
+        Every result was skipped, so there is nothing to rank.
     """
     items = []
 
@@ -73,6 +83,9 @@ def fix_list(results: dict, period) -> FixList:
                       "affected": int(affected)})
 
     got = {k: v for k, v in results.items() if not isinstance(v, Skipped)}
+    if not got:
+        raise MissingData("has none of the numbers the list is built from (" + ", ".join(sorted(results))
+                          + " were all skipped)")
     s = got.get("scorecard")
     if s is not None:
         for miss in s.misses:
@@ -112,6 +125,13 @@ def fix_list(results: dict, period) -> FixList:
             add(2, f"{dim}_conversion_fell", f"Find out why MQL to SQL fell for {dim} {r.group}",
                 f"{r.value} now vs {before} {'last quarter' if against == 'previous' else 'a year earlier'}",
                 "marketing and sales", round((before.value - r.value.value) * r.value.n))
+    deals = got.get("deals")
+    if deals is not None and deals.overall.n:
+        overall = deals.overall.value
+        for r in deals.by[deals.by["differs"] & (deals.by["rate"] < overall)].itertuples():
+            add(2, "low_win_rate", f"Find out why deals of {r.dimension} {r.group} are won less often",
+                f"{render.rate_cell(r.k, r.n, r.ci_low, r.ci_high)} won vs {overall:.1%} of all deals closed",
+                "sales" if r.dimension in ("product", "rep") else "marketing and sales", round((overall - r.rate) * r.n))
     st = got.get("stages")
     if st is not None:
         t = st.table[(st.table["stage"] != "lead") & (st.table["n"] > 0)]

@@ -204,8 +204,8 @@ class SLAScorecard(render.Result):
                                       "test with Benjamini-Hochberg control)"))
 
     def figure(self):
-        """Kaplan-Meier curve: share of the period's sales-ready leads not yet followed up, by hours since handoff."""
-        fig, ax = plotting.figure()
+        """Left: Kaplan-Meier share not yet followed up by hours since handoff. Right: within-SLA share by week."""
+        fig, (ax, wx) = plotting.figure(1, 2, size=(plotting.SIZE[0] * 1.4, plotting.SIZE[1]))
         if self.curve is not None:
             sf = self.curve.survival_function_.iloc[:, 0]
             ax.step(sf.index, sf.to_numpy(), where="post", color=plotting.COLORS["sales"])
@@ -214,22 +214,17 @@ class SLAScorecard(render.Result):
         plotting.percent_axis(ax)
         ax.set_xlabel("hours since handoff")
         ax.set_ylabel("not yet followed up")
-        ax.set_title(f"Time to first follow-up, sales-ready leads of {self.period} (Kaplan-Meier)")
+        ax.set_title(f"Time to first follow-up, {self.period} (Kaplan-Meier)")
         ax.legend()
-        return fig
-
-    def week_figure(self):
-        """Within-SLA share by week of handoff, with intervals and the target."""
         w = self.by_week
-        fig, ax = plotting.figure()
         x = np.arange(len(w))
-        ax.errorbar(x, w["rate"], yerr=[(w["rate"] - w["ci_low"]).fillna(0), (w["ci_high"] - w["rate"]).fillna(0)],
+        wx.errorbar(x, w["rate"], yerr=[(w["rate"] - w["ci_low"]).fillna(0), (w["ci_high"] - w["rate"]).fillna(0)],
                     fmt="o-", color=plotting.COLORS["sales"], capsize=3)
-        ax.axhline(self.follow_up_target, color=plotting.COLORS["bad"], ls="--", label="target")
-        ax.set_xticks(x, w["week"], rotation=60, fontsize=8)
-        plotting.percent_axis(ax)
-        ax.set_title(f"Followed up within {self.max_hours:g} h, by week of handoff, {self.period}")
-        ax.legend()
+        wx.axhline(self.follow_up_target, color=plotting.COLORS["bad"], ls="--", label="target")
+        wx.set_xticks(x, w["week"], rotation=60, fontsize=7)
+        plotting.percent_axis(wx)
+        wx.set_title(f"Within {self.max_hours:g} h, by week of handoff")
+        wx.legend()
         return fig
 
 
