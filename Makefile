@@ -9,7 +9,7 @@ WORKSPACE ?= data/sample
 OUT ?= reports
 PERIOD ?=
 
-.PHONY: help review test test-fast lab sample validate lint clean bench chromium
+.PHONY: help review test test-fast lab sample validate lint clean bench postgres postgres-stop chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,31 @@ bench: $(STAMP) ## run the benchmark scripts in benchmarks/
 
 lint: $(STAMP) ## check the code style and the notebooks' conventions
 	$(BIN)/python -m pytest tests/test_notebook_conventions.py -q -p no:cacheprovider
+
+PG_DIR ?= $(CURDIR)/build/postgres
+PG_PORT ?= 55432
+postgres: ## install PostgreSQL (apt, as root) when absent; start a throwaway cluster in PG_DIR on PG_PORT; print its URL
+	@set -e; \
+	if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  test "$$(id -u)" = 0 || { echo "PostgreSQL is not installed and installing it needs root (apt-get)" >&2; exit 1; }; \
+	  echo "installing PostgreSQL with apt-get ..." >&2; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	fi; \
+	bin=$$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); \
+	as=""; if [ "$$(id -u)" = 0 ]; then as="runuser -u postgres --"; fi; \
+	mkdir -p "$(PG_DIR)"; if [ -n "$$as" ]; then chown postgres "$(PG_DIR)"; fi; \
+	if [ ! -f "$(PG_DIR)/data/PG_VERSION" ]; then \
+	  $$as "$$bin/initdb" -D "$(PG_DIR)/data" -U salign --auth=trust --no-locale -E UTF8 >/dev/null; fi; \
+	$$as "$$bin/pg_ctl" -D "$(PG_DIR)/data" -l "$(PG_DIR)/server.log" -w -t 60 \
+	  -o "-k $(PG_DIR) -p $(PG_PORT) -c listen_addresses=''" start >/dev/null; \
+	echo "postgresql://salign@/postgres?host=$(PG_DIR)&port=$(PG_PORT)"
+
+postgres-stop: ## stop the throwaway cluster in PG_DIR and delete it
+	@bin=$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1); \
+	as=""; if [ "$$(id -u)" = 0 ]; then as="runuser -u postgres --"; fi; \
+	if [ -f "$(PG_DIR)/data/postmaster.pid" ]; then $$as "$$bin/pg_ctl" -D "$(PG_DIR)/data" -m fast -w stop >/dev/null; fi; \
+	rm -rf "$(PG_DIR)"
 
 clean: ## remove the virtualenv, caches and generated reports
 	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts

@@ -41,17 +41,28 @@ def read_table(path: Path, spec: TableSpec, formats) -> tuple[pd.DataFrame | Non
     frame, problems = read_raw(path, formats, expected=[c.name for c in spec.columns if c.required])
     if frame is None:
         return None, problems
+    frame, typed_problems = type_frame(frame, spec, formats, str(path))
+    return frame, problems + typed_problems
+
+
+def type_frame(frame: pd.DataFrame, spec: TableSpec, formats, where: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Declared placeholders made missing, declared columns converted to their types; the problems found.
+
+    ``where`` names the source in problems (a file, or a database table).
+    """
+    problems: list[Problem] = []
     tokens = list(getattr(formats, "placeholders", []) or [])
     if tokens:
         frame = frame.mask(frame.isin(tokens))
     if frame.empty:
-        problems.append(Problem(str(path), "empty-table", "the file has a header but no rows"))
+        problems.append(Problem(where, "empty-table", "the table has no rows" if not where.endswith(
+            (".csv", ".gz", ".txt", ".tsv", ".parquet")) else "the file has a header but no rows"))
     for column in spec.columns:
         if column.name in frame.columns:
             conv = convert(frame[column.name], column.kind, formats)
             frame[column.name] = conv.values
-            problems.extend(conv.problems(str(path)))
-    problems.extend(undeclared_placeholders(frame, spec, str(path)))
+            problems.extend(conv.problems(where))
+    problems.extend(undeclared_placeholders(frame, spec, where))
     return frame, problems
 
 

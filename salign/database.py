@@ -1,0 +1,162 @@
+"""A SQL database (PostgreSQL) as the source of a workspace's tables.
+
+``workspace.yaml`` names the database and, per table, a table or a query::
+
+    database:
+      url_env: SALIGN_DATABASE_URL      # the URL is read from this environment variable (the default)
+    tables:
+      leads: {table: crm.leads}
+      stages: {query: "select lead_id, stage, changed_at as at from crm.lead_history"}
+
+salign connects read-only (every transaction is ``READ ONLY`` and the session's
+``default_transaction_read_only`` is on), reads each table ordered by its key (or
+``order_by``) so a run is reproducible, and types the columns with the same rules as
+files. A password never appears in a message, a log or a report: URLs are shown with
+the password replaced, and a URL with a password in ``workspace.yaml`` is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pandas as pd
+
+from salign.io import type_frame
+from salign.problems import Problem
+from salign.schema import TABLES
+
+CONNECT_TIMEOUT = 10  # seconds
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (URL and key=value forms)."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        host = parts.hostname or ""
+        user = parts.username or ""
+        netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        url = urlunsplit(parts._replace(netloc=netloc))
+    return re.sub(r"(password\s*=\s*)('[^']*'|[^\s&]+)", r"\1***", url, flags=re.I)
+
+
+def _password(url: str) -> str | None:
+    pw = urlsplit(url).password
+    if pw:
+        return pw
+    m = re.search(r"password\s*=\s*('[^']*'|[^\s&]+)", url, flags=re.I)
+    return m.group(1).strip("'") if m else None
+
+
+def _scrub(text: str, url: str) -> str:
+    pw = _password(url)
+    text = text.replace(url, redact(url))
+    return text.replace(pw, "***") if pw else text
+
+
+def resolve_url(database, yaml_file: Path) -> tuple[str | None, list[Problem]]:
+    """The database URL from workspace.yaml or the environment; problems if it is absent or holds a password."""
+    if database.url is not None:
+        if _password(database.url):
+            return None, [Problem(str(yaml_file), "password-in-url", "workspace.yaml must not hold a database "
+                                  f"password; put the URL in the environment variable {database.url_env} or the "
+                                  "password in ~/.pgpass", column="database.url")]
+        return database.url, []
+    url = os.environ.get(database.url_env)
+    if not url:
+        return None, [Problem(str(yaml_file), "database-url", f"set the environment variable {database.url_env} to "
+                              "the database URL (postgresql://user@host:port/dbname)", column="database.url_env")]
+    return url, []
+
+
+def connect(url: str):
+    """A read-only connection (raises ``psycopg.Error``; its message may name the host, never the password)."""
+    import psycopg
+
+    conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, options="-c default_transaction_read_only=on")
+    conn.read_only = True
+    return conn
+
+
+def read_tables(config, sources: dict, yaml_file: Path) -> tuple[dict, dict, bytes, list[Problem]]:
+    """Read the database tables of a workspace.
+
+    Returns
+    -------
+    frames, labels, digest, problems
+        Typed frames (index = row number in key order), the label naming each table in
+        problems (redacted URL plus table or query), a digest of the rows (for the
+        workspace fingerprint) and every problem found.
+    """
+    url, problems = resolve_url(config.database, yaml_file)
+    if url is None:
+        return {}, {}, b"", problems
+    shown = redact(url)
+    try:
+        conn = connect(url)
+    except Exception as exc:  # psycopg raises OperationalError and friends; the message is scrubbed
+        return {}, {}, b"", [Problem(shown, "database-connect", "cannot connect read-only: "
+                                     + _scrub(str(exc).strip(), url))]
+    from salign.workspace import Formats
+
+    formats = Formats(timestamps_timezone=config.formats.timestamps_timezone)  # database values are typed, not text
+    frames, labels, h = {}, {}, hashlib.sha256()
+    with conn:
+        for name, src in sources.items():
+            labels[name] = f"{shown} {'table ' + src.table if src.table else 'query for ' + name}"
+            try:
+                frame = _fetch(conn, name, src)
+            except Exception as exc:
+                conn.rollback()
+                problems.append(Problem(labels[name], "database-read", _scrub(str(exc).strip(), url)))
+                continue
+            frame, typed = type_frame(frame, TABLES[name], formats, labels[name])
+            problems += typed
+            frames[name] = frame
+            h.update(name.encode() + "\x00".join(map(str, frame.columns)).encode())
+            h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+    return frames, labels, h.digest(), problems
+
+
+def _fetch(conn, name: str, src) -> pd.DataFrame:
+    from psycopg import sql
+
+    base = (sql.SQL("SELECT * FROM {}").format(sql.Identifier(*src.table.split("."))) if src.table
+            else sql.SQL("SELECT * FROM ({}) AS q").format(sql.SQL(src.query)))
+    with conn.cursor() as cur:
+        cur.execute(base + sql.SQL(" LIMIT 0"))
+        columns = [d.name for d in cur.description]
+        order = src.order_by or [k for k in TABLES[name].key if k in columns]
+        unknown = [c for c in order if c not in columns]
+        if unknown:
+            raise LookupError(f"order_by names {', '.join(unknown)}, which the result does not have")
+        query = base + (sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(map(sql.Identifier, order))) if order
+                        else sql.SQL(""))
+        cur.execute(query)
+        rows = cur.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            values = frame[col].map(_plain)
+            present = values.dropna()
+            if len(present) and present.map(lambda v: isinstance(v, pd.Timestamp) or hasattr(v, "tzinfo")).all():
+                values = pd.to_datetime(values, utc=True)  # timestamps with NULLs arrive as objects
+            frame[col] = values
+    return frame
+
+
+def _plain(v):
+    """Database values as pandas expects them: Decimal -> float, date -> ISO text, NULL -> None."""
+    import datetime as dt
+    import decimal
+
+    if v is None:
+        return None
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return v.isoformat()
+    return v
