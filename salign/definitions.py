@@ -8,6 +8,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from salign.problems import Problem, WorkspaceError
+from salign.qualify.definition import QualificationDefinition
 from salign.rules import Condition
 from salign.strictyaml import load_model
 
@@ -131,8 +132,9 @@ class ValueDefinition(_Strict):
     churned_is_worst: bool = True
 
 
-#: file name -> model; ``qualification.yaml`` (the signed definition) is owned by salign.qualify.
+#: file name -> model; ``qualification.yaml`` (the signed definition) is defined in salign.qualify.definition.
 FILES: dict[str, type[BaseModel]] = {
+    "qualification.yaml": QualificationDefinition,
     "personas.marketing.yaml": PersonaSet,
     "personas.sales.yaml": PersonaSet,
     "personas.common.yaml": PersonaSet,
@@ -159,9 +161,8 @@ def load_definitions(folder: Path) -> tuple[dict[str, BaseModel], list[Problem]]
             continue
         model = FILES.get(path.name)
         if model is None:
-            if path.name != "qualification.yaml":
-                problems.append(Problem(str(path), "unknown-file", "not a definitions file salign knows; expected one of "
-                                        + ", ".join(sorted(FILES) + ["qualification.yaml"])))
+            problems.append(Problem(str(path), "unknown-file", "not a definitions file salign knows; expected one of "
+                                    + ", ".join(sorted(FILES))))
             continue
         try:
             defs[path.name] = load_model(model, path)
