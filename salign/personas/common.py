@@ -1,0 +1,258 @@
+"""The proposed common persona set: one persona per target segment, with its evidence, written as
+``personas.common.yaml``; and the adopted set (``definitions/personas.common.yaml``) measured the same way."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from salign import render
+from salign.definitions import Persona, PersonaSet
+from salign.personas.compare import TEAMS, lead_frame
+from salign.personas.groups import group_stats, stats_metrics, stats_table
+from salign.rules import Condition
+from salign.stats import Rate
+from salign.tables import MissingData
+
+FILE = "personas.common.yaml"
+UNASSIGNED = "unassigned"
+#: a text level held by at least this share of a segment names it
+DOMINANT = 0.6
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "_", str(text).casefold()).strip("_")
+    return s if s and s[0].isalpha() else f"p_{s}"
+
+
+def persona_name(members: pd.DataFrame, customers: pd.DataFrame, features: list[str]) -> tuple[str, str]:
+    """(id, name) from what sets a segment's customers apart, e.g. ``Software, event, Director (employees 240-1,600)``.
+
+    A text level names the segment when at least :data:`DOMINANT` of its customers hold it and it is at
+    least 1.5 times as common as among all customers; the first numeric attribute adds its 10-90% range.
+    """
+    words, ranges = [], []
+    for f in features:
+        s = members[f]
+        if pd.api.types.is_numeric_dtype(s):
+            lo, hi = s.quantile([0.1, 0.9])
+            ranges.append(f"{f} {render.number(_round2(lo))}-{render.number(_round2(hi))}")
+        else:
+            share = s.astype("string").value_counts(normalize=True)
+            overall = customers[f].astype("string").value_counts(normalize=True)
+            if len(share) and share.iloc[0] >= DOMINANT and share.iloc[0] >= 1.5 * overall[share.index[0]]:
+                words.append(str(share.index[0]))
+    words = words[:3]
+    name = ", ".join(words) or "Mixed"
+    if ranges:
+        name += f" ({ranges[0]})"
+    return _slug("_".join(words[:2]) or "mixed"), name
+
+
+def _round2(x: float) -> float:
+    """Two significant digits."""
+    return float(f"{x:.2g}") if x else 0.0
+
+
+@dataclass
+class CommonSet(render.Result):
+    """The proposed common persona set and its evidence.
+
+    Attributes
+    ----------
+    persona_set : PersonaSet
+        Team ``common``; one persona per target segment whose rule reproduces it.
+    table : pandas.DataFrame
+        One row per persona plus ``unassigned``: group statistics by rule (first match, in file
+        order), ``leads``, ``segment``, ``team_personas`` (team persona -> share of the persona's
+        customers it claims).
+    left_out : pandas.DataFrame
+        Segments that are not targets (their customers stay unassigned), with their statistics.
+    path : Path or None
+        Where the YAML was written.
+    leads_total : int
+    """
+
+    persona_set: PersonaSet
+    table: pd.DataFrame
+    left_out: pd.DataFrame
+    path: Path | None
+    leads_total: int
+    title: str = "Proposed common persona set"
+
+    def metrics(self) -> dict:
+        return {"file": FILE, "personas": {r["group"]: {**stats_metrics(r), "leads": int(r["leads"]),
+                                                        "segment": r["segment"]}
+                                           for _, r in self.table.iterrows()},
+                "left_out": list(self.left_out["segment"])}
+
+    def headline(self) -> dict:
+        u = self.table[self.table["group"] == UNASSIGNED].iloc[0]
+        n = int(self.table["customers"].sum())
+        return {"common personas": len(self.persona_set.personas),
+                "customers in a common persona": Rate(n - int(u["customers"]), n).as_dict()}
+
+    def html_body(self) -> str:
+        n = int(self.table["customers"].sum())
+        u = self.table[self.table["group"] == UNASSIGNED].iloc[0]
+        where = (f"written to <code>{render.esc(self.path.name)}</code> in this run's report folder"
+                 if self.path else "not written")
+        head = (f"<p>One persona per target segment, with the segment's rule ({where}). Each customer counts "
+                f"under the first persona whose rule it matches; {int(u['customers']):,} of {n:,} customers "
+                f"({render.percent(u['customers'] / n)}) match none and stay <em>unassigned</em>. To adopt it, copy "
+                "the file to the workspace's <code>definitions/</code>, edit it and rerun this notebook.</p>")
+        t = self.table
+        shown = stats_table(t)
+        shown.insert(1, "rule", [p.rule.describe() for p in self.persona_set.personas] + ["matches no persona"])
+        shown["leads"] = [f"{k:,} ({k / self.leads_total:.0%})" if self.leads_total else "–" for k in t["leads"]]
+        shown["came from"] = [_origin(r) for _, r in t.iterrows()]
+        out = head + render.table(shown, caption="Proposed personas (evidence by rule)")
+        if not self.left_out.empty:
+            lo = stats_table(self.left_out.assign(group=self.left_out["segment"] + ": " + self.left_out["description"]))
+            out += render.table(lo, caption="Segments left out (not targets): their customers stay unassigned")
+        return out
+
+
+def _origin(row) -> str:
+    if row["group"] == UNASSIGNED:
+        return ""
+    teams = "; ".join(f"{k} claims {v:.0%}" for k, v in row["team_personas"].items()) or "no team persona"
+    return f"segment {row['segment']}; {teams}"
+
+
+def measure(persona_set: PersonaSet, value, leads: pd.DataFrame | None) -> pd.DataFrame:
+    """Evidence per persona of a set (first match in file order) plus the unassigned bucket."""
+    c = value.customers
+    first = persona_set.first_match(c, UNASSIGNED)
+    lead_first = persona_set.first_match(leads, UNASSIGNED) if leads is not None else None
+    rows = []
+    for pid in [p.id for p in persona_set.personas] + [UNASSIGNED]:
+        rows.append({"group": pid, **group_stats(first == pid, c),
+                     "leads": int((lead_first == pid).sum()) if lead_first is not None else 0})
+    return pd.DataFrame(rows)
+
+
+def _team_claims(teams, member: pd.Series, floor: float = 0.25) -> dict[str, float]:
+    """Team personas claiming at least ``floor`` of a persona's customers -> the share they claim."""
+    if not member.any():
+        return {}
+    m = teams.membership
+    cols = [k for k in m.columns if k.split(".")[0] in TEAMS and "." in k]
+    shares = {k: float(m.loc[member, k].mean()) for k in cols}
+    return {k: v for k, v in sorted(shares.items(), key=lambda kv: -kv[1]) if v >= floor}
+
+
+def common_set(tables, value, segments, teams, out_dir: str | Path | None = None) -> CommonSet:
+    """Propose one persona per target segment (its rule, named for what its customers share).
+
+    Parameters
+    ----------
+    tables : salign.Tables
+        For the leads each persona matches.
+    value : CustomerValue
+    segments : Segments
+    teams : TeamPersonas
+        Which team personas each common persona came from.
+    out_dir : path, optional
+        Folder to write ``personas.common.yaml`` into (the run's report folder).
+
+    Raises
+    ------
+    MissingData
+        If no segment is a target or none has a rule.
+    """
+    c = value.customers
+    seg = segments.table
+    targets = seg[seg["target"] & seg["rule"].notna()]
+    if targets.empty:
+        raise MissingData("has no target segment with a rule, so no common persona can be proposed")
+    labels = segments.labels.to_numpy()
+    drafts, used = [], set()
+    for _, r in targets.iterrows():
+        pid, name = persona_name(c[labels == r["segment"]], c, segments.features)
+        while pid in used:
+            pid += "_2"
+        used.add(pid)
+        drafts.append(Persona(id=pid, name=name, rule=r["rule"],
+                              description=f"Customers like data-driven segment {r['segment']} ({r['description']})"))
+    leads = lead_frame(tables) if tables.leads is not None else None
+    table = measure(PersonaSet(team="common", personas=drafts), value, leads)
+    first = PersonaSet(team="common", personas=drafts).first_match(c, UNASSIGNED)
+    table["segment"] = list(targets["segment"]) + [""]
+    table["team_personas"] = [_team_claims(teams, first == g) if g != UNASSIGNED else {} for g in table["group"]]
+    personas = []
+    for p, (_, r) in zip(drafts, table.iterrows()):
+        evidence = {"segment": r["segment"], "customers": int(r["customers"]),
+                    "best": str(Rate(int(r["best"]), int(r["customers"]))),
+                    "worst": str(Rate(int(r["worst"]), int(r["customers"]))),
+                    "value_share": round(float(r["value_share"]), 4), "leads": int(r["leads"]),
+                    "team_personas": [f"{k} claims {v:.0%}" for k, v in r["team_personas"].items()]}
+        personas.append(p.model_copy(update={"evidence": evidence}))
+    pset = PersonaSet(team="common", personas=personas)
+    left_out = seg[~seg["target"]].reset_index(drop=True)
+    path = None
+    if out_dir is not None:
+        path = Path(out_dir) / FILE
+        path.write_text(to_yaml(pset, left_out), encoding="utf-8")
+    return CommonSet(pset, table, left_out, path, len(leads) if leads is not None else 0)
+
+
+def _plain(rule: Condition) -> dict:
+    """The rule as YAML-ready data, whole numbers written without a decimal point."""
+    def tidy(x):
+        if isinstance(x, dict):
+            return {k: tidy(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [tidy(v) for v in x]
+        return int(x) if isinstance(x, float) and x.is_integer() else x
+
+    return tidy(rule.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+def to_yaml(pset: PersonaSet, left_out: pd.DataFrame) -> str:
+    """The set as strict YAML that :class:`~salign.definitions.PersonaSet` loads, with a header comment."""
+    lines = ["# Proposed common persona set, written by notebooks/01_personas.",
+             "# To adopt: copy to the workspace's definitions/, edit the rules, rerun 01_personas alone.",
+             "# Rule language: in, not_in, eq, min, max, between, contains, is_null, all, any (see salign.rules)."]
+    for _, r in left_out.iterrows():
+        lines.append(f"# Left out (not a target): segment {r['segment']}, {int(r['customers']):,} customers, "
+                     f"{int(r['worst']):,} of them worst, {r['value_share']:.1%} of value: {r['description']}")
+    doc = {"version": pset.version, "team": pset.team,
+           "personas": [{"id": p.id, "name": p.name, "description": p.description, "rule": _plain(p.rule),
+                         "evidence": dict(p.evidence)} for p in pset.personas]}
+    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
+    return "\n".join(lines) + "\n" + body
+
+
+@dataclass
+class AdoptedSet(render.Result):
+    """The workspace's own common set (``definitions/personas.common.yaml``) measured like the proposal."""
+
+    persona_set: PersonaSet
+    table: pd.DataFrame
+    leads_total: int
+    title: str = "Your common persona set (definitions/personas.common.yaml)"
+
+    def metrics(self) -> dict:
+        return {r["group"]: {**stats_metrics(r), "leads": int(r["leads"])} for _, r in self.table.iterrows()}
+
+    def html_body(self) -> str:
+        n = int(self.table["customers"].sum())
+        u = self.table[self.table["group"] == UNASSIGNED].iloc[0]
+        t = self.table
+        shown = stats_table(t)
+        shown.insert(1, "rule", [p.rule.describe() for p in self.persona_set.personas] + ["matches no persona"])
+        shown["leads"] = [f"{k:,} ({k / self.leads_total:.0%})" if self.leads_total else "–" for k in t["leads"]]
+        return (f"<p>The set in the workspace's definitions, applied the same way (first match in file order): "
+                f"{n - int(u['customers']):,} of {n:,} customers assigned, {int(u['customers']):,} unassigned.</p>"
+                + render.table(shown))
+
+
+def adopted_set(tables, value) -> AdoptedSet:
+    """Measure ``definitions/personas.common.yaml`` (the analyst's edited set) on customers and leads."""
+    pset = tables.definition(FILE)
+    leads = lead_frame(tables) if tables.leads is not None else None
+    return AdoptedSet(pset, measure(pset, value, leads), len(leads) if leads is not None else 0)

@@ -1,0 +1,54 @@
+"""The same evidence for every group of customers (segment, team persona, common persona): size, value,
+best and worst."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salign import render
+from salign.stats import Rate
+
+
+def group_stats(member: pd.Series, customers: pd.DataFrame) -> dict:
+    """Evidence for the customers where ``member`` holds.
+
+    Returns
+    -------
+    dict
+        ``customers`` (count), ``share`` (of all customers), ``value`` (sum), ``value_share`` (of all
+        value), ``value_per_customer``, ``best`` and ``worst`` (counts), ``best_capture`` and
+        ``worst_capture`` (shares of all best / worst customers in the group), ``churned``.
+    """
+    m = member.to_numpy(bool)
+    c = customers
+    n, total = int(m.sum()), float(c["value"].sum())
+    best, worst = c["best"].to_numpy(bool), c["worst"].to_numpy(bool)
+    churned = c["churned_at"].notna().to_numpy() if "churned_at" in c.columns else np.zeros(len(c), bool)
+    value = float(c["value"].to_numpy()[m].sum())
+    return {"customers": n, "share": n / len(c) if len(c) else np.nan, "value": value,
+            "value_share": value / total if total else np.nan,
+            "value_per_customer": value / n if n else np.nan,
+            "best": int((m & best).sum()), "worst": int((m & worst).sum()), "churned": int((m & churned).sum()),
+            "best_capture": (m & best).sum() / best.sum() if best.any() else np.nan,
+            "worst_capture": (m & worst).sum() / worst.sum() if worst.any() else np.nan}
+
+
+def stats_metrics(row) -> dict:
+    """JSON form of :func:`group_stats` (rounded so reruns are byte-identical)."""
+    return {"customers": int(row["customers"]), "best": int(row["best"]), "worst": int(row["worst"]),
+            "churned": int(row["churned"]), "value": round(float(row["value"]), 2),
+            "value_share": None if pd.isna(row["value_share"]) else round(float(row["value_share"]), 4)}
+
+
+def stats_table(frame: pd.DataFrame, label: str = "group") -> pd.DataFrame:
+    """Readable columns for rows of :func:`group_stats` (with a ``group`` column or index)."""
+    groups = frame[label] if label in frame.columns else frame.index
+    return pd.DataFrame({
+        "group": list(groups),
+        "customers": [f"{n:,} ({s:.0%})" for n, s in zip(frame["customers"], frame["share"])],
+        "share of value": frame["value_share"].map(render.percent).to_numpy(),
+        "value per customer": frame["value_per_customer"].map(render.number).to_numpy(),
+        "best": [str(Rate(int(k), int(n))) for k, n in zip(frame["best"], frame["customers"])],
+        "worst": [str(Rate(int(k), int(n))) for k, n in zip(frame["worst"], frame["customers"])],
+        "share of all worst": frame["worst_capture"].map(render.percent).to_numpy(),
+    })

@@ -1,0 +1,210 @@
+"""What marks a best customer and what warns of a bad one: every attribute level against best, worst and all,
+with lift, a 95% interval and Benjamini-Hochberg control of the false discovery rate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salign import plotting, render
+from salign.personas.levels import levels
+from salign.personas.profiles import attribute_columns
+from salign.stats import Rate, benjamini_hochberg, rates
+
+OUTCOMES = ("best", "worst")
+#: columns that define value, so they cannot also explain it
+VALUE_COLUMNS = {"won_revenue", "won_deals", "gross_margin", "value", "best", "worst", "first_won_at"}
+#: a level held by fewer customers is shown but not tested
+MIN_TESTED = 5
+
+
+def fisher_p(k: np.ndarray, n: np.ndarray, K: int, N: int) -> np.ndarray:
+    """Two-sided Fisher exact p-values of ``k`` outcomes among ``n`` with the level, ``K`` among all ``N``."""
+    from scipy.stats import fisher_exact
+
+    return np.array([fisher_exact([[a, b - a], [K - a, N - b - (K - a)]]).pvalue for a, b in zip(k, n)])
+
+
+def level_table(customers: pd.DataFrame, attributes: list[str], kinds: dict[str, str], bins: int,
+                fdr: float) -> pd.DataFrame:
+    """One row per attribute level: counts, shares among best/worst/all, lift with interval, p, q, sign."""
+    rows = []
+    for field in attributes:
+        for label, cond in levels(customers, field, bins):
+            rows.append({"attribute": field, "kind": kinds.get(field, ""), "level": label, "condition": cond,
+                         "mask": cond.evaluate(customers).to_numpy()})
+    t = pd.DataFrame(rows)
+    N = len(customers)
+    if t.empty:
+        return t
+    masks = np.vstack(t["mask"].to_numpy())
+    t["n"] = masks.sum(axis=1)
+    tested = (t["n"] >= MIN_TESTED) & (t["n"] <= N - MIN_TESTED)
+    pvals = []
+    for outcome in OUTCOMES:
+        y = customers[outcome].to_numpy(bool)
+        K = int(y.sum())
+        k = (masks & y).sum(axis=1)
+        t[f"{outcome}_k"] = k
+        t[f"{outcome}_share_with"] = np.where(t["n"] > 0, k / t["n"].clip(lower=1), np.nan)
+        t[f"{outcome}_share_without"] = np.where(N - t["n"] > 0, (K - k) / (N - t["n"]).clip(lower=1), np.nan)
+        base = K / N if N else np.nan
+        ci = rates(pd.Series(k), t["n"])
+        t[f"{outcome}_lift"] = t[f"{outcome}_share_with"] / base if base else np.nan
+        t[f"{outcome}_share_lo"], t[f"{outcome}_share_hi"] = ci["ci_low"].to_numpy(), ci["ci_high"].to_numpy()
+        t[f"{outcome}_lift_lo"] = t[f"{outcome}_share_lo"] / base if base else np.nan
+        t[f"{outcome}_lift_hi"] = t[f"{outcome}_share_hi"] / base if base else np.nan
+        t[f"{outcome}_sign"] = np.where(t[f"{outcome}_share_with"] > t[f"{outcome}_share_without"], "+", "-")
+        p = np.full(len(t), np.nan)
+        if 0 < K < N:
+            p[tested.to_numpy()] = fisher_p(k[tested.to_numpy()], t.loc[tested, "n"].to_numpy(), K, N)
+        t[f"{outcome}_p"] = p
+        pvals.append(p)
+    allp = np.concatenate(pvals)
+    ok = ~np.isnan(allp)
+    q = np.full(len(allp), np.nan)
+    reject = np.zeros(len(allp), bool)
+    if ok.any():
+        reject[ok], q[ok] = benjamini_hochberg(allp[ok], fdr)
+    for i, outcome in enumerate(OUTCOMES):
+        t[f"{outcome}_q"] = q[i * len(t):(i + 1) * len(t)]
+        t[f"{outcome}_significant"] = reject[i * len(t):(i + 1) * len(t)]
+    return t
+
+
+@dataclass
+class Markers(render.Result):
+    """Attribute levels tested for best and worst customers.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per attribute level: ``attribute``, ``kind``, ``level``, ``condition`` (a rule),
+        ``mask`` (which customers hold it), ``n``, and for each outcome (``best``, ``worst``):
+        ``_k``, ``_share_with`` (share of the level's customers in the outcome) with ``_share_lo``/
+        ``_share_hi`` (Wilson 95%), ``_share_without``,
+        ``_lift`` (share_with over the outcome's overall share) with ``_lift_lo``/``_lift_hi``
+        (Wilson 95%), ``_sign`` (``+`` raises the chance), ``_p`` (Fisher exact), ``_q``
+        (Benjamini-Hochberg over every test of both outcomes) and ``_significant``.
+    counts : dict
+        Customers, best and worst.
+    fdr : float
+        The false discovery rate controlled.
+    """
+
+    table: pd.DataFrame
+    counts: dict
+    fdr: float
+    title: str = "What marks a best customer, and what warns of a bad one"
+
+    def found(self, outcome: str, sign: str = "+") -> pd.DataFrame:
+        """Significant levels for ``outcome`` with ``sign``, strongest first."""
+        t = self.table
+        if t.empty:
+            return t
+        hit = t[t[f"{outcome}_significant"] & (t[f"{outcome}_sign"] == sign)]
+        return hit.sort_values([f"{outcome}_q", f"{outcome}_lift"], ascending=[True, sign == "-"])
+
+    @property
+    def marks(self) -> pd.DataFrame:
+        """Marks of a long-term, profitable relationship: levels that make a best customer more likely."""
+        return self.found("best", "+")
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """Warning signs: levels that make a worst customer more likely."""
+        return self.found("worst", "+")
+
+    @property
+    def relevant_attributes(self) -> list[str]:
+        """Attributes with at least one significant level, in the order tested."""
+        t = self.table
+        if t.empty:
+            return []
+        sig = t[t["best_significant"] | t["worst_significant"]]
+        return list(dict.fromkeys(sig["attribute"]))
+
+    def metrics(self) -> dict:
+        t = self.table
+        tests = int(t[["best_p", "worst_p"]].notna().sum().sum()) if not t.empty else 0
+
+        def rows(frame, outcome):
+            return [{"attribute": r["attribute"], "level": r["level"], "n": int(r["n"]),
+                     "k": int(r[f"{outcome}_k"]), "lift": round(float(r[f"{outcome}_lift"]), 4),
+                     "q": float(f"{r[f'{outcome}_q']:.4g}")} for _, r in frame.iterrows()]
+
+        return {**self.counts, "fdr": self.fdr, "levels": len(t), "tests": tests,
+                "attributes": int(t["attribute"].nunique()) if not t.empty else 0,
+                "marks": rows(self.marks, "best"), "warnings": rows(self.warnings, "worst")}
+
+    def headline(self) -> dict:
+        return {"marks of a best customer": len(self.marks), "warning signs": len(self.warnings)}
+
+    def _display(self, frame: pd.DataFrame, outcome: str) -> pd.DataFrame:
+        other = "worst" if outcome == "best" else "best"
+        out = pd.DataFrame({
+            "attribute": frame["attribute"], "kind": frame["kind"], "level": frame["level"],
+            "customers": frame["n"],
+            f"share {outcome}": [render.rate_cell(k, n, lo, hi) for k, n, lo, hi in zip(
+                frame[f"{outcome}_k"], frame["n"], frame[f"{outcome}_share_lo"], frame[f"{outcome}_share_hi"])],
+            f"share {other}": [str(Rate(int(k), int(n))) for k, n in zip(frame[f"{other}_k"], frame["n"])],
+            "lift (95% CI)": [f"{v:.2f} ({lo:.2f}-{hi:.2f})" for v, lo, hi in zip(
+                frame[f"{outcome}_lift"], frame[f"{outcome}_lift_lo"], frame[f"{outcome}_lift_hi"])],
+            "q": [f"{q:.2g}" for q in frame[f"{outcome}_q"]],
+        })
+        return out
+
+    def html_body(self) -> str:
+        c = self.counts
+        m = self.metrics()
+        head = (f"<p>{m['attributes']:,} attributes ({m['levels']:,} levels; numbers in quantile bins rounded to "
+                f"1-2-5 values) compared across {c['customers']:,} customers: {c['best']:,} best "
+                f"({render.percent(c['best'] / c['customers'])}) and {c['worst']:,} worst "
+                f"({render.percent(c['worst'] / c['customers'])}). Fisher exact test per level and outcome "
+                f"({m['tests']:,} tests, levels held by at least {MIN_TESTED} customers), false discovery rate "
+                f"held at {self.fdr:.0%} (Benjamini-Hochberg). 'share best' is the share of the level's "
+                f"customers who are best; lift is that share over the overall share.</p>")
+        marks = render.table(self._display(self.marks, "best"), max_rows=25,
+                             caption=f"Marks of a long-term, profitable relationship ({len(self.marks):,})")
+        warns = render.table(self._display(self.warnings, "worst"), max_rows=25,
+                             caption=f"Warning signs ({len(self.warnings):,})")
+        return head + marks + warns
+
+    def figure(self):
+        """Lift with its interval for the strongest marks (left) and warning signs (right)."""
+        fig, axes = plotting.figure(1, 2, size=(10.0, 4.8))
+        for ax, frame, outcome, color, title in (
+                (axes[0], self.marks, "best", plotting.COLORS["good"], "Marks of a best customer"),
+                (axes[1], self.warnings, "worst", plotting.COLORS["bad"], "Warning signs")):
+            top = frame.head(10).iloc[::-1]
+            y = np.arange(len(top))
+            lift = top[f"{outcome}_lift"].to_numpy()
+            err = np.vstack([lift - top[f"{outcome}_lift_lo"].to_numpy(), top[f"{outcome}_lift_hi"].to_numpy() - lift])
+            ax.barh(y, lift, color=color, alpha=0.8)
+            ax.errorbar(lift, y, xerr=err, fmt="none", ecolor=plotting.COLORS["ink"], capsize=2)
+            ax.axvline(1.0, color=plotting.COLORS["muted"], linestyle=":")
+            ax.set_yticks(y, [f"{a}: {lv}" for a, lv in zip(top["attribute"], top["level"])])
+            ax.set_xlabel(f"lift (share {outcome} in the level / overall)")
+            ax.set_title(title)
+        return fig
+
+
+def markers(value, fdr: float = 0.05, bins: int = 5) -> Markers:
+    """Test every attribute level for best and worst customers.
+
+    Parameters
+    ----------
+    value : CustomerValue
+        Valued customers with ``best``/``worst`` flags.
+    fdr : float
+        False discovery rate held by Benjamini-Hochberg over all tests of both outcomes.
+    bins : int
+        Quantile bins per numeric attribute (edges rounded to 1-2-5 values).
+    """
+    c = value.customers
+    exclude = VALUE_COLUMNS | {f for t in value.definition.terms for f in t.factors}
+    attrs = attribute_columns(c, exclude)
+    table = level_table(c, attrs, value.kinds, bins, fdr)
+    counts = {"customers": len(c), "best": int(c["best"].sum()), "worst": int(c["worst"].sum())}
+    return Markers(table, counts, fdr)

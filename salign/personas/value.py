@@ -1,0 +1,206 @@
+"""Customer value from named components (``definitions/value.yaml``), and the best and worst customers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
+
+from salign import plotting, render
+from salign.definitions import ValueDefinition
+from salign.personas.profiles import attribute_kinds, customer_profiles
+
+#: used when the workspace has no ``definitions/value.yaml``
+DEFAULT = ValueDefinition(terms=[{"factors": ["won_revenue", "gross_margin"]}])
+#: components computed by salign (any numeric account column is a component too)
+BUILT_IN = {
+    "won_revenue": "sum of the amounts of the customer's won deals",
+    "won_deals": "number of won deals",
+    "gross_margin": "the account's gross margin (a fraction of revenue)",
+    "tenure": "years from the first won deal to churn, or to the data cut-off",
+    "churn": "1 if the customer churned, else 0",
+}
+
+
+class ValueDefinitionError(ValueError):
+    """``value.yaml`` names a component the data does not have or cannot be a number."""
+
+
+def components(customers: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, pd.Series]:
+    """The built-in value components of each customer (see :data:`BUILT_IN`)."""
+    churned = customers["churned_at"] if "churned_at" in customers.columns else pd.Series(pd.NaT, index=customers.index)
+    end = churned.fillna(as_of)
+    out = {"won_revenue": customers["won_revenue"].astype(float).fillna(0.0),
+           "won_deals": customers["won_deals"].astype(float),
+           "tenure": ((end - customers["first_won_at"]).dt.total_seconds() / (365.25 * 86400)).clip(lower=0),
+           "churn": churned.notna().astype(float)}
+    if "gross_margin" in customers.columns:
+        out["gross_margin"] = customers["gross_margin"].astype(float)
+    return out
+
+
+def compute_value(customers: pd.DataFrame, definition: ValueDefinition, as_of: pd.Timestamp) -> pd.Series:
+    """Value = sum over the definition's terms of weight x product of its factors.
+
+    A factor missing for a customer takes the definition's ``if_missing`` value; otherwise the
+    customer's value is missing (and the customer is left out of the ranking).
+
+    Raises
+    ------
+    ValueDefinitionError
+        If a factor is neither a built-in component nor a numeric column of the customers.
+    """
+    known = components(customers, as_of)
+    value = pd.Series(0.0, index=customers.index)
+    for term in definition.terms:
+        product = pd.Series(term.weight, index=customers.index, dtype=float)
+        for name in term.factors:
+            if name in known:
+                factor = known[name]
+            elif name in customers.columns and pd.api.types.is_numeric_dtype(customers[name]) \
+                    and not pd.api.types.is_bool_dtype(customers[name]):
+                factor = customers[name].astype(float)
+            else:
+                numeric = sorted(c for c in customers.columns if pd.api.types.is_numeric_dtype(customers[c])
+                                 and not pd.api.types.is_bool_dtype(customers[c]) and c not in known)
+                raise ValueDefinitionError(
+                    f"value.yaml names the component '{name}', which this workspace does not have; known: "
+                    + ", ".join(sorted(known)) + (f"; numeric account columns: {', '.join(numeric)}" if numeric else ""))
+            if name in definition.if_missing:
+                factor = factor.fillna(definition.if_missing[name])
+            product = product * factor
+        value = value + product
+    return value
+
+
+def describe(definition: ValueDefinition) -> str:
+    """The definition in words, e.g. ``won_revenue x gross_margin - 10,000 x churn``."""
+    parts = []
+    for i, t in enumerate(definition.terms):
+        factors = " x ".join(t.factors)
+        w = abs(t.weight)
+        text = factors if w == 1 else f"{render.number(w, 0 if float(w).is_integer() else 2)} x {factors}"
+        parts.append(("- " if t.weight < 0 else ("+ " if i else "")) + text)
+    return " ".join(parts)
+
+
+@dataclass
+class CustomerValue(render.Result):
+    """Customers with their value and best/worst flags.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        :func:`customer_profiles` plus ``value``, ``best`` and ``worst`` (customers without a value dropped).
+    best_share, worst_share : float
+        Shares of customers by value called best and worst.
+    definition : ValueDefinition
+        How value was computed.
+    source : str
+        Where the definition came from.
+    unvalued : int
+        Customers left out because a component was missing.
+    kinds : dict
+        Attribute -> ``firmographic``, ``first contact`` or ``behaviour``.
+    """
+
+    customers: pd.DataFrame
+    best_share: float
+    worst_share: float
+    definition: ValueDefinition = DEFAULT
+    source: str = "default (no definitions/value.yaml)"
+    unvalued: int = 0
+    kinds: dict[str, str] = field(default_factory=dict)
+    title: str = "Customers ranked by value"
+
+    @property
+    def churned(self) -> pd.Series:
+        c = self.customers
+        return c["churned_at"].notna() if "churned_at" in c.columns else pd.Series(False, index=c.index)
+
+    def top_decile_share(self) -> float | None:
+        c = self.customers
+        total = c["value"].sum()
+        top = c.nlargest(max(1, len(c) // 10), "value")["value"].sum()
+        return float(top / total) if total > 0 else None
+
+    def metrics(self) -> dict:
+        c = self.customers
+        share = self.top_decile_share()
+        return {"customers": len(c), "best": int(c["best"].sum()), "worst": int(c["worst"].sum()),
+                "churned": int(self.churned.sum()), "unvalued": self.unvalued,
+                "negative_value": int((c["value"] < 0).sum()),
+                "value_total": round(float(c["value"].sum()), 2),
+                "value_definition": describe(self.definition),
+                "top_decile_value_share": round(share, 6) if share is not None else None}
+
+    def headline(self) -> dict:
+        return {"customers": int(len(self.customers))}
+
+    def html_body(self) -> str:
+        m = self.metrics()
+        c = self.customers
+        n = len(c)
+        head = (f"<p>Value = <strong>{render.esc(m['value_definition'])}</strong> ({render.esc(self.source)}). "
+                f"{n:,} customers (accounts with at least one won deal). Best: {m['best']:,} "
+                f"(the top {self.best_share:.0%} by value{', churned customers excluded' if m['churned'] else ''}); "
+                f"worst: {m['worst']:,} (the bottom {self.worst_share:.0%}"
+                f"{', plus churned customers' if self.definition.churned_is_worst and m['churned'] else ''}). "
+                f"{m['churned']:,} of {n:,} churned; {m['negative_value']:,} have a negative value.</p>")
+        if m["unvalued"]:
+            head += f"<p>{m['unvalued']:,} customers have no value (a component is missing) and are left out.</p>"
+        top_n = max(1, n // 10)
+        head += (f"<p>Concentration: the top decile ({top_n:,} customers) holds "
+                 f"{render.percent(m['top_decile_value_share'])} of the total value of "
+                 f"{render.number(m['value_total'])}.</p>")
+        cols = [col for col in ("account_id", "industry", "employees", "won_revenue", "gross_margin", "value", "best",
+                                "worst") if col in c.columns]
+        return head + render.table(c.sort_values("value", ascending=False)[cols].round(3), max_rows=10,
+                                   caption="The ten most valuable customers")
+
+    def figure(self):
+        """Sorted customer value (best and worst coloured) and the cumulative share of value."""
+        c = self.customers.sort_values("value", ascending=False).reset_index(drop=True)
+        fig, (ax, ax2) = plotting.figure(1, 2, width_ratios=[1.6, 1])
+        colors = np.where(c["best"], plotting.COLORS["good"], np.where(c["worst"], plotting.COLORS["bad"],
+                                                                      plotting.COLORS["muted"]))
+        ax.vlines(c.index, 0, c["value"], colors=colors, linewidth=max(0.5, 300 / max(len(c), 1)))
+        ax.axhline(0, color=plotting.COLORS["ink"], linewidth=0.5)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,.0f}"))
+        ax.set_title("Customer value, highest first")
+        ax.set_xlabel(f"{len(c):,} customers ranked by value (green: best, red: worst)")
+        ax.set_ylabel("value")
+        total = c["value"].sum()
+        if total > 0 and len(c):
+            x = np.arange(1, len(c) + 1) / len(c)
+            ax2.plot(x, c["value"].cumsum() / total, color=plotting.COLORS["common"])
+            ax2.axvline(0.1, color=plotting.COLORS["muted"], linestyle=":")
+            plotting.percent_axis(ax2, "x")
+            plotting.percent_axis(ax2, "y")
+        ax2.set_title("Cumulative share of value")  # above 100% where negative values follow
+        ax2.set_xlabel("share of customers, most valuable first")
+        return fig
+
+
+def customer_value(tables, best_share: float = 0.2, worst_share: float = 0.2) -> CustomerValue:
+    """Rank customers by value and flag the best and worst.
+
+    Value comes from ``definitions/value.yaml`` when the workspace has one, else won revenue x gross
+    margin (won revenue alone where the margin is unknown). Best: the top ``best_share`` by value,
+    churned customers excluded. Worst: the bottom ``worst_share``, plus every churned customer when the
+    definition says so (the default).
+    """
+    prof = customer_profiles(tables)
+    definition = tables.definitions.get("value.yaml")
+    source = "definitions/value.yaml" if definition is not None else "default: no definitions/value.yaml"
+    definition = definition or DEFAULT
+    prof["value"] = compute_value(prof, definition, tables.as_of)
+    unvalued = int(prof["value"].isna().sum())
+    prof = prof[prof["value"].notna()].reset_index(drop=True)
+    rank = prof["value"].rank(pct=True, method="first")
+    churned = prof["churned_at"].notna() if "churned_at" in prof.columns else pd.Series(False, index=prof.index)
+    prof["best"] = (rank > 1 - best_share) & ~churned
+    prof["worst"] = (rank <= worst_share) | (churned & definition.churned_is_worst)
+    return CustomerValue(prof, best_share, worst_share, definition, source, unvalued,
+                         attribute_kinds(tables, list(prof.columns)))
