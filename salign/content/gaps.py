@@ -76,9 +76,9 @@ class ContentMatrix(render.Result):
         if len(g):
             shown = g.assign(stale_ids=g["stale_ids"].map(", ".join),
                              leads_per_quarter=g["leads_per_quarter"].map(lambda v: render.number(v, 1)))
-            out += render.table(shown[["rank", "persona", "stage", "reason", "stale_ids", "leads_per_quarter"]]
-                                .rename(columns={"stale_ids": "stale assets", "leads_per_quarter": "leads per quarter"}),
-                                caption="Gaps, most leads affected first")
+            shown = shown[["rank", "persona", "stage", "reason", "stale_ids", "leads_per_quarter"]].rename(
+                columns={"stale_ids": "stale assets", "leads_per_quarter": "leads per quarter"})
+            out += render.table(shown, caption="Gaps, most leads affected first")
         full = c.assign(assets=[f"{a} current, {s} stale" for a, s in zip(c["current_assets"], c["stale_assets"])],
                         uses=c["uses_in_period"].map(render.number),
                         leads=c["leads_per_quarter"].map(lambda v: render.number(v, 1)))

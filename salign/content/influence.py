@@ -57,7 +57,8 @@ class Influence(render.Result):
     def metrics(self) -> dict:
         note = self._notable()
         pairs = {f"{r.content_id}@{r.stage}": {
-            "touched": Rate(r.touched_k, r.touched_n).as_dict(), "comparable": Rate(r.comparable_k, r.comparable_n).as_dict(),
+            "touched": Rate(r.touched_k, r.touched_n).as_dict(),
+            "comparable": Rate(r.comparable_k, r.comparable_n).as_dict(),
             "odds_ratio": _r(r.odds_ratio), "or_ci": [_r(r.or_low), _r(r.or_high)], "q": _r(r.q)}
             for r in self.pairs.itertuples()}
         return {"window_days": self.window_days, "min_leads": self.min_leads, "tested": len(self.pairs),
@@ -89,7 +90,8 @@ class Influence(render.Result):
             "comparable, did not: converted": [render.rate_cell(k, n, lo, hi) for k, n, lo, hi in
                                                zip(p["comparable_k"], p["comparable_n"], p["comparable_lo"],
                                                    p["comparable_hi"])],
-            "odds ratio (95% CI)": [_or_text(o, lo, hi) for o, lo, hi in zip(p["odds_ratio"], p["or_low"], p["or_high"])],
+            "odds ratio (95% CI)": [_or_text(o, lo, hi) for o, lo, hi in
+                                    zip(p["odds_ratio"], p["or_low"], p["or_high"])],
             "q": p["q"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}")})
         return head + render.table(shown, caption="Asset and stage pairs, clearest association first", max_rows=40)
 

@@ -64,9 +64,8 @@ class PersonaChoice(render.Result):
             out += render.table(counts.reset_index(), caption=f"Leads per persona (all {len(self.leads):,} leads)")
         mapped = {k: v for k, v in sorted(self.tag_map.items()) if v != (k,)}
         if mapped:
-            out += render.table(pd.DataFrame({"asset tag": list(mapped), "counts as": [", ".join(v) for v in
-                                                                                     mapped.values()]}),
-                                caption="Team persona tags on assets, mapped to the common personas that came from them")
+            tags = pd.DataFrame({"asset tag": list(mapped), "counts as": [", ".join(v) for v in mapped.values()]})
+            out += render.table(tags, caption="Team persona tags on assets, mapped to the common personas they became")
         return out
 
     @property

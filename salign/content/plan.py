@@ -55,14 +55,15 @@ def messaging_plan(matrix, inventory, usage, choice) -> MessagingPlan:
                f"quarter (gap rank {g.rank})")
         if g.stale_ids:
             for cid in g.stale_ids:
-                rows.append(("refresh to fill gap", f"{cid} {a.at[cid, 'title']}", why, a.at[cid, "owner_team"], g.rank))
+                rows.append(("refresh to fill gap", f"{cid} {a.at[cid, 'title']}", why, a.at[cid, "owner_team"],
+                             g.rank))
                 handled.add(cid)
         else:
             rows.append(("fill gap", f"{g.stage} content for {g.persona}", why, _owner(choice.team_of, g.persona),
                          g.rank))
     for r in usage.lost.itertuples():
-        rows.append(("share", f"{r.content_id} {r.title}", f"only {r.used_by} uses it ({r.uses:,} uses); {r.share_with} "
-                     f"uses other assets of type {r.type}", r.used_by, 0))
+        why = f"only {r.used_by} uses it ({r.uses:,} uses); {r.share_with} uses other assets of type {r.type}"
+        rows.append(("share", f"{r.content_id} {r.title}", why, r.used_by, 0))
     stale = a[a["stale"]]
     for cid, s in stale.iterrows():
         if cid in handled:
@@ -76,8 +77,8 @@ def messaging_plan(matrix, inventory, usage, choice) -> MessagingPlan:
             rows.append(("promote or retire", f"{cid} {a.at[cid, 'title']}", "current, but nobody has used it",
                          a.at[cid, "owner_team"], 0))
     for cid, s in a[a["unclassified"]].iterrows():
-        missing = " and ".join(w for w, empty in (("personas", not s["tags"]), ("stage", not str(s["stage"]).strip() or pd.isna(s["stage"])))
-                           if empty)
+        no_stage = pd.isna(s["stage"]) or not str(s["stage"]).strip()
+        missing = " and ".join(w for w, empty in (("personas", not s["tags"]), ("stage", no_stage)) if empty)
         rows.append(("classify", f"{cid} {s['title']}", f"no {missing}, so it counts for no cell", s["owner_team"], 0))
     items = pd.DataFrame(rows, columns=["action", "what", "why", "owner", "rank"])
     items["owner"] = items["owner"].fillna("no owner")

@@ -99,7 +99,7 @@ class Usage(render.Result):
         trend = seg.pivot_table(index="persona", columns="quarter", values="uses", aggfunc="sum", fill_value=0)
         cols = [EARLIER] * (EARLIER in trend.columns) + self.quarter_labels
         out += render.table(trend.reindex(columns=cols, fill_value=0), index=True,
-                            caption="Uses per quarter by the lead's persona (a lead with two personas counts under both)")
+                            caption="Uses per quarter by the lead's persona (a lead with two counts under both)")
         unused = self.by_asset.loc[self.unused, ["title", "type", "owner_team"]].reset_index()
         out += render.table(unused, caption="Assets nobody used") if len(unused) else "<p>Every asset was used.</p>"
         if len(self.lost):
@@ -158,8 +158,9 @@ def usage(tables, inventory, choice, period, n_quarters: int = 4, shareable: str
                          "used_by": used_by, "share_with": np.where(used_by == "marketing", "sales", "marketing"),
                          "uses": one["total"].to_numpy()})
     cols = [EARLIER] * bool((t["quarter"] == EARLIER).any()) + labels
-    per_quarter = (t.groupby(["team", "quarter"]).size().unstack("quarter")
-                   .reindex(index=list(TEAMS), columns=cols).fillna(0).astype(int).rename_axis(index="team", columns="quarter"))
+    per_quarter = (t.groupby(["team", "quarter"]).size().unstack("quarter").reindex(index=list(TEAMS), columns=cols)
+                   .fillna(0).astype(int).rename_axis(index="team", columns="quarter"))
     seg = t.explode("personas").rename(columns={"personas": "persona"})
     seg = seg.groupby(["quarter", "team", "persona", "buying_stage"]).size().rename("uses").reset_index()
-    return Usage(a, per_quarter, seg, lost.reset_index(drop=True), tuple(types), bool(given), labels, choice.how_leads_are_assigned)
+    return Usage(a, per_quarter, seg, lost.reset_index(drop=True), tuple(types), bool(given), labels,
+                 choice.how_leads_are_assigned)
