@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
           salign validate --workspace path/to/workspace
           salign sample --out /tmp/ws --leads 20000 --seed 7
           salign import --mapping data/mappings/maven_crm.yaml --out build/maven
+          salign score --definition reports/2026Q3/qualification.yaml --leads new_leads.csv --out scored.csv
         """))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -92,6 +93,22 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--out", required=True, help="workspace folder to write (a previous import there is replaced; "
                                                "its definitions/ are kept)")
     i.add_argument("--name", help="workspace name (default: from the mapping or settings)")
+
+    sc = sub.add_parser("score", formatter_class=fmt, help="score leads with a signed qualification.yaml",
+                        description=textwrap.dedent("""\
+        Add score, probability, band (sales-ready, nurture, low, incomplete, disqualified), qualified
+        (yes/no) and the top three reasons to every lead of a CSV or Parquet file. The definition file
+        is the model (strictly validated; exit code 3 lists its problems with file and line). Columns
+        are matched by name (activity counts as n_<type>); a field the file lacks counts as missing.
+        The leads file is never modified; the output is written to a new file atomically.
+
+        examples:
+          salign score --definition reports/2026Q3/qualification.yaml --leads new_leads.csv --out scored.csv
+          salign score --definition data/sample/definitions/qualification.yaml --leads leads.parquet --out s.parquet
+        """))
+    sc.add_argument("--definition", required=True, help="the signed definition (qualification.yaml)")
+    sc.add_argument("--leads", required=True, help="leads to score: CSV (UTF-8, comma-separated) or Parquet")
+    sc.add_argument("--out", required=True, help="file to write: the leads plus the score columns (.csv or .parquet)")
     return parser
 
 
@@ -154,6 +171,20 @@ def main(argv: list[str] | None = None) -> int:
                 tables, report = run(args.folder, args.out, settings=args.settings, name=args.name)
             print(report.text())
             print(f"workspace written to {tables.folder}: {tables!r}")
+        elif args.command == "score":
+            from salign.qualify.files import score_file
+
+            out = paths.resolve(args.out)
+            try:
+                scored, absent = score_file(paths.resolve(args.definition), paths.resolve(args.leads), out)
+            except ValueError as exc:
+                print(f"salign score: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            if absent:
+                print(f"note: the leads have no {', '.join(absent)}; counted as missing", file=sys.stderr)
+            bands = scored["band"].value_counts()
+            print(f"{len(scored):,} leads scored, {int((scored['qualified'] == 'yes').sum()):,} qualified ("
+                  + ", ".join(f"{b} {n:,}" for b, n in bands.items()) + f"); written to {out}")
     except WorkspaceError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID_INPUT

@@ -1,0 +1,64 @@
+"""``salign score`` file handling: read a leads file as text, write the scored copy atomically.
+
+The leads file is read, never written: every value is kept as its text (identifiers with
+leading zeros stay intact) and the output is a new file carrying the input columns plus the
+score columns, written to a temporary file next to ``out`` and renamed into place.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from salign.problems import Problem, WorkspaceError
+from salign.qualify.definition import load_definition
+from salign.qualify.score import Scorer
+
+PARQUET = (".parquet", ".pq")
+
+
+def read_leads(path: Path) -> pd.DataFrame:
+    """A CSV (UTF-8, comma-separated, header row) or Parquet file of leads, CSV values as text."""
+    if not path.is_file():
+        raise WorkspaceError([Problem(str(path), "missing-file", "file not found")], str(path))
+    if path.suffix.lower() in PARQUET:
+        return pd.read_parquet(path)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise WorkspaceError([Problem(str(path), "unreadable", f"not a UTF-8 comma-separated file ({exc})")],
+                             str(path)) from None
+
+
+def write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write CSV or Parquet (by suffix) to a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if path.suffix.lower() in PARQUET:
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def score_file(definition: Path, leads: Path, out: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Score the leads in ``leads`` with ``definition`` and write them with their scores to ``out``.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        The scored frame and the fields the definition reads that the file lacks (counted as missing).
+    """
+    if Path(out).resolve() == Path(leads).resolve():
+        raise ValueError("--out must differ from --leads: the leads file is never modified")
+    scorer = Scorer(load_definition(definition))
+    frame = read_leads(Path(leads))
+    scored = scorer.score(frame)
+    scored["qualified"] = scored["qualified"].map({True: "yes", False: "no"})
+    result = pd.concat([frame, scored.drop(columns=[c for c in scored.columns if c in frame.columns])], axis=1)
+    write_atomic(result, Path(out))
+    return result, scorer.absent(frame)
