@@ -120,43 +120,41 @@ def read_tables(config, sources: dict, yaml_file: Path) -> tuple[dict, dict, byt
     return frames, labels, h.digest(), problems
 
 
+#: PostgreSQL type oids of timestamps with a time zone (returned as ISO text in UTC, see :func:`_fetch`).
+TIMESTAMPTZ = 1184
+
+
 def _fetch(conn, name: str, src) -> pd.DataFrame:
+    """The rows of one table or query in key order, as text (``COPY ... TO STDOUT``, CSV) parsed by pandas;
+    timestamps with a time zone become UTC times, everything else is typed like a file."""
+    import io
+
     from psycopg import sql
 
     base = (sql.SQL("SELECT * FROM {}").format(sql.Identifier(*src.table.split("."))) if src.table
             else sql.SQL("SELECT * FROM ({}) AS q").format(sql.SQL(src.query)))
     with conn.cursor() as cur:
+        cur.execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'")
         cur.execute(base + sql.SQL(" LIMIT 0"))
         columns = [d.name for d in cur.description]
+        zoned = [d.name for d in cur.description if d.type_code == TIMESTAMPTZ]
         order = src.order_by or [k for k in TABLES[name].key if k in columns]
         unknown = [c for c in order if c not in columns]
         if unknown:
             raise LookupError(f"order_by names {', '.join(unknown)}, which the result does not have")
         query = base + (sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(map(sql.Identifier, order))) if order
                         else sql.SQL(""))
-        cur.execute(query)
-        rows = cur.fetchall()
-    frame = pd.DataFrame.from_records(rows, columns=columns)
+        buf = io.BytesIO()
+        with cur.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)) as copy:
+            for block in copy:
+                buf.write(block)
+    buf.seek(0)
+    frame = pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    frame.columns = columns  # the header as the database names the columns (even duplicates stay visible)
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     for col in frame.columns:
-        if frame[col].dtype == object:
-            values = frame[col].map(_plain)
-            present = values.dropna()
-            if len(present) and present.map(lambda v: isinstance(v, pd.Timestamp) or hasattr(v, "tzinfo")).all():
-                values = pd.to_datetime(values, utc=True)  # timestamps with NULLs arrive as objects
-            frame[col] = values
+        if col in zoned:
+            frame[col] = pd.to_datetime(frame[col], format="ISO8601", utc=True)
+        else:
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
-
-
-def _plain(v):
-    """Database values as pandas expects them: Decimal -> float, date -> ISO text, NULL -> None."""
-    import datetime as dt
-    import decimal
-
-    if v is None:
-        return None
-    if isinstance(v, decimal.Decimal):
-        return float(v)
-    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
-        return v.isoformat()
-    return v
