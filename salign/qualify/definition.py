@@ -181,6 +181,8 @@ class Evaluation(_Strict):
 
 
 class Data(_Strict):
+    """The data the definition was learned from: ``as_of`` is the cut-off (exclusive, workspace time zone)."""
+
     workspace: str
     fingerprint: str
     as_of: dt.date

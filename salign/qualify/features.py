@@ -17,7 +17,7 @@ from salign.schema import PII_COLUMNS
 
 #: columns of the outcome frame that are bookkeeping, not attributes
 BOOKKEEPING = ("lead_id", "created_at", "decided_at", "y", "outcome_at")
-#: a text or whole-number column with at least this share of distinct values identifies leads
+#: a text column with at least this share of distinct values identifies leads (a whole-number column: all distinct)
 IDENTIFIER_SHARE = 0.9
 #: share of non-missing values that must parse for a text column to count as numbers or timestamps
 PARSE_SHARE = 0.98
@@ -117,8 +117,9 @@ def _type(name: str, col: pd.Series):
     distinct = values.nunique()
     if distinct <= 1 and values.notna().all():
         return None, None, "the same value for every lead"
-    whole = kind == CATEGORICAL or np.allclose(values.dropna() % 1, 0)
-    if _ID_NAME.search(str(name)) or (whole and distinct >= IDENTIFIER_SHARE * values.notna().sum() and distinct > 50):
+    share = IDENTIFIER_SHARE if kind == CATEGORICAL else 1.0  # a count or size may be nearly unique; an id is unique
+    if _ID_NAME.search(str(name)) or (distinct > 50 and distinct >= share * values.notna().sum()
+                                      and (kind == CATEGORICAL or np.allclose(values.dropna() % 1, 0))):
         return None, None, "an identifier (a distinct value for almost every lead)"
     return kind, values, ""
 

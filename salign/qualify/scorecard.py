@@ -3,7 +3,7 @@
 Every feature is cut into bins (:mod:`salign.qualify.bins`); an L2-regularised logistic
 regression on the bin indicators gives each bin a weight; weights become whole points
 (``points_to_double_odds`` points double the odds), shifted so each feature's lowest bin
-scores 0. A lead's score is the sum of its points, which a person can add up by hand. A
+scores 0; a bin no training lead fell in (a value never seen, a field never missing) earns 0. A lead's score is the sum of its points, which a person can add up by hand. A
 logistic fit of the outcome on the score, on the newest training leads, turns scores into
 probabilities (base rates drift, so the newest leads set the level).
 """
@@ -81,11 +81,13 @@ def fit(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, ordered: bool, ra
         best_c = C_GRID[int(np.argmax(np.round(aucs, 4)))]
         coef = model(best_c).fit(design, y).coef_.ravel()
     factor = points_to_double_odds / np.log(2)
+    seen = np.asarray(design.sum(axis=0)).ravel() > 0
     kept_specs, points, start = [], [], 0
     for spec in specs:
         raw = coef[start:start + spec.n_bins] * factor
+        used = seen[start:start + spec.n_bins]
         start += spec.n_bins
-        pts = np.rint(raw - raw.min()).astype(np.int32)
+        pts = np.where(used, np.rint(raw - raw[used].min()), 0).astype(np.int32)  # unseen values earn nothing
         if pts.max() >= MIN_POINTS_RANGE:
             kept_specs.append(spec)
             points.append(pts)

@@ -56,7 +56,8 @@ def build_definition(tables, data, fit, comparison, threshold, criteria) -> Qual
         minimum_information=[MinimumField(field=r.field, why=r.why) for r in criteria.required],
         disqualify=[Disqualification(rule=s.rule, why=s.why) for s in criteria.segments],
         evaluation=evaluation,
-        data=Data(workspace=str(tables.config.name), fingerprint=data.fingerprint, as_of=data.as_of.date(),
+        data=Data(workspace=str(tables.config.name), fingerprint=data.fingerprint,
+                  as_of=data.as_of.tz_convert(tables.config.timezone).date(),
                   leads=len(data.facts), excluded_as_leaks=data.leakage.excluded))
     holdout = data.facts[data.test]
     qualified = Scorer(definition).score(holdout)["qualified"].to_numpy()
