@@ -81,3 +81,19 @@ def test_cli_import_from_another_directory(real_data, tmp_path, monkeypatch, cap
     text = capsys.readouterr().out
     assert "opportunities rows in    8,800" in text and "quarantined" in text
     assert (out / "quarantine.csv").exists() and (out / "import_report.json").exists()
+
+
+def test_the_documented_mapping_example_is_valid():
+    """The mapping language example in docs/bring-your-own-data.md parses against the model."""
+    import re
+
+    import yaml
+
+    from salign.imports.spec import Mapping
+
+    doc = (paths.PROJECT_ROOT / "docs" / "bring-your-own-data.md").read_text()
+    block = re.search(r"### The mapping language\s+```yaml\n(.*?)```", doc, flags=re.S).group(1)
+    mapping = Mapping.model_validate(yaml.safe_load(block))
+    assert mapping.tables["stages"].also[0].from_ == "status_history"
+    for name in ("maven_crm", "x_education"):
+        Mapping.model_validate(yaml.safe_load((MAPPINGS / f"{name}.yaml").read_text()))
