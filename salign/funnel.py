@@ -7,8 +7,10 @@ later funnel stage.** So
 - a *skipped* stage (say an opportunity without an sql) counts as passed at the
   time of the later stage, with zero time spent in it;
 - a *re-entered* stage (an mql again after recycling) counts once, at its first
-  entry;
-- a stage recorded *after* a later one counts as passed when the later one was.
+  entry.
+
+(A history whose first entries go backwards, say sql before sal, is refused when
+the workspace is validated, so it never reaches the review.)
 
 Each is counted (:attr:`StageEntries.anomalies`) and shown, so nobody has to
 take the rule on trust. Everything is measured as the data stood at a
@@ -49,9 +51,8 @@ class StageEntries:
         Per funnel stage, when each lead left it: its first later funnel stage or exit
         event at or after its entry (NaT: still in the stage at the cutoff).
     anomalies : dict
-        ``skipped`` (leads that passed a stage without a record of it), ``reentered``
-        (leads with more than one entry into a stage) and ``out_of_order`` (a stage
-        recorded after a later one), each per stage.
+        ``skipped`` (leads that passed a stage without a record of it) and
+        ``reentered`` (leads with more than one entry into a stage), each per stage.
     cutoff : Timestamp
         The moment the history was read up to (exclusive).
     """
@@ -104,7 +105,6 @@ def _stage_entries(tables, cutoff: pd.Timestamp) -> StageEntries:
         "skipped": {s: int((raw[s].isna() & at[s].notna()).sum()) for s in FUNNEL[1:-1]},
         "reentered": {s: int((counts.xs(s, level="stage") > 1).sum()) if s in counts.index.get_level_values(1) else 0
                       for s in FUNNEL[1:]},
-        "out_of_order": {s: int((raw[s].notna() & (at[s] < raw[s])).sum()) for s in FUNNEL[1:-1]},
     }
     left = {}
     for i, s in enumerate(FUNNEL[:-1]):
@@ -237,9 +237,8 @@ class StageConversion(render.Result):
         rule = ("<p class='note'>One rule for messy histories: a lead has passed a stage from the first moment it "
                 "reached that stage or any later one. Counted in the whole history: skipped stages "
                 + ", ".join(f"{s} {n:,}" for s, n in a["skipped"].items())
-                + "; re-entered stages " + ", ".join(f"{s} {n:,}" for s, n in a["reentered"].items() if n)
-                + "; stages recorded after a later one "
-                + ", ".join(f"{s} {n:,}" for s, n in a["out_of_order"].items()) + ".</p>")
+                + "; re-entered stages " + (", ".join(f"{s} {n:,}" for s, n in a["reentered"].items() if n) or "none")
+                + ".</p>")
         return (f"<p>Cohorts: leads that entered each stage in {self.period}, each followed {self.window_days} days "
                 f"(data until {self.cutoff:%Y-%m-%d %H:%M %Z}). The flow ratio divides the quarter's entries into the next "
                 "stage by its entries into this one; those are different leads, so it is not a conversion rate.</p>"

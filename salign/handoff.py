@@ -39,6 +39,12 @@ def clean_reason(reasons: pd.Series) -> pd.Series:
     return text.where(text != "", NO_REASON).astype(str)
 
 
+def with_time(events: pd.DataFrame, per_lead: pd.Series, name: str) -> pd.DataFrame:
+    """The events of the leads in ``per_lead`` (a time per lead_id), with that time as column ``name``."""
+    out = events.assign(**{name: events["lead_id"].map(per_lead)})
+    return out[out[name].notna()]
+
+
 def assignments(tables, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Assignment activities before the cutoff, with ``to_queue`` (True: into the queue, False: to a rep)."""
     tables.require("activities")
@@ -84,7 +90,7 @@ def routing(tables, period, cutoff: pd.Timestamp | None = None) -> Routing:
     spec = tables.definition("handoff.yaml")
     cutoff = funnel.cutoff_of(tables, cutoff)
     h = handoffs(tables, period, cutoff)
-    a = assignments(tables, cutoff).join(h["mql_at"], on="lead_id", how="inner")
+    a = with_time(assignments(tables, cutoff), h["mql_at"], "mql_at")
     a = a[a["at"] >= a["mql_at"]].sort_values("at")
     first = a.drop_duplicates("lead_id").set_index("lead_id")["to_queue"].reindex(h.index)
     first_to = {"a rep": int((first == False).sum()), "the queue": int((first == True).sum()),  # noqa: E712
@@ -210,7 +216,7 @@ def recycling(tables, period, lookback_quarters: int = 4, cutoff: pd.Timestamp |
     start = period.shift(1 - lookback_quarters)
     rec = st[st["stage"] == "recycled"].sort_values("at").drop_duplicates("lead_id")
     rec = rec[(rec["at"] >= start.start) & (rec["at"] < period.end)].set_index("lead_id")
-    later = st[st["lead_id"].isin(rec.index)].join(rec["at"].rename("recycled_at"), on="lead_id")
+    later = with_time(st, rec["at"], "recycled_at")
     later = later[later["at"] > later["recycled_at"]]
     reached = {s: later.loc[later["stage"].isin(after), "lead_id"].unique() for s, after in
                (("mql", ["mql", "sal", "sql", "opportunity", "won"]), ("sql", ["sql", "opportunity", "won"]),
@@ -262,10 +268,10 @@ def stuck_leads(tables, period, cutoff: pd.Timestamp | None = None) -> StuckLead
     cutoff = funnel.cutoff_of(tables, cutoff)
     st = tables.stages[tables.stages["at"] < cutoff]
     last_mql = st[st["stage"] == "mql"].groupby("lead_id")["at"].max()
-    after = st[st["stage"] != "mql"].join(last_mql.rename("mql_at"), on="lead_id", how="inner")
+    after = with_time(st[st["stage"] != "mql"], last_mql, "mql_at")
     moved = set(after.loc[after["at"] >= after["mql_at"], "lead_id"])
     a = assignments(tables, cutoff)
-    a = a[~a["to_queue"]].join(last_mql.rename("mql_at"), on="lead_id", how="inner")
+    a = with_time(a[~a["to_queue"]], last_mql, "mql_at")
     owned = set(a.loc[a["at"] >= a["mql_at"], "lead_id"])
     waiting = last_mql[~last_mql.index.isin(moved | owned)]
     waiting = waiting[waiting + spec.max_hours_to_route * HOUR <= cutoff]

@@ -56,7 +56,8 @@ def handoffs(tables, period=None, cutoff: pd.Timestamp | None = None) -> pd.Data
         mql = mql[period.contains(mql)]
     h = mql.rename("mql_at").to_frame()
     acts = tables.activities
-    acts = acts[(acts["at"] < cutoff) & acts["lead_id"].isin(h.index)].join(h, on="lead_id")
+    acts = acts[acts["at"] < cutoff]
+    acts = acts.assign(mql_at=acts["lead_id"].map(h["mql_at"])).dropna(subset=["mql_at"])
     acts = acts[acts["at"] >= acts["mql_at"]]
     touch = acts[(acts["team"] == "sales") & acts["type"].isin(FOLLOW_UP_TYPES)]
     h["first_follow_up"] = touch.groupby("lead_id")["at"].min().reindex(h.index)

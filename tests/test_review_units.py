@@ -1,0 +1,228 @@
+"""Quarterly review building blocks on small workspaces: the funnel rule, the handoff loop, changes, fix list."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import fisher_exact
+from statsmodels.stats.proportion import proportions_ztest
+
+from salign import changes, fixlist, funnel, handoff, periods, sla, winloss
+from salign.render import Skipped
+from salign.stats import Rate
+from salign.tables import MissingData
+from salign.workspace import load_workspace
+from tests.conftest import TINY, write_workspace
+
+HANDOFF = """\
+    version: 1
+    routing: queue
+    queue: sdr-inbox
+    max_hours_to_route: 4
+    """
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    files = dict(TINY)
+    files["definitions/handoff.yaml"] = HANDOFF
+    return load_workspace(write_workspace(tmp_path / "tiny", files))
+
+
+def q(tables, label):
+    return periods.resolve(label, tables)
+
+
+def history(tmp_path, rows, activities=""):
+    """The tiny workspace with its stage history replaced by ``rows`` (lead_id, stage, at)."""
+    files = dict(TINY)
+    files["stages.csv"] = "lead_id,stage,at,team,actor,reason,opportunity_id\n" + "".join(
+        f"{lead},{stage},{at},sales,R1,,\n" for lead, stage, at in rows)
+    files["definitions/handoff.yaml"] = HANDOFF
+    if activities:
+        files["activities.csv"] = "activity_id,at,team,type,lead_id,account_id,content_id,actor\n" + activities
+    return load_workspace(write_workspace(tmp_path / "h", files))
+
+
+# --------------------------------------------------------------------------- the funnel rule
+
+def test_skipped_stage_counts_as_passed_at_the_later_stage(tmp_path):
+    t = history(tmp_path, [("L1", "lead", "2025-10-02T09:00:00Z"), ("L1", "mql", "2025-10-03T09:00:00Z"),
+                           ("L1", "opportunity", "2025-10-10T09:00:00Z")])
+    e = funnel.stage_entries(t)
+    at = e.at.loc["L1"]
+    assert at["sal"] == at["sql"] == at["opportunity"] == pd.Timestamp("2025-10-10T09:00:00Z")
+    assert e.anomalies["skipped"] == {"mql": 0, "sal": 1, "sql": 1, "opportunity": 0}
+    d = funnel.stage_durations(e, q(t, "2025Q4"), "sal")
+    assert d.loc["L1", "days"] == 0 and d.loc["L1", "observed"]
+
+
+def test_reentered_stage_counts_once_at_its_first_entry(tmp_path):
+    t = history(tmp_path, [("L1", "lead", "2025-10-02T09:00:00Z"), ("L1", "mql", "2025-10-03T09:00:00Z"),
+                           ("L1", "recycled", "2025-10-20T09:00:00Z"), ("L1", "mql", "2025-11-20T09:00:00Z"),
+                           ("L1", "sal", "2025-11-21T09:00:00Z")])
+    e = funnel.stage_entries(t)
+    assert e.at.loc["L1", "mql"] == pd.Timestamp("2025-10-03T09:00:00Z")
+    assert e.anomalies["reentered"]["mql"] == 1
+    # it left the mql stage when it was recycled (the first exit after its entry)
+    assert e.left["mql"].loc["L1"] == pd.Timestamp("2025-10-20T09:00:00Z")
+
+
+def test_cohort_conversion_marks_immature_cohorts_and_labels_flow_ratios(tiny):
+    # as_of is 2026-01-01: leads of 2025Q4 have not all had 90 days
+    c = funnel.stage_conversion(tiny, q(tiny, "2025Q4"), 90)
+    m = c.metrics()["conversion"]
+    assert m["mql_to_sal"]["k"] == 2 and m["mql_to_sal"]["n"] == 3 and m["mql_to_sal"]["immature"]
+    assert m["opportunity_to_won"] == {**Rate(2, 2).as_dict(), "mature": 0, "immature": True, "flow_ratio": 1.0}
+    assert "immature" in c.html_body() and "flow ratio (not a conversion rate)" in c.html_body()
+    assert m["sal_to_sql"]["mature"] == 0
+    short = funnel.stage_conversion(tiny, q(tiny, "2025Q4"), 20).metrics()["conversion"]
+    assert short["mql_to_sal"]["mature"] == 3 and not short["mql_to_sal"]["immature"]
+
+
+def test_cumulative_funnel_keeps_the_lead_cohort_keys(tiny):
+    f = funnel.cohort_funnel(tiny, q(tiny, "2025Q4"), 90).metrics()
+    assert f["lead"] == {"k": 4, "n": 4, "rate": 1.0} and f["sql"] == {"k": 2, "n": 4, "rate": 0.5}
+    assert f["won"] == {"k": 2, "n": 4, "rate": 0.5}
+
+
+def test_an_earlier_cutoff_ignores_later_events(tiny):
+    p = q(tiny, "2025Q4")
+    f = funnel.cohort_funnel(tiny, p, 90, cutoff=pd.Timestamp("2025-11-01T00:00:00Z")).metrics()
+    assert f["lead"]["n"] == 2 and f["won"]["k"] == 0 and f["opportunity"]["k"] == 1
+
+
+def test_deal_conversion_uses_the_opportunities_table_only(tiny):
+    d = funnel.deal_conversion(tiny, q(tiny, "2025Q4"), 90).metrics()
+    assert d["opportunities"] == 3 and d["won"]["k"] == 3 and d["still open"]["k"] == 0
+
+
+# --------------------------------------------------------------------------- SLA and handoff loop
+
+def test_scorecard_on_the_tiny_workspace(tiny):
+    s = sla.sla_scorecard(tiny, q(tiny, "2025Q4"))
+    assert (s.follow_up.k, s.follow_up.n) == (2, 3)
+    assert (s.acceptance.k, s.acceptance.n) == (2, 3)
+    # L2 was rejected 14 days after its MQL, with a reason
+    assert (s.feedback_in_time.k, s.feedback_in_time.n) == (0, 1) and (s.with_reason.k, s.with_reason.n) == (1, 1)
+    assert s.min_fields.k == 3  # job_level and employees present on L1..L3
+    assert s.misses == ["sales_follow_up"]
+    m = s.metrics()
+    assert m["by_rep"]["R2"]["within_sla"]["k"] == 0 and m["slow_reps"] == []  # too few leads to call anyone slow
+
+
+def test_routing_rejections_and_stuck_leads_on_a_small_history(tmp_path):
+    rows = [("L1", "lead", "2025-10-02T09:00:00Z"), ("L1", "mql", "2025-10-03T09:00:00Z"),
+            ("L2", "lead", "2025-10-05T10:00:00Z"), ("L2", "mql", "2025-10-06T10:00:00Z"),
+            ("L2", "rejected", "2025-10-07T10:00:00Z"),
+            ("L3", "lead", "2025-11-01T08:00:00Z"), ("L3", "mql", "2025-11-02T08:00:00Z")]
+    acts = ("X1,2025-10-03T10:00:00Z,sales,assignment,L1,,,R1\n"
+            "X2,2025-10-06T10:05:00Z,sales,assignment,L2,,,sdr-inbox\n"
+            "X3,2025-10-06T20:00:00Z,sales,assignment,L2,,,R2\n"
+            "X4,2025-11-02T08:05:00Z,sales,assignment,L3,,,queue\n")
+    t = history(tmp_path, rows, acts)
+    p = q(t, "2025Q4")
+    r = handoff.routing(t, p)
+    assert r.first_to == {"a rep": 1, "the queue": 2, "nobody": 0}
+    assert (r.in_time.k, r.in_time.n) == (1, 3) and (r.never_routed.k, r.never_routed.n) == (1, 3)
+    assert r.hours_to_route.events == 2
+    rej = handoff.rejections(t, p)
+    assert rej.without_reason == 1 and (rej.rejected.k, rej.rejected.n) == (1, 1)
+    assert rej.metrics()["reasons"] == {handoff.NO_REASON: 1}
+    stuck = handoff.stuck_leads(t, p)
+    assert stuck.stuck == 1  # L3: in the queue since November, nobody took it; L1 has a rep, L2 was rejected
+
+
+def test_recycled_leads_are_followed_to_what_became_of_them(tmp_path):
+    rows = [("L1", "lead", "2025-10-02T09:00:00Z"), ("L1", "mql", "2025-10-03T09:00:00Z"),
+            ("L1", "rejected", "2025-10-04T09:00:00Z"),
+            ("L1", "recycled", "2025-10-10T09:00:00Z"), ("L1", "mql", "2025-11-10T09:00:00Z"),
+            ("L1", "sql", "2025-11-20T09:00:00Z"),
+            ("L2", "lead", "2025-10-05T10:00:00Z"), ("L2", "mql", "2025-10-06T10:00:00Z"),
+            ("L2", "recycled", "2025-10-08T10:00:00Z")]
+    t = history(tmp_path, rows)
+    r = handoff.recycling(t, q(t, "2025Q4")).metrics()
+    assert r[handoff.NO_REASON]["recycled"] == 2
+    assert r[handoff.NO_REASON]["mql"]["k"] == 1 and r[handoff.NO_REASON]["sql"]["k"] == 1
+    assert r[handoff.NO_REASON]["won"]["k"] == 0
+    assert handoff.stuck_leads(t, q(t, "2025Q4")).timed_out == 1  # L2 went back to nurture straight from MQL
+
+
+def test_reasons_lose_their_contacts():
+    cleaned = handoff.clean_reason(pd.Series(["asked to contact ann.lee@alpha.test instead", "call +49 30 5550101",
+                                              None, "  ", "no budget"]))
+    assert list(cleaned) == ["asked to contact [contact] instead", "call [contact]", handoff.NO_REASON,
+                             handoff.NO_REASON, "no budget"]
+
+
+# --------------------------------------------------------------------------- win/loss
+
+def test_win_loss_breakdowns_and_key_accounts_on_the_tiny_workspace(tiny):
+    p = q(tiny, "2025Q4")
+    w = winloss.win_loss(tiny, p)
+    m = w.metrics()
+    assert m["win_rate"]["k"] == 3 and m["pipeline_created"] == 173000
+    assert set(m["by"]) == {"segment", "source", "product", "rep"}  # no persona: tiny has no persona column
+    assert m["by"]["product"]["Core"]["k"] == 2 and m["by"]["segment"]["SMB"]["n"] == 1
+    k = winloss.key_accounts(tiny, p).metrics()
+    assert k["how"] == "tier: key" and k["won"] == ["A1"]
+
+
+def test_sales_cycle_censors_open_deals(tmp_path):
+    files = dict(TINY)
+    files["opportunities.csv"] = TINY["opportunities.csv"].replace(
+        "O3,2025-10-20T09:00:00Z,closed,won,A2,L2,2025-12-20T09:00:00Z,3000,,R2,Lite",
+        "O3,2025-10-20T09:00:00Z,open,open,A2,L2,,3000,,R2,Lite")
+    t = load_workspace(write_workspace(tmp_path / "t", files))
+    c = winloss.sales_cycle(t, q(t, "2025Q4"))
+    assert c.overall.n == 3 and c.overall.events == 2
+
+
+# --------------------------------------------------------------------------- changes
+
+def test_rates_use_fisher_when_counts_are_small_and_the_z_test_otherwise():
+    small = changes.compare(changes.Figure("win_rate", Rate(3, 4)), changes.Figure("win_rate", Rate(1, 5)))
+    assert small == ("Fisher's exact test", pytest.approx(fisher_exact([[3, 1], [1, 4]])[1]))
+    big = changes.compare(changes.Figure("win_rate", Rate(300, 400)), changes.Figure("win_rate", Rate(250, 400)))
+    assert big == ("two-proportion z-test", pytest.approx(proportions_ztest([300, 250], [400, 400])[1]))
+    assert changes.compare(changes.Figure("win_rate", Rate(0, 0)), changes.Figure("win_rate", Rate(1, 2)))[1] is None
+
+
+def test_amounts_and_counts_are_tested():
+    a = changes.Figure("pipeline_created", 300.0, np.array([100.0, 200.0]))
+    b = changes.Figure("pipeline_created", 100.0, np.array([100.0]))
+    name, p = changes.compare(a, b)
+    assert name == "compound Poisson z-test" and 0 < p < 1
+    assert changes.compare(changes.Figure("sales_ready_leads", 50), changes.Figure("sales_ready_leads", 50))[1] == \
+        pytest.approx(1.0)
+
+
+def test_comparison_quarters_are_measured_the_same_time_after_their_end(tiny):
+    p = q(tiny, "2025Q4")
+    lag = pd.Timedelta(days=3)
+    assert changes.lagged_cutoff(p, p.previous, p.end + lag) == p.previous.end + lag
+    c = changes.review_changes(tiny, p)
+    assert c.table.set_index("figure").loc["win_rate", "previous"] is None  # 2025Q3 is before the data
+
+
+# --------------------------------------------------------------------------- fix list and monitoring
+
+def test_fix_list_needs_at_least_one_result():
+    with pytest.raises(MissingData, match="all skipped"):
+        fixlist.fix_list({"scorecard": Skipped("sla", "no sla.yaml")}, "2025Q4")
+
+
+def test_fix_list_ranks_commitments_before_failures(tiny):
+    p = q(tiny, "2025Q4")
+    items = fixlist.fix_list({"scorecard": sla.sla_scorecard(tiny, p), "rejections": handoff.rejections(tiny, p),
+                              "stuck": Skipped("stuck", "why")}, p)
+    assert list(items.items["kind"]) == ["sales_follow_up"]  # L2's rejection has a reason
+    assert items.not_considered == ["stuck"]
+    assert json.dumps(items.metrics())
+
+
+def test_monitoring_says_when_no_definition_is_signed(tiny):
+    from salign import monitoring
+
+    with pytest.raises(MissingData, match="no signed qualification definition"):
+        monitoring.qualification_monitor(tiny, q(tiny, "2025Q4"))
