@@ -29,7 +29,7 @@ def _slug(text: str) -> str:
 
 
 def persona_name(members: pd.DataFrame, customers: pd.DataFrame, features: list[str]) -> tuple[str, str]:
-    """(id, name) from what sets a segment's customers apart, e.g. ``Software, event, Director (employees 240-1,600)``.
+    """(id, name) from what sets a segment's customers apart, e.g. ``Software, event, Director (employees 240-1.6k)``.
 
     A text level names the segment when at least :data:`DOMINANT` of its customers hold it and it is at
     least 1.5 times as common as among all customers; the first numeric attribute adds its 10-90% range.
@@ -39,22 +39,25 @@ def persona_name(members: pd.DataFrame, customers: pd.DataFrame, features: list[
         s = members[f]
         if pd.api.types.is_numeric_dtype(s):
             lo, hi = s.quantile([0.1, 0.9])
-            ranges.append(f"{f} {render.number(_round2(lo))}-{render.number(_round2(hi))}")
+            ranges.append(f"{f} {compact(lo)}-{compact(hi)}")
         else:
             share = s.astype("string").value_counts(normalize=True)
             overall = customers[f].astype("string").value_counts(normalize=True)
             if len(share) and share.iloc[0] >= DOMINANT and share.iloc[0] >= 1.5 * overall[share.index[0]]:
                 words.append(str(share.index[0]))
     words = words[:3]
-    name = ", ".join(words) or "Mixed"
-    if ranges:
-        name += f" ({ranges[0]})"
-    return _slug("_".join(words[:2]) or "mixed"), name
+    if not words:
+        return _slug(ranges[0] if ranges else "mixed"), ranges[0] if ranges else "Mixed"
+    name = ", ".join(words) + (f" ({ranges[0]})" if ranges else "")
+    return _slug("_".join(words[:2])), name
 
 
-def _round2(x: float) -> float:
-    """Two significant digits."""
-    return float(f"{x:.2g}") if x else 0.0
+def compact(x: float) -> str:
+    """Two significant digits with k, M or B: 1.6B, 240, 12k."""
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{float(f'{x / div:.2g}'):g}{unit}"
+    return f"{float(f'{x:.2g}'):g}" if x else "0"
 
 
 @dataclass
@@ -135,27 +138,34 @@ def measure(persona_set: PersonaSet, value, leads: pd.DataFrame | None) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def _team_claims(teams, member: pd.Series, floor: float = 0.25) -> dict[str, float]:
+def team_membership(tables, customers: pd.DataFrame) -> pd.DataFrame:
+    """Customer x ``team.persona`` booleans for the team persona sets the workspace has (may have no columns)."""
+    cols = {}
+    for team in TEAMS:
+        pset = tables.definitions.get(f"personas.{team}.yaml")
+        if pset is not None:
+            member = pset.assign(customers)
+            cols.update({f"{team}.{pid}": member[pid] for pid in member.columns})
+    return pd.DataFrame(cols, index=customers.index)
+
+
+def _team_claims(teams: pd.DataFrame, member: pd.Series, floor: float = 0.25) -> dict[str, float]:
     """Team personas claiming at least ``floor`` of a persona's customers -> the share they claim."""
     if not member.any():
         return {}
-    m = teams.membership
-    cols = [k for k in m.columns if k.split(".")[0] in TEAMS and "." in k]
-    shares = {k: float(m.loc[member, k].mean()) for k in cols}
+    shares = {k: float(teams.loc[member, k].mean()) for k in teams.columns}
     return {k: v for k, v in sorted(shares.items(), key=lambda kv: -kv[1]) if v >= floor}
 
 
-def common_set(tables, value, segments, teams, out_dir: str | Path | None = None) -> CommonSet:
+def common_set(tables, value, segments, out_dir: str | Path | None = None) -> CommonSet:
     """Propose one persona per target segment (its rule, named for what its customers share).
 
     Parameters
     ----------
     tables : salign.Tables
-        For the leads each persona matches.
+        For the leads each persona matches, and the team persona sets each persona came from.
     value : CustomerValue
     segments : Segments
-    teams : TeamPersonas
-        Which team personas each common persona came from.
     out_dir : path, optional
         Folder to write ``personas.common.yaml`` into (the run's report folder).
 
@@ -182,6 +192,7 @@ def common_set(tables, value, segments, teams, out_dir: str | Path | None = None
     table = measure(PersonaSet(team="common", personas=drafts), value, leads)
     first = PersonaSet(team="common", personas=drafts).first_match(c, UNASSIGNED)
     table["segment"] = list(targets["segment"]) + [""]
+    teams = team_membership(tables, c)
     table["team_personas"] = [_team_claims(teams, first == g) if g != UNASSIGNED else {} for g in table["group"]]
     personas = []
     for p, (_, r) in zip(drafts, table.iterrows()):

@@ -28,8 +28,8 @@ class Summary(render.Result):
                        for h, ss in self.paragraphs.items())
 
 
-def summary(value, markers, conjunctions, segments, teams, team_segs, common) -> Summary:
-    """Write the conclusion from the results of the other sections."""
+def summary(value, markers, conjunctions, segments, common) -> Summary:
+    """What the data says and the proposed common set, from the results of the other sections."""
     c = value.customers
     n = len(c)
     m = value.metrics()
@@ -53,6 +53,24 @@ def summary(value, markers, conjunctions, segments, teams, team_segs, common) ->
     says.append(f"{segments.k} segments; {len(targets)} are targets (more of the value than of the worst customers): "
                 + "; ".join(f"{_segment(r)} with {r['value_share']:.0%} of value" for _, r in targets.iterrows()) + ".")
 
+    ct = common.table
+    u = ct[ct["group"] == "unassigned"].iloc[0]
+    assigned = n - int(u["customers"])
+    proposal = [f"{len(common.persona_set.personas)} common personas: "
+                + "; ".join(f"{p.name} ({int(r['customers']):,} customers, {r['value_share']:.0%} of value, "
+                            f"{int(r['best']):,} best)"
+                            for p, (_, r) in zip(common.persona_set.personas, ct.iterrows())) + ".",
+                f"They place {assigned:,} of {n:,} customers ({assigned / n:.0%}); {int(u['customers']):,} stay "
+                f"unassigned, {int(u['worst']):,} of them worst.",
+                "The file personas.common.yaml is in this run's report folder: copy it to the workspace's "
+                "definitions/, edit, and rerun this notebook to see coverage and value change."]
+    return Summary({"What the data says": says, "The proposed common set": proposal},
+                   title="In short: what the data says and what we propose")
+
+
+def team_summary(teams, team_segs) -> Summary:
+    """Where the teams agree and where they disagree, with the data's segments as referee."""
+    seg = team_segs.segments
     a = team_segs.agreement()
     by_name = seg.set_index("segment")
     cl, nn = teams.claimed, sum(teams.claimed.values())
@@ -79,16 +97,5 @@ def summary(value, markers, conjunctions, segments, teams, team_segs, common) ->
         "Separation of best from worst (share of best claimed minus share of worst claimed): marketing "
         f"{t.at['marketing', 'separation']:+.2f}, sales {t.at['sales', 'separation']:+.2f}. {teams.verdict()}.")
 
-    ct = common.table
-    u = ct[ct["group"] == "unassigned"].iloc[0]
-    assigned = n - int(u["customers"])
-    proposal = [f"{len(common.persona_set.personas)} common personas: "
-                + "; ".join(f"{p.name} ({int(r['customers']):,} customers, {r['value_share']:.0%} of value, "
-                            f"{int(r['best']):,} best)"
-                            for p, (_, r) in zip(common.persona_set.personas, ct.iterrows())) + ".",
-                f"They place {assigned:,} of {n:,} customers ({assigned / n:.0%}); {int(u['customers']):,} stay "
-                f"unassigned, {int(u['worst']):,} of them worst.",
-                "The file personas.common.yaml is in this run's report folder: copy it to the workspace's "
-                "definitions/, edit, and rerun this notebook to see coverage and value change."]
-    return Summary({"What the data says": says, "Where the teams agree": agree,
-                    "Where the teams disagree": disagree, "The proposed common set": proposal})
+    return Summary({"Where the teams agree": agree, "Where the teams disagree": disagree},
+                   title="In short: the two teams")

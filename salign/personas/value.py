@@ -29,30 +29,38 @@ class ValueDefinitionError(ValueError):
 
 def components(customers: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, pd.Series]:
     """The built-in value components of each customer (see :data:`BUILT_IN`)."""
-    churned = customers["churned_at"] if "churned_at" in customers.columns else pd.Series(pd.NaT, index=customers.index)
-    end = churned.fillna(as_of)
-    out = {"won_revenue": customers["won_revenue"].astype(float).fillna(0.0),
-           "won_deals": customers["won_deals"].astype(float),
-           "tenure": ((end - customers["first_won_at"]).dt.total_seconds() / (365.25 * 86400)).clip(lower=0),
-           "churn": churned.notna().astype(float)}
-    if "gross_margin" in customers.columns:
-        out["gross_margin"] = customers["gross_margin"].astype(float)
-    return out
+    none = pd.Series(pd.NaT, index=customers.index, dtype=customers["first_won_at"].dtype)
+    churned = customers["churned_at"] if "churned_at" in customers.columns else none
+    end = churned.where(churned.notna(), as_of)
+    margin = customers["gross_margin"] if "gross_margin" in customers.columns else pd.Series(np.nan, customers.index)
+    return {"won_revenue": customers["won_revenue"].astype(float).fillna(0.0),
+            "won_deals": customers["won_deals"].astype(float),
+            "gross_margin": margin.astype(float),
+            "tenure": ((end - customers["first_won_at"]).dt.total_seconds() / (365.25 * 86400)).clip(lower=0),
+            "churn": churned.notna().astype(float)}
 
 
-def compute_value(customers: pd.DataFrame, definition: ValueDefinition, as_of: pd.Timestamp) -> pd.Series:
+def compute_value(customers: pd.DataFrame, definition: ValueDefinition,
+                  as_of: pd.Timestamp) -> tuple[pd.Series, dict[str, int]]:
     """Value = sum over the definition's terms of weight x product of its factors.
 
     A factor missing for a customer takes the definition's ``if_missing`` value; otherwise the
     customer's value is missing (and the customer is left out of the ranking).
 
+    Returns
+    -------
+    (pandas.Series, dict)
+        The value, and per component how many customers got the ``if_missing`` value.
+
     Raises
     ------
     ValueDefinitionError
-        If a factor is neither a built-in component nor a numeric column of the customers.
+        If a factor is neither a built-in component nor a numeric column of the customers, or no
+        customer has it and ``if_missing`` gives no value for it.
     """
     known = components(customers, as_of)
     value = pd.Series(0.0, index=customers.index)
+    filled: dict[str, int] = {}
     for term in definition.terms:
         product = pd.Series(term.weight, index=customers.index, dtype=float)
         for name in term.factors:
@@ -68,10 +76,14 @@ def compute_value(customers: pd.DataFrame, definition: ValueDefinition, as_of: p
                     f"value.yaml names the component '{name}', which this workspace does not have; known: "
                     + ", ".join(sorted(known)) + (f"; numeric account columns: {', '.join(numeric)}" if numeric else ""))
             if name in definition.if_missing:
+                filled[name] = int(factor.isna().sum())
                 factor = factor.fillna(definition.if_missing[name])
+            elif len(factor) and factor.isna().all():
+                raise ValueDefinitionError(f"no customer has a value for the component '{name}'; give one in "
+                                           f"value.yaml, e.g. if_missing: {{{name}: 1}}")
             product = product * factor
         value = value + product
-    return value
+    return value, filled
 
 
 def describe(definition: ValueDefinition) -> str:
@@ -103,6 +115,8 @@ class CustomerValue(render.Result):
         Customers left out because a component was missing.
     kinds : dict
         Attribute -> ``firmographic``, ``first contact`` or ``behaviour``.
+    filled : dict
+        Component -> customers that took its ``if_missing`` value (only components where that happened).
     """
 
     customers: pd.DataFrame
@@ -112,6 +126,7 @@ class CustomerValue(render.Result):
     source: str = "default (no definitions/value.yaml)"
     unvalued: int = 0
     kinds: dict[str, str] = field(default_factory=dict)
+    filled: dict[str, int] = field(default_factory=dict)
     title: str = "Customers ranked by value"
 
     @property
@@ -132,7 +147,7 @@ class CustomerValue(render.Result):
                 "churned": int(self.churned.sum()), "unvalued": self.unvalued,
                 "negative_value": int((c["value"] < 0).sum()),
                 "value_total": round(float(c["value"].sum()), 2),
-                "value_definition": describe(self.definition),
+                "value_definition": describe(self.definition), "filled": self.filled,
                 "top_decile_value_share": round(share, 6) if share is not None else None}
 
     def headline(self) -> dict:
@@ -148,6 +163,9 @@ class CustomerValue(render.Result):
                 f"worst: {m['worst']:,} (the bottom {self.worst_share:.0%}"
                 f"{', plus churned customers' if self.definition.churned_is_worst and m['churned'] else ''}). "
                 f"{m['churned']:,} of {n:,} churned; {m['negative_value']:,} have a negative value.</p>")
+        for name, k in self.filled.items():
+            head += (f"<p>{k:,} of {n:,} customers have no {render.esc(name)}; they count with "
+                     f"{render.esc(name)} = {self.definition.if_missing[name]:g}.</p>")
         if m["unvalued"]:
             head += f"<p>{m['unvalued']:,} customers have no value (a component is missing) and are left out.</p>"
         top_n = max(1, n // 10)
@@ -187,20 +205,23 @@ def customer_value(tables, best_share: float = 0.2, worst_share: float = 0.2) ->
     """Rank customers by value and flag the best and worst.
 
     Value comes from ``definitions/value.yaml`` when the workspace has one, else won revenue x gross
-    margin (won revenue alone where the margin is unknown). Best: the top ``best_share`` by value,
-    churned customers excluded. Worst: the bottom ``worst_share``, plus every churned customer when the
-    definition says so (the default).
+    margin (won revenue alone where the margin is unknown). Best: the top ``best_share`` by value
+    (rounded to whole customers; ties go to the smaller account id), churned customers excluded. Worst:
+    the bottom ``worst_share``, plus every churned customer when the definition says so (the default).
     """
     prof = customer_profiles(tables)
     definition = tables.definitions.get("value.yaml")
     source = "definitions/value.yaml" if definition is not None else "default: no definitions/value.yaml"
     definition = definition or DEFAULT
-    prof["value"] = compute_value(prof, definition, tables.as_of)
+    prof["value"], filled = compute_value(prof, definition, tables.as_of)
     unvalued = int(prof["value"].isna().sum())
     prof = prof[prof["value"].notna()].reset_index(drop=True)
-    rank = prof["value"].rank(pct=True, method="first")
+    n = len(prof)
+    order = np.lexsort((prof["account_id"].astype(str).to_numpy(), -prof["value"].to_numpy()))
+    position = np.empty(n, int)
+    position[order] = np.arange(n)  # 0 = most valuable; ties: the smaller account id ranks higher
     churned = prof["churned_at"].notna() if "churned_at" in prof.columns else pd.Series(False, index=prof.index)
-    prof["best"] = (rank > 1 - best_share) & ~churned
-    prof["worst"] = (rank <= worst_share) | (churned & definition.churned_is_worst)
+    prof["best"] = (position < int(round(best_share * n))) & ~churned
+    prof["worst"] = (position >= n - int(round(worst_share * n))) | (churned & definition.churned_is_worst)
     return CustomerValue(prof, best_share, worst_share, definition, source, unvalued,
-                         attribute_kinds(tables, list(prof.columns)))
+                         attribute_kinds(tables, list(prof.columns)), {k: v for k, v in filled.items() if v})
