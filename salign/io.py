@@ -194,8 +194,9 @@ def _read_csv(path: Path, formats, expected: list[str]) -> tuple[pd.DataFrame | 
     for col in frame.columns:
         values = frame[col]
         if padded:
-            values = values.str.strip()
-            values = values.mask(values.eq("") | (values.isin(list(formats.null_values)) if nulls else False))
+            values = values.astype("string[pyarrow]").str.strip()
+            gone = values.eq("").fillna(False) | (values.isin(list(formats.null_values)) if nulls else False)
+            values = values.astype(object).where(~gone & values.notna(), None)
         frame[col] = values.astype(object).where(values.notna(), None)
     blank = frame.isna().all(axis=1)
     return frame[~blank], problems

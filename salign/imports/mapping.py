@@ -253,6 +253,8 @@ class _Part:
             s = rows[spec.from_].copy()
         elif spec.template is not None:
             s = _template(spec.template, rows)
+        elif isinstance(spec.constant, (dt.date, dt.datetime)):
+            s = pd.Series(pd.Timestamp(spec.constant), index=rows.index)
         else:
             s = pd.Series([spec.constant] * len(rows), index=rows.index, dtype=object)
         if spec.values or spec.other is not None:
@@ -292,10 +294,6 @@ class _Part:
         return s.rename(col)
 
     def _convert(self, col: str, s: pd.Series, kind: str) -> pd.Series:
-        if kind == "datetime" and s.map(lambda v: isinstance(v, (dt.date, dt.datetime))).any():
-            s = pd.to_datetime(s.map(lambda v: pd.Timestamp(v) if v is not None else pd.NaT))
-        elif kind in ("int", "number") and s.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).all():
-            s = s.astype(float)
         conv = convert(s.rename(col), kind, self.src.formats)
         bad = conv.bad
         if bad.any():

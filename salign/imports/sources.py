@@ -83,10 +83,10 @@ def read_source(key: str, path: Path, formats, booleans: list[str], needed: dict
 
 def _normalise_booleans(source: Source, col: str) -> None:
     f = source.formats
-    true = {t.casefold() for t in f.true_values}
-    false = {t.casefold() for t in f.false_values}
+    true = {t.strip().lower() for t in f.true_values}
+    false = {t.strip().lower() for t in f.false_values}
     values = source.frame[col]
-    folded = values.astype("string").str.strip().str.casefold()
+    folded = values.astype("string[pyarrow]").str.strip().str.lower()
     is_true, is_false = folded.isin(true), folded.isin(false)
     bad = values.notna() & ~is_true & ~is_false
     accepted = f"accepted: {', '.join(f.true_values)} for yes; {', '.join(f.false_values)} for no"

@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -62,8 +63,10 @@ def _frame_to_csv(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         s = frame[col]
         kind = spec.column(col).kind if spec.column(col) is not None else "text"
-        if pd.api.types.is_datetime64_any_dtype(s):
-            out[col] = s.dt.tz_convert("UTC").dt.strftime(DATETIME_FORMAT)
+        if pd.api.types.is_datetime64_any_dtype(s):  # DATETIME_FORMAT, written by numpy (strftime is slow)
+            text = np.datetime_as_string(s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[s]"),
+                                         unit="s")
+            out[col] = pd.Series(text, index=s.index).add("Z").where(s.notna(), None)
         elif kind in ("int", "number") and pd.api.types.is_numeric_dtype(s):
             whole = s.dropna().mod(1).eq(0).all()
             out[col] = s.round(0).astype("Int64") if whole else s.round(6)
