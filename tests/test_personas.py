@@ -166,6 +166,19 @@ def test_markers_find_the_signal_and_not_the_noise():
     assert row["best_lift"] == pytest.approx(row["best_share_with"] / 0.2)
 
 
+def test_fisher_p_equals_scipy():
+    from scipy.stats import fisher_exact
+
+    from salign.personas.markers import fisher_p
+
+    rng = np.random.default_rng(1)
+    N, K = 463, 89
+    n = rng.integers(5, 300, 50)
+    k = np.array([rng.integers(max(0, b + K - N), min(b, K) + 1) for b in n])
+    expected = [fisher_exact([[a, b - a], [K - a, N - b - (K - a)]]).pvalue for a, b in zip(k, n)]
+    assert fisher_p(k, n, K, N) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
 def test_conjunction_beats_its_parts():
     v = synthetic_value()
     combos = personas.conjunctions(v, personas.markers(v))

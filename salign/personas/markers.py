@@ -20,10 +20,25 @@ MIN_TESTED = 5
 
 
 def fisher_p(k: np.ndarray, n: np.ndarray, K: int, N: int) -> np.ndarray:
-    """Two-sided Fisher exact p-values of ``k`` outcomes among ``n`` with the level, ``K`` among all ``N``."""
-    from scipy.stats import fisher_exact
+    """Two-sided Fisher exact p-values of ``k`` outcomes among ``n`` with the level, ``K`` among all ``N``.
 
-    return np.array([fisher_exact([[a, b - a], [K - a, N - b - (K - a)]]).pvalue for a, b in zip(k, n)])
+    The same values as ``scipy.stats.fisher_exact`` (sum of the hypergeometric probabilities not above the
+    observed one), computed for all levels at once: a loop over scipy took 0.3 s of the notebook's 10 s.
+    """
+    from scipy.special import gammaln
+
+    k, n = np.asarray(k, float)[:, None], np.asarray(n, float)[:, None]
+    x = np.arange(min(K, N) + 1, dtype=float)[None, :]
+    ok = (x >= np.maximum(0, n + K - N)) & (x <= np.minimum(n, K))
+
+    def log_pmf(v):  # hypergeometric: v of the n level customers among the K in the outcome
+        return (gammaln(K + 1) - gammaln(v + 1) - gammaln(K - v + 1) + gammaln(N - K + 1) - gammaln(n - v + 1)
+                - gammaln(N - K - n + v + 1) - gammaln(N + 1) + gammaln(n + 1) + gammaln(N - n + 1))
+
+    with np.errstate(invalid="ignore"):
+        pmf = np.where(ok, np.exp(log_pmf(np.where(ok, x, np.maximum(0, n + K - N)))), 0.0)
+        observed = np.exp(log_pmf(k))
+    return np.minimum(1.0, (pmf * (pmf <= observed * (1 + 1e-7))).sum(axis=1))
 
 
 def level_table(customers: pd.DataFrame, attributes: list[str], kinds: dict[str, str], bins: int,
