@@ -267,6 +267,8 @@ def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp |
     """Measure every figure for ``period``, last quarter and a year earlier (like for like) and test the changes."""
     cutoff = funnel.cutoff_of(tables, cutoff)
     first = data_start(tables)
+    if first is None or period < first:
+        raise MissingData(f"has no data in {period}" + ("" if first is None else f" (its data starts in {first})"))
     now, skipped = snapshot(tables, period, window_days, cutoff)
     if not now:
         raise MissingData("gives none of the review's figures: " + "; ".join(sorted(set(skipped.values()))))
@@ -374,7 +376,8 @@ def by_group(tables, period, by: str = "persona", window_days: int = 90,
                         f"{label}_delta": (rate.value or 0) - (before.value or 0) if before is not None and
                         before.n and rate.n else np.nan})
         rows.append(row)
-    t = pd.DataFrame(rows)
+    t = pd.DataFrame(rows, columns=["group", "value"] + [f"{label}{suffix}" for label in earlier
+                                                         for suffix in ("", "_test", "_p", "_delta")])
     pv = [(i, label) for label in earlier for i in t.index if pd.notna(t.at[i, f"{label}_p"])]
     for label in earlier:
         t[f"{label}_q"], t[f"{label}_significant"] = np.nan, False

@@ -103,6 +103,8 @@ def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = N
     if first is None:
         raise MissingData("has no dated leads or opportunities")
     quarters = [period.shift(-i) for i in range(7, -1, -1) if period.shift(-i) >= first]
+    if not quarters:
+        raise MissingData(f"has no data up to {period} (its data starts in {first})")
     h = sla.handoffs(tables, None, cutoff)
     due, met = sla.within_sla(h, definition.sales.max_hours_to_first_follow_up, cutoff)
     entries = funnel.stage_entries(tables, cutoff)

@@ -128,16 +128,17 @@ class WinLoss(render.Result):
                    "<p>The data records no reason for any lost deal of the quarter.</p>"))
 
     def figure(self):
-        b = self.by[self.by["dimension"] == ("product" if "product" in set(self.by["dimension"])
-                                             else self.by["dimension"].iloc[0])].sort_values("rate") \
-            if len(self.by) else self.by
+        """Win rate by product (else by the first breakdown the data has), with intervals and the overall rate."""
+        dims = list(dict.fromkeys(self.by["dimension"]))
+        dim = "product" if "product" in dims else (dims[0] if dims else None)
+        b = self.by[self.by["dimension"] == dim].sort_values("rate")
         fig, ax = plotting.figure()
         if len(b):
             ax.barh(b["group"], b["rate"].fillna(0), color=plotting.COLORS["sales"],
                     xerr=[(b["rate"] - b["ci_low"]).fillna(0), (b["ci_high"] - b["rate"]).fillna(0)], capsize=3)
             ax.axvline(self.overall.value or 0, color=plotting.COLORS["ink"], ls="--", label="all deals")
             ax.legend()
-            ax.set_title(f"Win rate by {b['dimension'].iloc[0]}, deals closed in {self.period} (95% CI)")
+            ax.set_title(f"Win rate by {dim}, deals closed in {self.period} (95% CI)")
         plotting.percent_axis(ax, "x")
         return fig
 
