@@ -25,8 +25,17 @@ from dataclasses import dataclass
 from salign.schema import PII_COLUMNS
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
-PHONE = re.compile(r"(?<![\w+])\+\d[\d ()./-]{6,}\d|(?<![\w.])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w])")
-DIGIT_RUN = re.compile(r"\+?\d[\d ()./-]{5,}\d")
+#: international form: + and a country code (never 0), then digits in groups split by single spaces, hyphens,
+#: slashes or parentheses; no dots, so signed decimals with intervals (``+0.12 (0.05-0.19)``) are not phones
+PHONE_INTL = re.compile(r"(?<![\w+])\+[1-9](?:[\d()/-]| (?! ))*\d")
+#: North American form: (212) 555-0103, 212-555-0103, 212.555.0103
+PHONE_NA = re.compile(r"(?<![\w.])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.])")
+#: either form (for redacting text; :class:`Matcher` also checks the digit count)
+PHONE = re.compile(f"{PHONE_INTL.pattern}|{PHONE_NA.pattern}")
+#: any phone-like run (no dots, no double spaces: table cells and decimals do not merge into one)
+DIGIT_RUN = re.compile(r"\+?\(?\d(?:[\d()/-]| (?! ))*\d")
+#: digits a phone number has (E.164: at most 15)
+PHONE_DIGITS = range(8, 16)
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 #: digits compared when matching a phone value against a digit run
 PHONE_TAIL = 8
@@ -74,7 +83,7 @@ class Matcher:
             if len(value) < MIN_VALUE_CHARS or "@" in value:  # e-mails: every address is found by pattern
                 continue
             digits = _digits(value)
-            if len(digits) >= 7 and not WORD.search(value):
+            if len(digits) in PHONE_DIGITS and not WORD.search(value):
                 self.phone_tails.add(digits[-PHONE_TAIL:])
             elif (words := tuple(_words(value))) and len(words) <= MAX_NAME_WORDS:
                 self.names.add(words)
@@ -88,15 +97,18 @@ class Matcher:
 
         for m in EMAIL.finditer(text):
             add("e-mail address", m.group())
-        for m in PHONE.finditer(text):
+        for m in PHONE_INTL.finditer(text):
+            if len(_digits(m.group())) in PHONE_DIGITS:
+                add("phone number", m.group())
+        for m in PHONE_NA.finditer(text):
             add("phone number", m.group())
         if self.phone_tails:
             for m in DIGIT_RUN.finditer(text):
                 digits = _digits(m.group())
-                if len(digits) >= 7 and digits[-PHONE_TAIL:] in self.phone_tails:
+                if len(digits) in PHONE_DIGITS and digits[-PHONE_TAIL:] in self.phone_tails:
                     add("phone number", m.group())
         if self.names:
-            words = _words(PHONE.sub(" ", EMAIL.sub(" ", text)))  # an address is reported once, as an address
+            words = _words(EMAIL.sub(" ", text))  # an address is reported once, as an address
             for n in range(1, MAX_NAME_WORDS + 1):
                 for i in range(len(words) - n + 1):
                     if tuple(words[i:i + n]) in self.names:

@@ -9,13 +9,16 @@ page) are saved to ``test-artifacts/screenshots/`` for a person to look at.
 from __future__ import annotations
 
 import base64
+import json
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
-from salign import cli, paths
+from salign import cli, paths, publish
+from salign.workspace import load_workspace
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +30,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--window-size=1280,900")
 #: text that only source code would show
 CODE_SIGNS = re.compile(r"\bctx\.|\bimport \w|notebook\.start|\bdef \w+\(|^\s*>>>|Traceback \(most recent", re.M)
-PERIODS = ("2025Q3", "2025Q4")
+PERIODS = ("2025Q3", "2025Q4")  # 2025Q3 is a copy of 2025Q4's pages with older headline numbers
 
 PAGE_FACTS = """
 return {
@@ -48,13 +51,20 @@ return {
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
-    """The tiny workspace's report for two periods (so the index draws trend lines)."""
+    """The tiny workspace's report of 2025Q4, and a copy of it published as 2025Q3 so that the index draws trends."""
     from tests.conftest import TINY, write_workspace
 
     ws = write_workspace(tmp_path_factory.mktemp("ws") / "tiny", TINY)
     out = tmp_path_factory.mktemp("reports")
-    for period in PERIODS:
-        assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", period]) == 0
+    assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", PERIODS[-1]]) == 0
+    earlier = out / PERIODS[0]
+    shutil.copytree(out / PERIODS[-1], earlier)
+    metrics = json.loads((earlier / "metrics.json").read_text())
+    for doc in metrics["notebooks"].values():  # a different, older figure for every number, so the lines are not flat
+        doc["headline"] = {k: (v * 0.8 if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+                           for k, v in (doc.get("headline") or {}).items()}
+    (earlier / "metrics.json").write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
+    publish.write_index(out, load_workspace(ws))
     return out
 
 

@@ -92,6 +92,8 @@ def test_matcher_finds_leaks_and_masks_them(text, kind):
 @pytest.mark.parametrize("text", [
     "2025-12-31 to 2026-03-31", "66.7% (2 of 3; 95% CI 20.8%-93.9%)", "revenue 1,234,567 EUR", "20000000",
     "median 2.0 hours (95% CI 2.0-49.0)", "Ann Leeway and Lee Ann", "version 1.2.3.4", "fingerprint 64f20d96185f2697",
+    "lift +0.12 (0.05-0.19)", "+12.3 (10.1-14.5)", "+1.5 pts vs last quarter", "+1,234 leads",
+    "q  0.1275  0.0539  0.0232  0.0029  30.5550101",
 ])
 def test_matcher_leaves_ordinary_report_text_alone(text):
     assert Matcher({"+49 30 5550101", "Ann Lee"}).find(text) == []
@@ -245,7 +247,8 @@ def test_hostile_workspace_refuses_to_publish_a_page_showing_the_notes(hostile_r
     nbs = tmp_path / "notebooks"
     shutil.copytree(paths.NOTEBOOKS_DIR, nbs)
     nb = nbformat.read(nbs / "04_quarterly_review.ipynb", as_version=4)
-    at = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## The shared funnel"))
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## "))
+    section = nb.cells[at].source.splitlines()[0][3:].strip()
     cell = nbformat.v4.new_code_cell("from IPython.display import HTML\nfrom salign import render\n"
                                      "HTML(render.table(ctx.tables.leads[['lead_id', 'notes']], caption='Lead notes'))")
     cell.id = "notes-table"
@@ -256,7 +259,7 @@ def test_hostile_workspace_refuses_to_publish_a_page_showing_the_notes(hostile_r
     message = str(err.value)
     assert "refusing to publish" in message
     assert ("04_quarterly_review.html: e-mail address (an***st) in notebook 04_quarterly_review, "
-            "section 'The shared funnel', cell notes-table") in message
+            f"section '{section}', cell notes-table") in message
     assert "phone number (+4***00) in notebook 04_quarterly_review" in message
     assert "ann.private@mail.test" not in message and "7946" not in message
     assert "previous report of 2025Q4, if any, is unchanged" in message
