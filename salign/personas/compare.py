@@ -27,6 +27,10 @@ def lead_frame(tables) -> pd.DataFrame:
     return leads.merge(tables.accounts[extra], on="account_id", how="left")
 
 
+def _possessive(team: str) -> str:
+    return f"{team.capitalize()}'" if team.endswith("s") else f"{team.capitalize()}'s"
+
+
 def separation(member: np.ndarray, best: np.ndarray, worst: np.ndarray) -> float:
     """Share of all best customers claimed minus share of all worst customers claimed (Youden's J)."""
     return member[best].mean() - member[worst].mean() if best.any() and worst.any() else np.nan
@@ -77,7 +81,7 @@ class TeamPersonas(render.Result):
         if d["ci_low"] is None:
             return (f"Too few best or worst customers (fewer than {MIN_EACH}) to say which team's personas "
                     "separate them better")
-        who = (f"{self.better.capitalize()}'s personas separate best from worst better" if self.better else
+        who = (f"{_possessive(self.better)} personas separate best from worst better" if self.better else
                "Neither team's personas separate best from worst clearly better")
         return (f"{who}: difference marketing - sales {d['estimate']:+.2f} (95% bootstrap interval "
                 f"{d['ci_low']:+.2f} to {d['ci_high']:+.2f}, {d['resamples']:,} resamples)")
@@ -105,7 +109,7 @@ class TeamPersonas(render.Result):
                 "neither.</p>")
         t = self.teams
         sep = " ".join(
-            f"{r.team.capitalize()}'s personas claim {r.best:,} of the {self.totals['best']:,} best customers and "
+            f"{_possessive(r.team)} personas claim {r.best:,} of the {self.totals['best']:,} best customers and "
             f"{r.worst:,} of the {self.totals['worst']:,} worst: separation {r.separation:+.2f}."
             for r in t.itertuples())
         head += (f"<p>Measure: separation = share of all best customers a team's personas claim minus share of all "

@@ -163,9 +163,10 @@ class Markers(render.Result):
             "customers": frame["n"],
             f"share {outcome}": [render.rate_cell(k, n, lo, hi) for k, n, lo, hi in zip(
                 frame[f"{outcome}_k"], frame["n"], frame[f"{outcome}_share_lo"], frame[f"{outcome}_share_hi"])],
+            f"share {outcome} without it": [str(Rate(int(self.counts[outcome] - k), int(self.counts["customers"] - n)))
+                                            for k, n in zip(frame[f"{outcome}_k"], frame["n"])],
             f"share {other}": [str(Rate(int(k), int(n))) for k, n in zip(frame[f"{other}_k"], frame["n"])],
-            "lift (95% CI)": [f"{v:.2f} ({lo:.2f}-{hi:.2f})" for v, lo, hi in zip(
-                frame[f"{outcome}_lift"], frame[f"{outcome}_lift_lo"], frame[f"{outcome}_lift_hi"])],
+            "lift": [f"{v:.2f}" for v in frame[f"{outcome}_lift"]],
             "q": [f"{q:.2g}" for q in frame[f"{outcome}_q"]],
         })
         return out
@@ -178,8 +179,9 @@ class Markers(render.Result):
                 f"({render.percent(c['best'] / c['customers'])}) and {c['worst']:,} worst "
                 f"({render.percent(c['worst'] / c['customers'])}). Fisher exact test per level and outcome "
                 f"({m['tests']:,} tests, levels held by at least {MIN_TESTED} customers), false discovery rate "
-                f"held at {self.fdr:.0%} (Benjamini-Hochberg). 'share best' is the share of the level's "
-                f"customers who are best; lift is that share over the overall share.</p>")
+                f"held at {self.fdr:.0%} (Benjamini-Hochberg): the test compares the level's customers with the "
+                f"others ('share best' vs 'share best without it'). Lift is the level's share over the overall "
+                f"share; the figure shows it with the 95% interval of the level's share.</p>")
         marks = render.table(self._display(self.marks, "best"), max_rows=25,
                              caption=f"Marks of a long-term, profitable relationship ({len(self.marks):,})")
         warns = render.table(self._display(self.warnings, "worst"), max_rows=25,

@@ -36,7 +36,9 @@ def summary(value, markers, conjunctions, segments, common) -> Summary:
     says = [f"{n:,} customers; the top decile ({max(1, n // 10):,} customers) holds "
             f"{render.percent(m['top_decile_value_share'])} of all value; {m['negative_value']:,} customers have a "
             f"negative value and {m['churned']:,} churned.",
-            f"Best: {m['best']:,} customers ({value.best_share:.0%} by value); worst: {m['worst']:,}."]
+            f"Best: {m['best']:,} customers (the top {value.best_share:.0%} by value, churned ones left out); "
+            f"worst: {m['worst']:,} (the bottom {value.worst_share:.0%}"
+            + (", plus churned customers)." if value.definition.churned_is_worst and m["churned"] else ").")]
     if len(markers.marks):
         says.append("Strongest marks of a best customer: " + "; ".join(
             _level(r, "best") for _, r in markers.marks.head(3).iterrows()) + f" (overall {m['best'] / n:.0%}).")
@@ -78,8 +80,15 @@ def team_summary(teams, team_segs) -> Summary:
     def segs(names):
         return "; ".join(_segment(by_name.loc[s].to_dict() | {"segment": s}) for s in names) or "none"
 
-    agree = [f"Both teams' personas claim {cl['both']:,} of {nn:,} customers ({cl['both'] / nn:.0%}).",
-             f"Both teams cover these target segments: {segs(a['both_right'])}."]
+    ov = teams.overlap
+    pairs = sorted(((int(ov.at[x, y]), x, y) for x in ov.index for y in ov.columns
+                    if x.startswith("marketing.") and y.startswith("sales.") and ov.at[x, y]), reverse=True)
+    union = sorted(set(a["both_right"]) | {s for t in a["one_right"].values() for s in t})
+    agree = [f"Both teams' personas claim the same {cl['both']:,} of {nn:,} customers ({cl['both'] / nn:.0%})"
+             + (": " + "; ".join(f"{x} and {y} share {k:,}" for k, x, y in pairs[:3]) + "." if pairs else "."),
+             f"Both teams cover these target segments: {segs(a['both_right'])}.",
+             f"Together the two sets cover the target segments {segs(union)}: each team brings what the other misses."
+             if union else "Together the two sets cover no target segment."]
     disagree = [f"Marketing alone claims {cl['marketing']:,} customers, sales alone {cl['sales']:,}, neither "
                 f"{cl['neither']:,} ({cl['neither'] / nn:.0%})."]
     for team, other in (("marketing", "sales"), ("sales", "marketing")):

@@ -174,8 +174,11 @@ class CustomerValue(render.Result):
                  f"{render.number(m['value_total'])}.</p>")
         cols = [col for col in ("account_id", "industry", "employees", "won_revenue", "gross_margin", "value", "best",
                                 "worst") if col in c.columns]
-        return head + render.table(c.sort_values("value", ascending=False)[cols].round(3), max_rows=10,
-                                   caption="The ten most valuable customers")
+        top = c.sort_values("value", ascending=False)[cols].head(10).round(3)
+        for col in ("employees", "won_revenue"):
+            if col in top.columns:
+                top[col] = top[col].map(render.number)
+        return head + render.table(top, caption=f"The ten most valuable of {n:,} customers")
 
     def figure(self):
         """Sorted customer value (best and worst coloured) and the cumulative share of value."""
