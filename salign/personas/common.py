@@ -95,8 +95,8 @@ class CommonSet(render.Result):
     def headline(self) -> dict:
         u = self.table[self.table["group"] == UNASSIGNED].iloc[0]
         n = int(self.table["customers"].sum())
-        return {"common personas": len(self.persona_set.personas),
-                "customers in a common persona": Rate(n - int(u["customers"]), n).as_dict()}
+        return {"common_personas": len(self.persona_set.personas),
+                "customers_in_a_common_persona": Rate(n - int(u["customers"]), n).as_dict()}
 
     def html_body(self) -> str:
         n = int(self.table["customers"].sum())

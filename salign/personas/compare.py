@@ -98,11 +98,10 @@ class TeamPersonas(render.Result):
 
     def headline(self) -> dict:
         n = sum(self.claimed.values())
-        return {"customers no team's persona claims": Rate(self.claimed["neither"], n).as_dict()}
+        return {"customers_no_team_persona_claims": Rate(self.claimed["neither"], n).as_dict()}
 
     def html_body(self) -> str:
         c, n = self.claimed, sum(self.claimed.values())
-        d = self.difference
         head = (f"<p>Persona rules are applied to each customer's account and first contact, and to all "
                 f"{self.leads_total:,} leads. Of {n:,} customers, {c['both']:,} are claimed by both teams' personas, "
                 f"{c['marketing']:,} by marketing's only, {c['sales']:,} by sales' only and {c['neither']:,} by "

@@ -154,7 +154,7 @@ class Markers(render.Result):
                 "marks": rows(self.marks, "best"), "warnings": rows(self.warnings, "worst")}
 
     def headline(self) -> dict:
-        return {"marks of a best customer": len(self.marks), "warning signs": len(self.warnings)}
+        return {"best_customer_marks": len(self.marks), "warning_signs": len(self.warnings)}
 
     def _display(self, frame: pd.DataFrame, outcome: str) -> pd.DataFrame:
         other = "worst" if outcome == "best" else "best"

@@ -116,7 +116,7 @@ class Segments(render.Result):
                              for _, r in self.table.iterrows()}}
 
     def headline(self) -> dict:
-        return {"customer segments": self.k}
+        return {"customer_segments": self.k}
 
     def html_body(self) -> str:
         sil = ", ".join(f"k={k}: {v:.3f}" for k, v in self.silhouettes.items())
