@@ -95,10 +95,10 @@ def test_plan_names_every_gap_lost_and_stale_asset_once(sample):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="mapping of team persona tags onto the common set written by 01_personas: its evidence "
-                          "format (salign.personas) does not name the team persona yet", strict=False)
-def test_common_set_from_the_personas_notebook_maps_every_asset_tag(tmp_path):
-    """When 01_personas proposes a common set, every asset's team persona tag maps onto a common persona."""
+def test_common_set_from_the_personas_notebook_maps_team_tags_through_its_evidence(tmp_path):
+    """01_personas proposes a common set whose evidence names the team personas each persona came from
+    (``marketing.growth_marketer claims 67%``); asset tags map through it, and tags of team personas no
+    common persona came from are listed (and retagged in the plan), not silently dropped."""
     import papermill
 
     folder = generate(tmp_path / "ws", n_leads=3000, seed=7)
@@ -107,8 +107,19 @@ def test_common_set_from_the_personas_notebook_maps_every_asset_tag(tmp_path):
     papermill.execute_notebook(str(paths.NOTEBOOKS_DIR / "01_personas.ipynb"), str(tmp_path / "01.ipynb"),
                                parameters={"workspace": str(folder), "output_dir": str(out)}, kernel_name="python3",
                                progress_bar=False, cwd=str(paths.PROJECT_ROOT))
-    audit = _audit(folder, out)
-    assert audit["choice"].common and "proposed by this run" in audit["choice"].source
-    assert audit["matrix"].unknown_tags == {}
-    team_tags = {t for tags in audit["inventory"].assets["tags"] for t in tags}
-    assert team_tags <= set(audit["choice"].tag_map)
+    a = _audit(folder, out)
+    choice, matrix, inv = a["choice"], a["matrix"], a["inventory"]
+    assert choice.common and "proposed by this run" in choice.source
+    named = {}
+    for p in choice.sets[0].personas:
+        for claim in p.evidence.get("team_personas", []):
+            named.setdefault(claim.split()[0].split(".")[1], set()).add(p.id)
+    assert named, "the common set's evidence names no team persona"
+    assert {t: set(v) for t, v in choice.tag_map.items() if t not in choice.ids} == named
+    tags = {t for ts in inv.assets["tags"] for t in ts}
+    unknown = {t for ts in matrix.unknown_tags.values() for t in ts}
+    assert unknown == tags - set(named) - set(choice.ids)
+    assert list(matrix.cells["persona"].unique()) == choice.ids
+    plan = content.messaging_plan(matrix, inv, a["usage"], choice)
+    assert sorted(plan.items.loc[plan.items["action"] == "retag", "what"].str.split().str[0]) == sorted(
+        matrix.unknown_tags)

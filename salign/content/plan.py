@@ -8,9 +8,9 @@ import pandas as pd
 from salign import render
 
 #: Actions in the order the plan lists them (the two kinds of gap action together, by gap rank).
-ACTIONS = ("fill gap", "refresh to fill gap", "share", "refresh", "retire", "promote or retire", "classify")
+ACTIONS = ("fill gap", "refresh to fill gap", "share", "refresh", "retire", "promote or retire", "classify", "retag")
 _GROUP = {"fill gap": 0, "refresh to fill gap": 0, "share": 1, "refresh": 2, "retire": 3, "promote or retire": 4,
-          "classify": 5}
+          "classify": 5, "retag": 6}
 
 
 @dataclass
@@ -43,7 +43,8 @@ def messaging_plan(matrix, inventory, usage, choice) -> MessagingPlan:
     A gap whose cell holds a stale asset is filled by refreshing that asset; other gaps need new
     content (owner: the team whose persona it is). Stale assets still used in the recent quarters
     are refreshed, the others retired. Lost assets are shared with the other team; current assets
-    nobody used are promoted or retired; unclassified assets get a persona and a stage.
+    nobody used are promoted or retired; unclassified assets get a persona and a stage; assets tagged
+    with personas the set in use does not have (team personas no common persona came from) are retagged.
     """
     a = inventory.assets.set_index("content_id")
     u = usage.by_asset
@@ -80,6 +81,9 @@ def messaging_plan(matrix, inventory, usage, choice) -> MessagingPlan:
         no_stage = pd.isna(s["stage"]) or not str(s["stage"]).strip()
         missing = " and ".join(w for w, empty in (("personas", not s["tags"]), ("stage", no_stage)) if empty)
         rows.append(("classify", f"{cid} {s['title']}", f"no {missing}, so it counts for no cell", s["owner_team"], 0))
+    for cid, tags in matrix.unknown_tags.items():
+        why = f"tagged {', '.join(tags)}, which the persona set in use does not have"
+        rows.append(("retag", f"{cid} {a.at[cid, 'title']}", why, a.at[cid, "owner_team"], 0))
     items = pd.DataFrame(rows, columns=["action", "what", "why", "owner", "rank"])
     items["owner"] = items["owner"].fillna("no owner")
     items = (items.assign(group=items["action"].map(_GROUP)).sort_values(["group", "rank"], kind="stable")
