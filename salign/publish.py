@@ -352,8 +352,8 @@ def headline_cards(metrics: dict) -> list[Card]:
 ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
 
 
-def kpi_html(card: Card, trend: str = "") -> str:
-    """A card: label, value with its arrow, detail (count and interval), change vs last quarter, source."""
+def kpi_html(card: Card, trend: str = "", source: bool = True) -> str:
+    """A card: label, value with its arrow, detail (count and interval), change vs last quarter, trend, source."""
     esc = html.escape
     tone = f" tone-{card.tone}" if card.tone else ""
     arrow = (f" <span class='arrow' title='{esc(card.arrow)} vs last quarter'>{ARROWS[card.arrow]}</span>"
@@ -363,11 +363,12 @@ def kpi_html(card: Card, trend: str = "") -> str:
             + (f"<div class='detail'>{esc(card.detail)}</div>" if card.detail else "")
             + (f"<div class='change'>{esc(card.change)}</div>" if card.change else "")
             + trend
-            + f"<div class='source'>{esc(card.source)}</div></div>")
+            + (f"<div class='source'>{esc(card.source)}</div>" if source else "") + "</div>")
 
 
-def kpi_grid(cards: list[Card]) -> str:
-    return f"<div class='kpis'>{''.join(kpi_html(c) for c in cards)}</div>" if cards else ""
+def kpi_grid(cards: list[Card], source: bool = True) -> str:
+    """The cards in a grid; ``source=False`` where the page or a heading already says where they come from."""
+    return f"<div class='kpis'>{''.join(kpi_html(c, source=source) for c in cards)}</div>" if cards else ""
 
 
 # --------------------------------------------------------------------------- building a period
@@ -377,7 +378,7 @@ def _notebook_page(name, staging, period, tables, nav, doc, matcher) -> tuple[st
     nb = shareable(nbformat.read(staging / "notebooks" / f"{name}.ipynb", as_version=4))
     leaks = cell_leaks(name, nb, matcher)
     heading, lede, body = notebook_body(nb)
-    kpis = kpi_grid(headline_cards({"notebooks": {name: doc}})) if doc else ""
+    kpis = kpi_grid(headline_cards({"notebooks": {name: doc}}), source=False) if doc else ""
     this_nav = [dict(i, current=i["href"] == f"{name}.html") for i in nav]
     text = page(TITLES.get(name, name), body, period, tables, this_nav, heading=heading, kpis=kpis, lede=lede)
     return text, lede, leaks
@@ -425,16 +426,29 @@ def build(staging: Path, tables, period, notebooks: list[str], out: Path | None 
     return metrics
 
 
+#: the overview shows the quarterly review's figures first: they are the ones leaders ask for
+OVERVIEW_ORDER = ("04_quarterly_review", "01_personas", "03_qualification", "02_content_audit")
+
+
+def summary(lede: str) -> str:
+    """The first paragraph of a lede as plain text (inline markup dropped without adding spaces)."""
+    first = re.search(r"<p\b[^>]*>(.*?)</p>", lede, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", "", first.group(1) if first else lede))
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def overview_body(metrics: dict, notebooks: list[str] | None = None, ledes: dict[str, str] | None = None) -> str:
     """The period's overview: headline cards, links to the pages (with their introductions), what was skipped and why."""
     esc = html.escape
     notebooks = notebooks or list(metrics["notebooks"])
     ledes = ledes or {}
     out = "<h2 id='headline'>Headline figures</h2>"
-    cards = headline_cards(metrics)
-    out += kpi_grid(cards) if cards else "<p class='note'>The notebooks reported no headline figures.</p>"
+    groups = sorted(metrics["notebooks"], key=lambda n: OVERVIEW_ORDER.index(n) if n in OVERVIEW_ORDER else 99)
+    shown = [(name, headline_cards({"notebooks": {name: metrics["notebooks"][name]}})) for name in groups]
+    out += "".join(f"<h3><a href='{esc(name)}.html'>{esc(TITLES.get(name, name))}</a></h3>{kpi_grid(cards, source=False)}"
+                   for name, cards in shown if cards) or "<p class='note'>The notebooks reported no headline figures.</p>"
     links = "".join(f"<li><a href='{n}.html'>{esc(TITLES.get(n, n))}</a>"
-                    f"{' — ' + esc(visible_text(ledes[n]).strip()) if ledes.get(n) else ''}</li>" for n in notebooks)
+                    f"{' — ' + esc(summary(ledes[n])) if ledes.get(n) else ''}</li>" for n in notebooks)
     out += f"<h2 id='pages'>Pages</h2><ul class='pages'>{links}</ul>"
     skipped = [(n, s, r) for n, d in metrics["notebooks"].items() for s, r in (d.get("skipped") or {}).items()]
     if skipped:
