@@ -271,3 +271,15 @@ def test_published_pages_are_within_budget(hostile_report):
     _, out = hostile_report
     for page in list((out / "2025Q4").glob("*.html")) + [out / "index.html"]:
         assert page.stat().st_size < publish.PAGE_BUDGET_BYTES
+
+
+def test_overview_puts_the_quarterly_review_first_and_says_where_figures_are_missing():
+    metrics = {"notebooks": {"01_personas": {"headline": {"customers": 463}},
+                             "04_quarterly_review": {"headline": {"win_rate": Rate(1, 2).as_dict()}},
+                             "02_content_audit": {"headline": {}, "skipped": {"content_matrix": "no content table"}}}}
+    body = publish.overview_body(metrics, ledes={"01_personas": "<p>Who are <em>our</em> best customers?</p><p>More</p>"})
+    assert body.index("Quarterly alignment review</a></h3>") < body.index("Buyer personas</a></h3>")
+    assert "Content audit</a></h3>" not in body and "content matrix — no content table" in body
+    assert "Buyer personas</a> — Who are our best customers?</li>" in body
+    empty = publish.overview_body({"notebooks": {"01_personas": {"headline": {}}}})
+    assert "reported no headline figures" in empty
