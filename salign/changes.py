@@ -87,6 +87,11 @@ class Figure:
             None if self.value is None else float(self.value))
 
 
+def p_text(p) -> str:
+    """A p- or q-value with its relation, for readers: ``< 0.001`` below that, else ``= 0.236``."""
+    return "n/a" if p is None or pd.isna(p) else "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
 def lagged_cutoff(period, other, cutoff: pd.Timestamp) -> pd.Timestamp:
     """The cutoff of ``other`` that is as far after its end as ``cutoff`` is after the end of ``period``."""
     return other.end + (cutoff - period.end)
@@ -241,7 +246,7 @@ class Changes(render.Result):
             if r[f"{against}_p"] is None or pd.isna(r[f"{against}_p"]):
                 return "not tested"
             verdict = "significant" if r[f"{against}_significant"] else "not significant (noise)"
-            return f"{verdict}; {r[f'{against}_test']}, p = {r[f'{against}_p']:.3g}, q = {r[f'{against}_q']:.3g}"
+            return f"{verdict}; {r[f'{against}_test']}, p {p_text(r[f'{against}_p'])}, q {p_text(r[f'{against}_q'])}"
 
         t = self.table
         shown = pd.DataFrame({

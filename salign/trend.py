@@ -63,7 +63,7 @@ class Trend(render.Result):
                               f"{self.earlier[0]}–{self.earlier[-1]}" if self.earlier else "earlier":
                                   [fmt(v) for v in y["earlier"]],
                               f"{self.recent[0]}–{self.recent[-1]}": [fmt(v) for v in y["recent"]],
-                              "change": [f"{d} ({t}, q = {render.number(q, 4)})" for d, t, q in
+                              "change": [f"{d} ({t}, q {changes.p_text(q)})" for d, t, q in
                                          zip(y["direction"], y["test"], y["q"])]})
         q = self.quarters
 

@@ -247,12 +247,16 @@ class KeyAccounts(render.Result):
         shown = pd.DataFrame({"attribute": c["attribute"], "won deals": c["won"], "lost deals": c["lost"],
                               "q-value": [render.number(x, 4) for x in c["q_value"]],
                               "distinguishes": np.where(c["differs"], "yes", "")})
-        return (f"<p>{self.n_key:,} key accounts ({render.esc(self.how)}); {len(a):,} closed deals from "
-                f"{self.since} to the end of {self.period}. What separated their won deals from the lost ones "
-                "(share or median among won vs lost deals; Fisher's exact test for shares, Mann-Whitney for "
-                "medians, Benjamini-Hochberg over all):</p>"
-                + render.table(shown.head(12)) + render.table(a[cols], caption="Key accounts with closed deals",
-                                                             max_rows=25))
+        found = c[c["differs"]]
+        lead = ("Nothing separates their won deals from the lost ones beyond chance." if found.empty else
+                "What separates their won deals from the lost ones: "
+                + "; ".join(f"{r.attribute} (won {r.won}, lost {r.lost})" for r in found.itertuples()) + ".")
+        return (f"<p>{self.n_key:,} key accounts ({render.esc(self.how)}); {len(a):,} of them closed deals from "
+                f"{self.since} to the end of {self.period}. {render.esc(lead)}</p>"
+                + render.table(shown.head(12), caption="Won vs lost deals of key accounts: share or median among "
+                               "won and lost deals; Fisher's exact test for shares, Mann-Whitney for medians, "
+                               "Benjamini-Hochberg over all")
+                + render.table(a[cols], caption="Key accounts with closed deals", max_rows=25))
 
 
 def contrasts(closed: pd.DataFrame, categorical, numeric, alpha: float = 0.05) -> pd.DataFrame:
