@@ -341,3 +341,31 @@ def test_cli_help_has_an_example(capsys):
     with pytest.raises(SystemExit):
         cli.main(["score", "--help"])
     assert "salign score --definition" in capsys.readouterr().out
+
+
+def test_reasons_are_the_three_features_furthest_from_a_typical_lead(small):
+    from salign.qualify.score import Reasons
+
+    card = small["fit"].card
+    X = small["data"].features.head(300)
+    codes = card.codes(X)
+    got = Reasons(card)(codes)
+    points = card.points_matrix(codes)
+    for i in range(len(X)):
+        dev = np.abs(points[i] - np.array(card.typical))
+        order = sorted(range(len(dev)), key=lambda j: (-dev[j], j))[:3]
+        expected = [f"{card.specs[j].field}: {card.specs[j].labels()[codes[i, j]]} "
+                    f"({points[i, j] - card.typical[j]:+.0f})" for j in order]
+        assert got[i] == expected
+
+
+def test_text_object_and_arrow_frames_score_alike(small, tmp_path):
+    from salign.qualify.files import read_leads
+
+    leads = small["data"].facts[small["data"].test]
+    path = tmp_path / "leads.csv"
+    leads.to_csv(path, index=False)
+    as_read = read_leads(path)
+    a = Scorer(small["signoff"].definition).score(leads).reset_index(drop=True)
+    b = Scorer(small["signoff"].definition).score(as_read)
+    assert a.astype(str).equals(b.astype(str))

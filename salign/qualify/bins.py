@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from salign.qualify.features import NUMERIC
 
@@ -53,13 +54,45 @@ class BinSpec:
         return list(self.levels) + ["any other value", "missing"]
 
     def codes(self, values: pd.Series | np.ndarray) -> np.ndarray:
-        """Bin number of every value (int32)."""
+        """Bin number of every value (int32); text is looked at once per distinct value."""
+        if self.kind == NUMERIC and is_number(values):
+            return self._numeric_codes(np.asarray(values, dtype=float))
+        return self.codes_of_distinct(*distinct(values))
+
+    def codes_of_distinct(self, inverse: np.ndarray, uniques: pd.Series) -> np.ndarray:
+        """Bin numbers from :func:`distinct`'s ``(inverse, uniques)``."""
         if self.kind == NUMERIC:
-            x = _as_float(values)
-            out = np.searchsorted(np.asarray(self.edges, dtype=float), x, side="right").astype(np.int32)
-            out[np.isnan(x)] = self.missing_bin
-            return out
-        return _level_codes(values, self.levels)
+            table = self._numeric_codes(_text_to_float(uniques))
+        else:
+            table = _level_codes(uniques, self.levels)
+        return np.append(table, np.int32(self.missing_bin))[inverse]
+
+    def _numeric_codes(self, x: np.ndarray) -> np.ndarray:
+        out = np.searchsorted(np.asarray(self.edges, dtype=float), x, side="right").astype(np.int32)
+        out[np.isnan(x)] = self.missing_bin
+        return out
+
+
+def distinct(values) -> tuple[np.ndarray, pd.Series]:
+    """``(inverse, uniques)``: ``values == uniques[inverse]``, with ``inverse == -1`` for missing values.
+
+    Arrow-backed text (as ``salign score`` reads files) is dictionary-encoded by pyarrow; other
+    values are factorised by pandas. Either way each distinct value is handled once afterwards.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(dtype=np.intp), pd.Series(s.cat.categories, dtype=object)
+    if isinstance(s.dtype, pd.ArrowDtype) or getattr(s.dtype, "storage", None) in ("pyarrow", "pyarrow_numpy"):
+        arrow = pa.chunked_array(s.array.__arrow_array__())
+        if pa.types.is_dictionary(arrow.type):  # read dictionary-encoded: the work is done
+            arrow = arrow.unify_dictionaries()
+        else:
+            arrow = arrow.dictionary_encode()
+        encoded = arrow.combine_chunks() if arrow.num_chunks != 1 else arrow.chunk(0)
+        inverse = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        return inverse, pd.Series(encoded.dictionary.to_pylist(), dtype=object)
+    inverse, uniques = pd.factorize(s, use_na_sentinel=True)
+    return inverse.astype(np.intp), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
 
 
 def fit_spec(field: str, kind: str, train: pd.Series) -> BinSpec:
@@ -103,31 +136,23 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
 
 
-def _as_float(values) -> np.ndarray:
-    if isinstance(values, pd.Series):
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            return values.to_numpy(dtype=float, na_value=np.nan)
-        return pd.to_numeric(values.astype("string").str.strip(), errors="coerce").to_numpy(dtype=float,
-                                                                                              na_value=np.nan)
-    return np.asarray(values, dtype=float)
+def is_number(values) -> bool:
+    """Are the values stored as numbers (not text, not booleans)?"""
+    dtype = values.dtype if hasattr(values, "dtype") else np.asarray(values).dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
-def _level_codes(values, levels: tuple[str, ...]) -> np.ndarray:
-    """Exact match first; unmatched distinct values are retried ignoring case and spaces."""
+def _text_to_float(uniques: pd.Series) -> np.ndarray:
+    """Distinct values read as numbers (text that is not a number is missing)."""
+    return pd.to_numeric(uniques.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _level_codes(uniques: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
+    """Bin of each distinct (present) value: exact match first, then ignoring case and surrounding spaces."""
     m = len(levels)
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        cat_codes = _level_codes(pd.Series(s.cat.categories.astype(str)), levels)
-        out = np.where(s.cat.codes.to_numpy() < 0, m + 1, cat_codes[np.maximum(s.cat.codes.to_numpy(), 0)])
-        return out.astype(np.int32)
-    index = pd.Index(levels, dtype=object)
-    out = index.get_indexer(s.to_numpy(dtype=object)).astype(np.int32)
-    missing = s.isna().to_numpy()
-    unmatched = (out < 0) & ~missing
-    if unmatched.any():
+    text = uniques.astype(str)
+    out = pd.Index(levels, dtype=object).get_indexer(text.to_numpy(dtype=object)).astype(np.int32)
+    if (out < 0).any():
         loose = {str(v).strip().casefold(): i for i, v in enumerate(levels)}
-        odd = pd.unique(s[unmatched].astype(str))
-        found = {v: loose.get(v.strip().casefold(), m) for v in odd}
-        out[unmatched] = s[unmatched].astype(str).map(found).to_numpy(dtype=np.int32)
-    out[missing] = m + 1
+        out[out < 0] = [loose.get(v.strip().casefold(), m) for v in text[out < 0]]
     return out

@@ -45,19 +45,23 @@ class Scorecard:
     def fields(self) -> list[str]:
         return [s.field for s in self.specs]
 
-    def codes(self, frame: pd.DataFrame) -> np.ndarray:
-        """Bin number of every lead (rows) for every feature (columns); an absent column is missing."""
-        out = np.empty((len(frame), len(self.specs)), dtype=np.int32)
+    def feature_codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """Bin numbers, one row per feature and one column per lead; an absent column is missing."""
+        out = np.empty((len(self.specs), len(frame)), dtype=np.int32)
         for j, spec in enumerate(self.specs):
-            out[:, j] = spec.codes(frame[spec.field]) if spec.field in frame.columns else spec.missing_bin
+            out[j] = spec.codes(frame[spec.field]) if spec.field in frame.columns else spec.missing_bin
         return out
 
+    def codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """Bin number of every lead (rows) for every feature (columns)."""
+        return self.feature_codes(frame).T
+
     def points_matrix(self, codes: np.ndarray) -> np.ndarray:
-        """Points of every lead for every feature, from :meth:`codes`."""
-        out = np.empty(codes.shape, dtype=np.int32)
+        """Points of every lead (rows) for every feature (columns), from :meth:`codes`."""
+        out = np.empty(codes.shape[::-1], dtype=np.int32)
         for j, pts in enumerate(self.points):
-            out[:, j] = pts[codes[:, j]]
-        return out
+            out[j] = pts[codes[:, j]]
+        return out.T
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """Each lead's score: the sum of its points."""

@@ -79,7 +79,7 @@ def top_factors(data, fit) -> Factors:
                           "bin": spec.labels()[codes[i, j]], "points": int(points[i, j]),
                           "vs typical lead": float(points[i, j]) - card.typical[j]}
                          for j, spec in enumerate(card.specs)])
-    reasons = [r for r in Reasons(card)(codes[i:i + 1])[0] if r]
+    reasons = Reasons(card)(codes[i:i + 1])[0]
     lead_id = str(data.facts.loc[data.test, "lead_id"].iloc[i])
     return Factors(global_, lead, lead_id, int(score[i]), float(card.probability(score[i])), reasons)
 

@@ -10,25 +10,37 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from salign.problems import Problem, WorkspaceError
 from salign.qualify.definition import load_definition
 from salign.qualify.score import Scorer
 
 PARQUET = (".parquet", ".pq")
+#: every CSV column is read as dictionary-encoded text: values stay exactly as written, and each
+#: distinct value is stored (and later looked at by the scorer) once
+TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
 def read_leads(path: Path) -> pd.DataFrame:
-    """A CSV (UTF-8, comma-separated, header row) or Parquet file of leads, CSV values as text."""
+    """A CSV (UTF-8, comma-separated, header row) or Parquet file of leads, CSV values as text.
+
+    Columns are Arrow-backed and dictionary-encoded (pyarrow reads the file), which is also what
+    makes scoring fast.
+    """
     if not path.is_file():
         raise WorkspaceError([Problem(str(path), "missing-file", "file not found")], str(path))
     if path.suffix.lower() in PARQUET:
-        return pd.read_parquet(path)
+        return pd.read_parquet(path, dtype_backend="pyarrow")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        names = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={name: TEXT for name in names}, null_values=[""], strings_can_be_null=True))
+    except (UnicodeDecodeError, pd.errors.ParserError, pa.ArrowInvalid) as exc:
         raise WorkspaceError([Problem(str(path), "unreadable", f"not a UTF-8 comma-separated file ({exc})")],
                              str(path)) from None
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def write_atomic(frame: pd.DataFrame, path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from salign.qualify.bins import distinct, is_number
 from salign.qualify.card import Scorecard
 from salign.qualify.definition import QualificationDefinition, load_definition
 from salign.rules import Condition
@@ -21,32 +22,46 @@ N_REASONS = 3
 
 
 class Reasons:
-    """The features that set a lead apart: points furthest from a typical lead's, as readable texts."""
+    """The features that set a lead apart: points furthest from a typical lead's, as readable texts.
+
+    Every (feature, bin) text gets a rank by its distance from a typical lead (ties: the earlier
+    feature ranks higher); a lead's top three ranks are kept while going through the features
+    once, with elementwise maxima over all leads at a time.
+    """
 
     def __init__(self, card: Scorecard):
-        texts, devs, offsets = [], [], []
-        for spec, pts, typical in zip(card.specs, card.points, card.typical):
-            offsets.append(len(texts))
+        texts, devs, feature = [], [], []
+        for j, (spec, pts, typical) in enumerate(zip(card.specs, card.points, card.typical)):
             for label, p in zip(spec.labels(), pts):
                 dev = float(p) - typical
-                devs.append(dev)
+                devs.append(abs(dev))
+                feature.append(j)
                 texts.append(f"{spec.field}: {label} ({dev:+.0f})")
-        self.texts = np.array(texts, dtype=object)
-        self.deviation = np.array(devs, dtype=np.float32)
-        self.offsets = np.array(offsets, dtype=np.int64)
+        self.texts = texts
+        order = np.lexsort((-np.array(feature), np.array(devs)))  # ascending distance, later feature first
+        rank = np.empty(len(texts), dtype=np.int16)
+        rank[order] = np.arange(len(texts))
+        self.text_of_rank = np.append(order, -1).astype(np.int32)  # rank -1 (no reason) -> -1
+        bounds = np.cumsum([0] + [s.n_bins for s in card.specs])
+        self.rank_tables = [rank[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
-    def __call__(self, codes: np.ndarray, k: int = N_REASONS) -> np.ndarray:
-        """Texts of the ``k`` features furthest from a typical lead, largest first (n x min(k, features))."""
-        flat = codes + self.offsets[None, :]
-        dev = np.abs(self.deviation)[flat]
-        k = min(k, dev.shape[1])
-        if dev.shape[1] > k:
-            top = np.argpartition(-dev, k - 1, axis=1)[:, :k]
-        else:
-            top = np.broadcast_to(np.arange(k), (len(dev), k))
-        order = np.argsort(-np.take_along_axis(dev, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        return self.texts[np.take_along_axis(flat, top, axis=1)]
+    def indices(self, feature_codes: np.ndarray, k: int = N_REASONS) -> np.ndarray:
+        """Indices into :attr:`texts` of each lead's ``k`` reasons, largest first (``k x n``; -1: none).
+
+        ``feature_codes`` holds one row per feature (see :meth:`Scorecard.feature_codes`).
+        """
+        n = feature_codes.shape[1]
+        top = [np.full(n, -1, dtype=np.int16) for _ in range(k)]
+        for table, codes in zip(self.rank_tables, feature_codes):
+            carry = np.take(table, codes)
+            for i in range(k):  # insert into the sorted top k: keep the larger, carry the smaller on
+                top[i], carry = np.maximum(top[i], carry), np.minimum(top[i], carry)
+        return self.text_of_rank[np.stack(top)]
+
+    def __call__(self, codes: np.ndarray, k: int = N_REASONS) -> list[list[str]]:
+        """Reason texts per lead for bin numbers laid out as :meth:`Scorecard.codes` returns them."""
+        idx = self.indices(np.ascontiguousarray(codes.T), k).T
+        return [[self.texts[i] for i in row if i >= 0] for row in idx]
 
 
 class Scorer:
@@ -60,6 +75,10 @@ class Scorer:
         self.required = [m.field for m in definition.minimum_information]
         self.rules = [d.rule for d in definition.disqualify]
         self.reasons = Reasons(self.card)
+        texts = (self.reasons.texts + [f"disqualified: {r.describe()}" for r in self.rules]
+                 + [f"missing before handoff: {f}" for f in self.required] + [""])
+        self.categories = list(dict.fromkeys(texts))
+        self._index = {t: i for i, t in enumerate(self.categories)}
 
     def absent(self, frame: pd.DataFrame) -> list[str]:
         """Fields the definition reads that ``frame`` lacks entirely (they count as missing)."""
@@ -67,41 +86,57 @@ class Scorer:
         return sorted(needed - set(frame.columns))
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Score every lead of ``frame`` (index kept): score, probability, band, qualified, reason_1..3."""
-        codes = self.card.codes(frame)
-        points = self.card.points_matrix(codes)
-        score = points.sum(axis=1)
+        """Score every lead of ``frame`` (index kept): score, probability, band, qualified, reason_1..3.
+
+        ``band`` and the reasons are categorical columns (their texts are few).
+        """
         n = len(frame)
+        seen: dict[str, tuple] = {}
+
+        def values(field):  # each text column is reduced to its distinct values once per call
+            if field not in seen:
+                seen[field] = distinct(frame[field])
+            return seen[field]
+
+        codes = np.empty((len(self.card.specs), n), dtype=np.int32)
+        score = np.zeros(n, dtype=np.int32)
+        for j, (spec, pts) in enumerate(zip(self.card.specs, self.card.points)):
+            if spec.field not in frame.columns:
+                codes[j] = spec.missing_bin
+            elif spec.kind == "numeric" and is_number(frame[spec.field]):
+                codes[j] = spec.codes(frame[spec.field])
+            else:
+                codes[j] = spec.codes_of_distinct(*values(spec.field))
+            score += np.take(pts, codes[j])
+        override = np.full(n, -1, dtype=np.int32)
         disq = np.zeros(n, dtype=bool)
-        disq_text = np.full(n, None, dtype=object)
         for rule in reversed(self.rules):  # the first matching rule names the reason
-            hit = _evaluate(rule, frame)
+            hit = _evaluate(rule, frame, values)
             disq |= hit
-            disq_text[hit] = "disqualified: " + rule.describe()
-        complete = np.ones(n, dtype=bool)
-        missing_text = np.full(n, None, dtype=object)
-        for field in reversed(self.required):
-            gap = ~_present(frame, field)
-            complete &= ~gap
-            missing_text[gap] = f"missing before handoff: {field}"
+            override[hit] = self._index[f"disqualified: {rule.describe()}"]
         ready = score >= self.threshold
-        band = np.where(score >= self.threshold, "sales-ready", np.where(score >= self.nurture, "nurture", "low"))
-        band = np.where(ready & ~complete, "incomplete", band)
-        band = np.where(disq, "disqualified", band).astype(object)
-        reasons = self.reasons(codes)
-        override = np.where(disq, disq_text, np.where(ready & ~complete, missing_text, None))
-        has = pd.notna(override)
-        if reasons.shape[1] < N_REASONS:
-            reasons = np.hstack([reasons, np.full((n, N_REASONS - reasons.shape[1]), "", dtype=object)])
-        shifted = np.where(has[:, None], np.hstack([override[:, None], reasons[:, :-1]]), reasons)
-        out = pd.DataFrame({"score": score, "probability": self.card.probability(score).round(4), "band": band,
+        complete = np.ones(n, dtype=bool)
+        for field in reversed(self.required):
+            gap = ~_present(frame, field, values)
+            complete &= ~gap
+            override[gap & ready & ~disq] = self._index[f"missing before handoff: {field}"]
+        band = np.where(ready, 0, np.where(score >= self.nurture, 1, 2)).astype(np.int8)
+        band[ready & ~complete] = 3
+        band[disq] = 4
+        reasons = self.reasons.indices(codes)
+        reasons[reasons < 0] = self._index[""]
+        has = override >= 0
+        shown = [np.where(has, override, reasons[0])] + [np.where(has, reasons[i - 1], reasons[i])
+                                                          for i in range(1, N_REASONS)]
+        out = pd.DataFrame({"score": score, "probability": self.card.probability(score).round(4),
+                            "band": pd.Categorical.from_codes(band, categories=BANDS),
                             "qualified": ready & complete & ~disq}, index=frame.index)
-        for i in range(N_REASONS):
-            out[f"reason_{i + 1}"] = shifted[:, i]
+        for i, idx in enumerate(shown):
+            out[f"reason_{i + 1}"] = pd.Categorical.from_codes(idx, categories=self.categories)
         return out
 
 
-def _evaluate(rule: Condition, frame: pd.DataFrame) -> np.ndarray:
+def _evaluate(rule: Condition, frame: pd.DataFrame, values) -> np.ndarray:
     """A rule on every lead (an absent field is missing); a single-field rule is evaluated on distinct values only."""
     fields = rule.fields()
     if len(fields) != 1:
@@ -110,21 +145,20 @@ def _evaluate(rule: Condition, frame: pd.DataFrame) -> np.ndarray:
     field = next(iter(fields))
     if field not in frame.columns:
         return np.repeat(rule.evaluate(pd.DataFrame({field: [None]})).to_numpy(dtype=bool), len(frame))
-    codes, uniques = pd.factorize(frame[field], use_na_sentinel=True)
-    values = pd.concat([pd.Series(uniques, dtype=frame[field].dtype), pd.Series([None], dtype=frame[field].dtype)],
-                       ignore_index=True)
-    hit = rule.evaluate(pd.DataFrame({field: values})).to_numpy(dtype=bool)
-    return hit[np.where(codes < 0, len(values) - 1, codes)]
+    inverse, uniques = values(field)
+    table = pd.concat([uniques, pd.Series([None], dtype=object)], ignore_index=True)
+    if is_number(frame[field]):
+        table = table.astype(float)
+    return rule.evaluate(pd.DataFrame({field: table})).to_numpy(dtype=bool)[inverse]
 
 
-def _present(frame: pd.DataFrame, field: str) -> np.ndarray:
+def _present(frame: pd.DataFrame, field: str, values) -> np.ndarray:
+    """Which leads carry a value in ``field`` (empty or blank text is missing)."""
     if field not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
-    col = frame[field]
-    present = col.notna().to_numpy()
-    if col.dtype == object or pd.api.types.is_string_dtype(col):
-        present &= col.astype("string").str.strip().ne("").fillna(False).to_numpy(dtype=bool)
-    return present
+    inverse, uniques = values(field)
+    filled = np.array([not (isinstance(v, str) and not v.strip()) for v in uniques], dtype=bool)
+    return np.append(filled, False)[inverse]
 
 
 def score_leads(definition: QualificationDefinition | str | Path, leads: pd.DataFrame) -> pd.DataFrame:
