@@ -235,3 +235,38 @@ def test_notebook_sections_skip_with_reasons_without_content(tiny_workspace, tmp
     assert "content" in skipped["content_matrix"]["skipped"] and "skipped" in skipped["write_gaps"]
     assert not (tmp_path / content.GAPS_FILE).exists()
     assert personas.ids == ["marketer", "big_company"]
+
+
+def _run_all(folder):
+    tables = load_workspace(folder)
+    period = periods.resolve("latest", tables)
+    inv = content.inventory(tables, period.end)
+    choice = content.choose_personas(tables, folder)
+    use = content.usage(tables, inv, choice, period)
+    infl = content.influence(tables, inv, choice, period)
+    matrix = content.content_matrix(tables, inv, choice, period)
+    plan = content.messaging_plan(matrix, inv, use, choice)
+    for result in (inv, choice, use, infl, matrix, plan):
+        assert result._repr_html_() and result.metrics() is not None
+    for result in (use, infl, matrix):
+        assert result.figure() is not None
+    return inv, use, infl, matrix
+
+
+def test_activities_that_use_no_asset(tmp_path):
+    files = _files()
+    lines = files["activities.csv"].splitlines()
+    files["activities.csv"] = "\n".join([lines[0]] + [row.rsplit(",", 1)[0] + "," for row in lines[1:]]) + "\n"
+    inv, use, infl, matrix = _run_all(write_workspace(tmp_path / "ws", files))
+    assert use.unused == sorted(inv.assets["content_id"]) and use.metrics()["touches"] == 0
+    assert infl.pairs.empty and infl.metrics()["tested"] == 0
+    assert len(matrix.gaps) == 3   # the same gaps: they depend on the inventory, not on use
+
+
+def test_content_with_only_the_required_columns(tmp_path):
+    files = _files()
+    files["content.csv"] = "content_id,title,type\nC1,Guide,ebook\nC3,Case,case_study\nC4,Blog,blog\n"
+    inv, use, infl, matrix = _run_all(write_workspace(tmp_path / "ws", files))
+    assert inv.metrics()["unclassified"] == ["C1", "C3", "C4"]
+    assert inv.metrics()["stale"] == ["C1", "C3", "C4"]     # no dates: nobody can say they are current
+    assert len(matrix.gaps) == len(matrix.cells) == 6

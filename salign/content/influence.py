@@ -102,19 +102,23 @@ class Influence(render.Result):
         p = p.sort_values(["touched_n", "content_id"], ascending=[False, True]).groupby("stage").head(PER_STAGE)
         p = p.assign(o=p["stage"].map(BUYING_STAGES.index)).sort_values(["o", "odds_ratio"], ascending=[False, True])
         fig, ax = plotting.figure(size=(8.0, 0.28 * max(len(p), 4) + 1.4))
+        if p.empty:
+            ax.text(0.5, 0.5, f"No asset was used by {self.min_leads} or more leads at one stage",
+                    ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return fig
         y = np.arange(len(p))
         clear = (p["q"] < self.alpha).to_numpy()
-        ax.errorbar(p["odds_ratio"], y, xerr=[p["odds_ratio"] - p["or_low"], p["or_high"] - p["odds_ratio"]],
-                    fmt="none", ecolor=plotting.COLORS["muted"])
-        ax.scatter(p["odds_ratio"], y, color=np.where(clear, plotting.COLORS["common"], plotting.COLORS["muted"]),
+        ratio, lo, hi = (p[c].to_numpy() for c in ("odds_ratio", "or_low", "or_high"))
+        ax.errorbar(ratio, y, xerr=np.vstack([ratio - lo, hi - ratio]), fmt="none", ecolor=plotting.COLORS["muted"])
+        ax.scatter(ratio, y, color=np.where(clear, plotting.COLORS["common"], plotting.COLORS["muted"]),
                    zorder=3)
         ax.axvline(1.0, color=plotting.COLORS["ink"], lw=0.8)
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(FixedLocator(TICKS))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlim(min(TICKS[0], p["or_low"].min() * 0.9) if len(p) else TICKS[0],
-                    max(TICKS[-1], p["or_high"].max() * 1.1) if len(p) else TICKS[-1])
+        ax.set_xlim(min(TICKS[0], p["or_low"].min() * 0.9), max(TICKS[-1], p["or_high"].max() * 1.1))
         ax.set_yticks(y, [f"{c} at {s}" for c, s in zip(p["content_id"], p["stage"])])
         ax.set_xlabel("odds ratio of converting, used vs did not (same persona and stage)")
         ax.set_title(f"Use and conversion, {PER_STAGE} most used assets per stage (green: clear after FDR)")
@@ -205,6 +209,8 @@ def influence(tables, inventory, choice, period, window_days: int = 90, min_lead
                          "or_high": hi, "p": pval})
     pairs = pd.DataFrame(rows, columns=["stage", "content_id", "title", "touched_k", "touched_n", "comparable_k",
                                         "comparable_n", "odds_ratio", "or_low", "or_high", "p"])
+    pairs = pairs.astype({c: float for c in ("odds_ratio", "or_low", "or_high", "p")})
+    pairs = pairs.astype({c: int for c in ("touched_k", "touched_n", "comparable_k", "comparable_n")})
     ok = pairs["p"].notna()
     pairs["q"] = np.nan
     if ok.any():

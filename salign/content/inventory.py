@@ -122,9 +122,12 @@ def inventory(tables, as_of: pd.Timestamp, stale_after_days: int = 365) -> Inven
     """
     require_content(tables)
     a = tables.content.copy()
-    for col in ("personas", "stage", "owner_team", "created_at", "updated_at", "location"):
+    for col in ("personas", "stage", "owner_team", "location"):
         if col not in a.columns:
-            a[col] = pd.NaT if col.endswith("_at") else np.nan
+            a[col] = np.nan
+    for col in ("created_at", "updated_at"):
+        if col not in a.columns:
+            a[col] = pd.Series(pd.NaT, index=a.index, dtype="datetime64[ns, UTC]")
     updated = a["updated_at"].fillna(a["created_at"])
     a["age_days"] = (as_of - updated).dt.days.astype("Int64")
     a["stale"] = (a["age_days"].isna() | (a["age_days"] > stale_after_days)).astype(bool)

@@ -99,7 +99,7 @@ class Usage(render.Result):
         trend = seg.pivot_table(index="persona", columns="quarter", values="uses", aggfunc="sum", fill_value=0)
         cols = [EARLIER] * (EARLIER in trend.columns) + self.quarter_labels
         out += render.table(trend.reindex(columns=cols, fill_value=0), index=True,
-                            caption="Uses per quarter by the lead's persona (a lead with two counts under both)")
+                            caption="Uses per quarter by persona (a lead with two personas counts under both)")
         unused = self.by_asset.loc[self.unused, ["title", "type", "owner_team"]].reset_index()
         out += render.table(unused, caption="Assets nobody used") if len(unused) else "<p>Every asset was used.</p>"
         if len(self.lost):
