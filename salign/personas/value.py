@@ -200,7 +200,7 @@ class CustomerValue(render.Result):
             plotting.percent_axis(ax2, "x")
             plotting.percent_axis(ax2, "y")
         ax2.set_title("Cumulative share of value")  # above 100% where negative values follow
-        ax2.set_xlabel("share of customers, most valuable first")
+        ax2.set_xlabel("customers, most valuable first")
         return fig
 
 
