@@ -97,3 +97,13 @@ def test_the_documented_mapping_example_is_valid():
     assert mapping.tables["stages"].also[0].from_ == "status_history"
     for name in ("maven_crm", "x_education"):
         Mapping.model_validate(yaml.safe_load((MAPPINGS / f"{name}.yaml").read_text()))
+
+
+@pytest.mark.real_data
+def test_funnel_runs_on_x_education(real_data, tmp_path):
+    """X Education has no mql, sal or opportunity events; the funnel still runs and converted leads reach sql and won."""
+    from salign import funnel, periods
+
+    tables, _ = import_mapping(MAPPINGS / "x_education.yaml", tmp_path / "xed")
+    m = funnel.cohort_funnel(tables, periods.Quarter.parse("2020Q1")).metrics()
+    assert m["lead"]["n"] == 9240 and m["sql"]["k"] == m["won"]["k"] == 3561
