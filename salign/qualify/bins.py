@@ -57,15 +57,16 @@ class BinSpec:
         """Bin number of every value (int32); text is looked at once per distinct value."""
         if self.kind == NUMERIC and is_number(values):
             return self._numeric_codes(np.asarray(values, dtype=float))
-        return self.codes_of_distinct(*distinct(values))
+        inverse, uniques = distinct(values)
+        return np.take(self.codes_of_uniques(uniques), inverse)
 
-    def codes_of_distinct(self, inverse: np.ndarray, uniques: pd.Series) -> np.ndarray:
-        """Bin numbers from :func:`distinct`'s ``(inverse, uniques)``."""
+    def codes_of_uniques(self, uniques: pd.Series) -> np.ndarray:
+        """Bin number of each of :func:`distinct`'s ``uniques``, plus a last entry for missing (``inverse == -1``)."""
         if self.kind == NUMERIC:
             table = self._numeric_codes(_text_to_float(uniques))
         else:
             table = _level_codes(uniques, self.levels)
-        return np.append(table, np.int32(self.missing_bin))[inverse]
+        return np.append(table, np.int32(self.missing_bin))
 
     def _numeric_codes(self, x: np.ndarray) -> np.ndarray:
         out = np.searchsorted(np.asarray(self.edges, dtype=float), x, side="right").astype(np.int32)
@@ -75,6 +76,8 @@ class BinSpec:
 
 def distinct(values) -> tuple[np.ndarray, pd.Series]:
     """``(inverse, uniques)``: ``values == uniques[inverse]``, with ``inverse == -1`` for missing values.
+
+    ``inverse`` is an integer array (int32 or wider) meant for ``numpy.take``.
 
     Arrow-backed text (as ``salign score`` reads files) is dictionary-encoded by pyarrow; other
     values are factorised by pandas. Either way each distinct value is handled once afterwards.
@@ -89,7 +92,11 @@ def distinct(values) -> tuple[np.ndarray, pd.Series]:
         else:
             arrow = arrow.dictionary_encode()
         encoded = arrow.combine_chunks() if arrow.num_chunks != 1 else arrow.chunk(0)
-        inverse = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        indices = encoded.indices
+        inverse = np.frombuffer(indices.buffers()[1], dtype=indices.type.to_pandas_dtype(),
+                                count=indices.offset + len(indices))[indices.offset:]
+        if indices.null_count:
+            inverse = np.where(indices.is_valid().to_numpy(zero_copy_only=False), inverse, -1)
         return inverse, pd.Series(encoded.dictionary.to_pylist(), dtype=object)
     inverse, uniques = pd.factorize(s, use_na_sentinel=True)
     return inverse.astype(np.intp), pd.Series(np.asarray(uniques, dtype=object), dtype=object)

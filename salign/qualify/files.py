@@ -21,6 +21,8 @@ PARQUET = (".parquet", ".pq")
 #: every CSV column is read as dictionary-encoded text: values stay exactly as written, and each
 #: distinct value is stored (and later looked at by the scorer) once
 TEXT = pa.dictionary(pa.int32(), pa.string())
+#: bytes parsed per block: few blocks, so few per-block dictionaries to unify when scoring
+BLOCK = 64 << 20
 
 
 def read_leads(path: Path) -> pd.DataFrame:
@@ -35,8 +37,9 @@ def read_leads(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path, dtype_backend="pyarrow")
     try:
         names = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={name: TEXT for name in names}, null_values=[""], strings_can_be_null=True))
+        convert = pacsv.ConvertOptions(column_types={name: TEXT for name in names}, null_values=[""],
+                                       strings_can_be_null=True)
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=BLOCK), convert_options=convert)
     except (UnicodeDecodeError, pd.errors.ParserError, pa.ArrowInvalid) as exc:
         raise WorkspaceError([Problem(str(path), "unreadable", f"not a UTF-8 comma-separated file ({exc})")],
                              str(path)) from None

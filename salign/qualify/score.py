@@ -45,22 +45,21 @@ class Reasons:
         bounds = np.cumsum([0] + [s.n_bins for s in card.specs])
         self.rank_tables = [rank[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
-    def indices(self, feature_codes: np.ndarray, k: int = N_REASONS) -> np.ndarray:
+    def top(self, ranks: list[np.ndarray], k: int = N_REASONS) -> np.ndarray:
         """Indices into :attr:`texts` of each lead's ``k`` reasons, largest first (``k x n``; -1: none).
 
-        ``feature_codes`` holds one row per feature (see :meth:`Scorecard.feature_codes`).
+        ``ranks`` holds, per feature, each lead's rank (see :attr:`rank_tables`).
         """
-        n = feature_codes.shape[1]
+        n = len(ranks[0]) if ranks else 0
         top = [np.full(n, -1, dtype=np.int16) for _ in range(k)]
-        for table, codes in zip(self.rank_tables, feature_codes):
-            carry = np.take(table, codes)
+        for carry in ranks:
             for i in range(k):  # insert into the sorted top k: keep the larger, carry the smaller on
                 top[i], carry = np.maximum(top[i], carry), np.minimum(top[i], carry)
         return self.text_of_rank[np.stack(top)]
 
     def __call__(self, codes: np.ndarray, k: int = N_REASONS) -> list[list[str]]:
         """Reason texts per lead for bin numbers laid out as :meth:`Scorecard.codes` returns them."""
-        idx = self.indices(np.ascontiguousarray(codes.T), k).T
+        idx = self.top([np.take(t, codes[:, j]) for j, t in enumerate(self.rank_tables)], k).T
         return [[self.texts[i] for i in row if i >= 0] for row in idx]
 
 
@@ -75,6 +74,11 @@ class Scorer:
         self.required = [m.field for m in definition.minimum_information]
         self.rules = [d.rule for d in definition.disqualify]
         self.reasons = Reasons(self.card)
+        #: per feature and bin: reason rank << 16 | points (one gather per lead and feature gives both)
+        self._packed = [(rank.astype(np.int32) << 16) | pts for rank, pts in zip(self.reasons.rank_tables,
+                                                                                 self.card.points)]
+        if max(int(p.max()) for p in self.card.points) > 0xFFFF:
+            raise ValueError("a bin's points must stay below 65,536")
         texts = (self.reasons.texts + [f"disqualified: {r.describe()}" for r in self.rules]
                  + [f"missing before handoff: {f}" for f in self.required] + [""])
         self.categories = list(dict.fromkeys(texts))
@@ -98,16 +102,18 @@ class Scorer:
                 seen[field] = distinct(frame[field])
             return seen[field]
 
-        codes = np.empty((len(self.card.specs), n), dtype=np.int32)
         score = np.zeros(n, dtype=np.int32)
-        for j, (spec, pts) in enumerate(zip(self.card.specs, self.card.points)):
+        ranks = []
+        for spec, packed in zip(self.card.specs, self._packed):
             if spec.field not in frame.columns:
-                codes[j] = spec.missing_bin
+                value = np.full(n, packed[spec.missing_bin])
             elif spec.kind == "numeric" and is_number(frame[spec.field]):
-                codes[j] = spec.codes(frame[spec.field])
-            else:
-                codes[j] = spec.codes_of_distinct(*values(spec.field))
-            score += np.take(pts, codes[j])
+                value = np.take(packed, spec.codes(frame[spec.field]))
+            else:  # one lookup per distinct value, then one gather per lead
+                inverse, uniques = values(spec.field)
+                value = np.take(np.take(packed, spec.codes_of_uniques(uniques)), inverse)
+            score += value & 0xFFFF
+            ranks.append((value >> 16).astype(np.int16))
         override = np.full(n, -1, dtype=np.int32)
         disq = np.zeros(n, dtype=bool)
         for rule in reversed(self.rules):  # the first matching rule names the reason
@@ -123,7 +129,7 @@ class Scorer:
         band = np.where(ready, 0, np.where(score >= self.nurture, 1, 2)).astype(np.int8)
         band[ready & ~complete] = 3
         band[disq] = 4
-        reasons = self.reasons.indices(codes)
+        reasons = self.reasons.top(ranks)
         reasons[reasons < 0] = self._index[""]
         has = override >= 0
         shown = [np.where(has, override, reasons[0])] + [np.where(has, reasons[i - 1], reasons[i])
