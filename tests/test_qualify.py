@@ -1,4 +1,4 @@
-"""salign.qualify, piece by piece: intervals, split, features, leakage rules, bins, scorecard, the signed file, scoring."""
+"""salign.qualify piece by piece: intervals, split, features, leakage, bins, scorecard, the signed file, scoring."""
 from __future__ import annotations
 
 import hashlib
@@ -94,7 +94,8 @@ def test_candidates_are_typed_and_non_features_are_named():
     c = candidates(facts)
     assert c.kinds == {"employees": "numeric", "region": "categorical", "verdict": "categorical",
                        "last_activity": "categorical", "noise": "categorical"}
-    assert c.dropped == {"email": "personal data", "account_id": "an identifier (a distinct value for almost every lead)",
+    assert c.dropped == {"email": "personal data",
+                         "account_id": "an identifier (a distinct value for almost every lead)",
                          "constant": "the same value for every lead", "verdict_set_at": "a timestamp, not an attribute"}
     assert c.frame["employees"].dtype == float and "verdict_set_at" in c.timestamps
 
@@ -111,12 +112,13 @@ def test_leakage_rules_auc_timestamp_name_and_declared():
     assert [r for r, _ in report.flagged["noise"]] == ["declared"]
     assert "100% of its values were set after the lead's decision point (timestamps in verdict_set_at)" in \
         dict(report.flagged["verdict"])["timestamp"]
-    assert report.metrics()["rules"] == {"verdict": ["auc", "timestamp"], "last_activity": ["name"], "noise": ["declared"]}
+    assert report.metrics()["rules"] == {"verdict": ["auc", "timestamp"], "last_activity": ["name"],
+                                         "noise": ["declared"]}
 
 
 @pytest.mark.parametrize("column,word", [("last_notable_activity", "last"), ("Lead Quality", "quality"),
-                                         ("tags", "tags"), ("owner", "owner"), ("what_is_your_current_occupation", None),
-                                         ("lead_source", None)])
+                                         ("tags", "tags"), ("owner", "owner"), ("lead_source", None),
+                                         ("what_is_your_current_occupation", None)])
 def test_field_names_that_mark_values_kept_up_to_date_after_the_decision(column, word):
     assert leakage.name_word(column) == word
 

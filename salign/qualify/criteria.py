@@ -29,7 +29,7 @@ MISSING_RATIO = 0.5
 MIN_MISSING_SHARE = 0.01
 DISQUALIFY_SHARE = 0.2
 MIN_SEGMENT = 50
-#: the holdout confirms a segment when it has at least this many of its leads and they succeed at most at half the base rate
+#: the holdout confirms a segment when it has at least this many of its leads succeeding at most at half the base rate
 MIN_HOLDOUT_SEGMENT = 20
 
 

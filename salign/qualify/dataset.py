@@ -84,9 +84,9 @@ class Dataset(render.Result):
                 f"<p>Holdout: {render.esc(self.split.reason)}. Success rate in training "
                 f"{render.esc(str(self.rate(self.train)))}, in the holdout {render.esc(str(self.rate(self.test)))}.</p>"
                 f"<p>Features are what was known at the decision point (the first MQL, or "
-                f"{MARKETING_WINDOW_DAYS} days after creation for leads never MQL'd): the lead's attributes, its persona "
-                f"and counts of its marketing activities before that point. {len(self.kinds)} candidate features "
-                f"remain after the leakage check.</p>"
+                f"{MARKETING_WINDOW_DAYS} days after creation for leads never MQL'd): the lead's attributes, its "
+                f"persona and counts of its marketing activities before that point. {len(self.kinds)} candidate "
+                f"features remain after the leakage check.</p>"
                 + (render.table(dropped, caption="Columns that are not features") if len(dropped) else ""))
 
 

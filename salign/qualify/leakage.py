@@ -72,7 +72,8 @@ class LeakageReport(render.Result):
     def html_body(self) -> str:
         if self.flagged:
             rows = [{"column": c, "AUC on its own": render.number(self.auc.get(c), 3),
-                     "why it is excluded": "; ".join(text for _, text in why)} for c, why in sorted(self.flagged.items())]
+                     "why it is excluded": "; ".join(text for _, text in why)}
+                    for c, why in sorted(self.flagged.items())]
             lead = (f"<p>{len(self.flagged)} column{'s' if len(self.flagged) != 1 else ''} would let a model see the "
                     f"future; {'they are' if len(self.flagged) != 1 else 'it is'} excluded from every model below.</p>")
             body = lead + render.table(pd.DataFrame(rows))

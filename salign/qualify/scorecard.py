@@ -3,9 +3,10 @@
 Every feature is cut into bins (:mod:`salign.qualify.bins`); an L2-regularised logistic
 regression on the bin indicators gives each bin a weight; weights become whole points
 (``points_to_double_odds`` points double the odds), shifted so each feature's lowest bin
-scores 0; a bin no training lead fell in (a value never seen, a field never missing) earns 0. A lead's score is the sum of its points, which a person can add up by hand. A
-logistic fit of the outcome on the score, on the newest training leads, turns scores into
-probabilities (base rates drift, so the newest leads set the level).
+scores 0; a bin no training lead fell in (a value never seen, a field never missing) earns 0.
+A lead's score is the sum of its points, which a person can add up by hand. A logistic fit
+of the outcome on the score, on the newest training leads, turns scores into probabilities
+(base rates drift, so the newest leads set the level).
 """
 from __future__ import annotations
 

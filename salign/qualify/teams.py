@@ -92,15 +92,9 @@ class RuleComparison(render.Result):
         else:
             win = first[self.better]
             lose = s if win is m else m
-            why = ("it finds most of the leads that succeed while the other misses most of them"
-                   if (win.recall.value or 0) > (lose.recall.value or 0)
-                   else "it wrongly flags far fewer leads that do not succeed")
-            lines.append(f"{_whose(win.team)} rule is the better screen: balanced accuracy "
-                         f"{win.balanced_accuracy:.3f} against {lose.balanced_accuracy:.3f} (difference "
-                         f"{abs(d):.3f}, 95% CI {min(abs(lo), abs(hi)):.3f} to {max(abs(lo), abs(hi)):.3f}), because "
-                         f"{why}; {_whose(lose.team).lower()} rule is {'more precise' if (lose.lift or 0) > (win.lift or 0) else 'broader'}"
-                         f" but {'too narrow' if (lose.recall.value or 0) < (win.recall.value or 0) else 'too loose'} "
-                         f"to be the definition.")
+            lines.append(f"{_whose(win.team)} rule is the better screen: balanced accuracy {win.balanced_accuracy:.3f} "
+                         f"against {lose.balanced_accuracy:.3f} (difference {abs(d):.3f}, 95% CI "
+                         f"{min(abs(lo), abs(hi)):.3f} to {max(abs(lo), abs(hi)):.3f}), because {_why(win, lose)}.")
         return " ".join(lines)
 
     @property
@@ -157,6 +151,18 @@ def team_rules(tables, data) -> RuleComparison:
     return RuleComparison(measures, data.rate(), data.outcome, kappa, int((m & s).sum()),
                           {"marketing": int((m & ~s).sum()), "sales": int((~m & s).sum())}, int((~m & ~s).sum()),
                           auc_difference(y, m.astype(float), s.astype(float)))
+
+
+def _why(win: RuleMeasure, lose: RuleMeasure) -> str:
+    """Why the rule with the higher balanced accuracy wins, in words."""
+    recall = f"it finds {win.recall.value:.0%} of the leads that succeed, against {lose.recall.value:.0%}"
+    if (win.precision.value or 0) >= (lose.precision.value or 0):
+        return recall + f", and is at least as precise ({win.precision.value:.0%} against {lose.precision.value:.0%})"
+    if (win.recall.value or 0) > (lose.recall.value or 0):
+        return (recall + f"; {_whose(lose.team).lower()} rule is more precise ({lose.precision.value:.0%} against "
+                f"{win.precision.value:.0%}) but too narrow to be the definition")
+    return (f"it wrongly flags fewer of the leads that do not succeed; {_whose(lose.team).lower()} rule finds more "
+            f"({lose.recall.value:.0%} against {win.recall.value:.0%}) but too loosely to be the definition")
 
 
 def _whose(team: str) -> str:

@@ -81,7 +81,8 @@ class ThresholdChoice(render.Result):
             elif not met:
                 text += " No threshold meets it on this data."
         else:
-            text += " The data have no handoff (mql) and acceptance (sal) stages, so sales' expected acceptance cannot be checked."
+            text += (" The data have no handoff (mql) and acceptance (sal) stages, so sales' expected acceptance "
+                     "cannot be checked.")
         return text
 
     def metrics(self) -> dict:
