@@ -14,7 +14,7 @@ from sklearn.metrics import brier_score_loss, roc_curve
 from salign import plotting, render
 from salign.qualify import models
 from salign.qualify.auc import AUC, auc_ci, auc_difference
-from salign.qualify.teams import TEAMS, RuleMeasure, measure
+from salign.qualify.teams import TEAMS, RuleMeasure, measure, whose
 from salign.stats import rates
 from salign.tables import MissingData
 
@@ -152,7 +152,7 @@ class Comparison(render.Result):
         for r in self.rules:
             fp = int((r.flag & (self.y == 0)).sum())
             roc.plot([fp / neg], [r.recall.value or 0], marker="s", ls="none", color=plotting.COLORS[r.team],
-                     label=f"{r.team}'s rule")
+                     label=f"{whose(r.team).lower()} rule")
         roc.plot([0, 1], [0, 1], color=plotting.COLORS["muted"], ls="--")
         roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC on the holdout")
         roc.legend(loc="lower right", fontsize=8)

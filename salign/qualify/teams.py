@@ -82,7 +82,7 @@ class RuleComparison(render.Result):
         first = {r.team: r for r in self.rules}
         lines = []
         for r in self.rules:
-            lines.append(f"{_whose(r.team)} rule calls {r.flagged.value:.0%} of leads qualified; "
+            lines.append(f"{whose(r.team)} rule calls {r.flagged.value:.0%} of leads qualified; "
                          f"{r.precision.value or 0:.0%} of those {self.outcome_phrase} "
                          f"({_x(r.lift)} the base rate of {self.base.value:.0%}) and it finds "
                          f"{r.recall.value or 0:.0%} of all leads that did.")
@@ -92,7 +92,7 @@ class RuleComparison(render.Result):
         else:
             win = first[self.better]
             lose = s if win is m else m
-            lines.append(f"{_whose(win.team)} rule is the better screen: balanced accuracy {win.balanced_accuracy:.3f} "
+            lines.append(f"{whose(win.team)} rule is the better screen: balanced accuracy {win.balanced_accuracy:.3f} "
                          f"against {lose.balanced_accuracy:.3f} (difference {abs(d):.3f}, 95% CI "
                          f"{min(abs(lo), abs(hi)):.3f} to {max(abs(lo), abs(hi)):.3f}), because {_why(win, lose)}.")
         return " ".join(lines)
@@ -159,13 +159,13 @@ def _why(win: RuleMeasure, lose: RuleMeasure) -> str:
     if (win.precision.value or 0) >= (lose.precision.value or 0):
         return recall + f", and is at least as precise ({win.precision.value:.0%} against {lose.precision.value:.0%})"
     if (win.recall.value or 0) > (lose.recall.value or 0):
-        return (recall + f"; {_whose(lose.team).lower()} rule is more precise ({lose.precision.value:.0%} against "
+        return (recall + f"; {whose(lose.team).lower()} rule is more precise ({lose.precision.value:.0%} against "
                 f"{win.precision.value:.0%}) but too narrow to be the definition")
-    return (f"it wrongly flags fewer of the leads that do not succeed; {_whose(lose.team).lower()} rule finds more "
+    return (f"it wrongly flags fewer of the leads that do not succeed; {whose(lose.team).lower()} rule finds more "
             f"({lose.recall.value:.0%} against {win.recall.value:.0%}) but too loosely to be the definition")
 
 
-def _whose(team: str) -> str:
+def whose(team: str) -> str:
     """Marketing's, Sales'."""
     return team.capitalize() + ("'" if team.endswith("s") else "'s")
 

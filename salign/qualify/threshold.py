@@ -126,7 +126,7 @@ class ThresholdChoice(render.Result):
                 + render.table(self.shown(), caption="Trade-off on the holdout leads, scaled to a quarter's inflow"))
 
     def figure(self):
-        fig, ax = plotting.figure(size=(8.0, 4.0))
+        fig, ax = plotting.figure(size=(8.0, 4.6))
         t = self.table
         ax.plot(t["score"], t["volume"], color=plotting.COLORS["marketing"], label="sales-ready leads per quarter")
         ax.axhline(self.commitment, color=plotting.COLORS["marketing"], ls=":", label="marketing's commitment")
@@ -144,7 +144,7 @@ class ThresholdChoice(render.Result):
         right.grid(False)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = right.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=8)
+        ax.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8)
         return fig
 
 
