@@ -1,7 +1,6 @@
 """The formal definition: built from the study's results, written as ``qualification.yaml``, shown for sign-off."""
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,13 +71,12 @@ class SignOff(render.Result):
 
     definition: QualificationDefinition
     path: Path
-    sha256: str
     title: str = "Definition for sign-off"
 
     def metrics(self) -> dict:
         d = self.definition
         q = d.evaluation.qualified
-        return {"file": self.path.name, "sha256": self.sha256, "version": d.version, "threshold": d.threshold.score,
+        return {"file": self.path.name, "version": d.version, "threshold": d.threshold.score,
                 "features": len(d.scorecard.features), "minimum_information": [m.field for m in d.minimum_information],
                 "disqualify": [x.rule.describe() for x in d.disqualify],
                 "qualified_on_holdout": {"precision": q.precision, "recall": q.recall, "share": q.share_flagged}}
@@ -158,5 +156,5 @@ def write_definition(tables, data, fit, comparison, threshold, criteria, out_dir
     tmp = path.with_name(f".{FILE}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-    return SignOff(definition, path, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return SignOff(definition, path)
 
