@@ -144,7 +144,7 @@ def test_cell_hang_stopped_by_the_cell_timeout(published, tmp_path):
     ws, out = published
     before = snapshot(out)
     pidfile = tmp_path / "kernel.pid"
-    nbs = plant(tmp_path, "03_qualification", hang(pidfile), after=2)
+    nbs = plant(tmp_path, "03_qualification", hang(pidfile), after=1)  # right after the parameters
     t0 = time.monotonic()
     with pytest.raises(RunTimeout) as err:
         review(ws, PERIOD, out, notebooks_dir=nbs, cell_timeout=8, progress=lambda m: None)
@@ -161,13 +161,14 @@ def test_overall_timeout_kills_every_kernel(published, tmp_path):
     ws, out = published
     before = snapshot(out)
     pidfile = tmp_path / "kernel.pid"
-    nbs = plant(tmp_path, "01_personas", hang(pidfile))
+    nbs = plant(tmp_path, "01_personas", hang(pidfile), after=1)  # right after the parameters
     t0 = time.monotonic()
     with pytest.raises(RunTimeout) as err:  # no cell limit: only the overall one can stop it
-        review(ws, PERIOD, out, notebooks_dir=nbs, cell_timeout=0, timeout=8, progress=lambda m: None)
-    assert time.monotonic() - t0 < 40
+        review(ws, PERIOD, out, notebooks_dir=nbs, cell_timeout=0, timeout=20, progress=lambda m: None)
+    assert time.monotonic() - t0 < 60
     message = str(err.value)
-    assert "took longer than --timeout 8 s" in message and "01_personas" in message
+    assert "took longer than --timeout 20 s" in message and "01_personas" in message
+    assert pidfile.exists(), "the hung cell never ran within 20 s: kernels start too slowly on this machine"
     assert kept_notebook(message, out).name == "01_personas.ipynb"
     assert wait_dead(int(pidfile.read_text())), "the hung kernel is still running"
     assert_clean(out, before)
