@@ -329,7 +329,9 @@ def headline_cards(metrics: dict) -> list[Card]:
       "change_significant": bool, "higher_is_better": bool}``, shown as a card
       with an arrow against last quarter: green when the change is significant
       and in the good direction, red when significant and in the bad direction,
-      grey when not significant; no arrow when ``previous`` is null.
+      grey when not significant; no arrow when ``previous`` is null. An optional
+      ``label`` (text) names what the figure is, e.g. which metric changed most;
+      it becomes the card's label.
 
     Anything else is shown as text. The publisher formats these figures; it
     never recomputes them.
@@ -340,6 +342,7 @@ def headline_cards(metrics: dict) -> list[Card]:
         for key, v in sorted((doc.get("headline") or {}).items()):
             label = label_of(key)
             if _is_comparison(v):
+                label = f"{label}: {v['label']}" if v.get("label") else label
                 value, detail = format_headline(v["value"])
                 arrow, tone, change = _change(v["value"], v["previous"], bool(v.get("change_significant")),
                                               bool(v.get("higher_is_better", True)))

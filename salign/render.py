@@ -35,8 +35,18 @@ def rate_cell(k, n, lo=None, hi=None) -> str:
 
 
 def table(frame: pd.DataFrame, caption: str | None = None, index: bool = False, max_rows: int = 60) -> str:
-    """An escaped, readable HTML table; long tables are cut with a note."""
-    shown = frame.head(max_rows)
+    """An escaped, readable HTML table; long tables are cut with a note.
+
+    Float columns get thousands separators and a sensible number of decimals
+    (none for whole numbers, 1 from 100 up, else 3).
+    """
+    shown = frame.head(max_rows).copy()
+    for col in shown.columns:
+        values = shown[col]
+        if pd.api.types.is_float_dtype(values) and not values.isna().all():
+            whole = (values.dropna() % 1 == 0).all()
+            digits = 0 if whole else (1 if values.abs().max() >= 100 else 3)
+            shown[col] = values.map(lambda x, d=digits: number(x, d))
     body = shown.to_html(index=index, escape=True, border=0, classes="salign-table", na_rep="–")
     cap = f"<p class='caption'>{esc(caption)}</p>" if caption else ""
     more = (f"<p class='note'>Showing {max_rows:,} of {len(frame):,} rows.</p>" if len(frame) > max_rows else "")

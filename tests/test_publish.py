@@ -60,3 +60,16 @@ def test_commit_replaces_atomically_and_restores_on_failure(tmp_path, monkeypatc
     with pytest.raises(OSError):
         publish.commit(staging, target)
     assert (target / "index.html").read_text() == "new"
+
+
+def test_render_table_formats_floats_for_reading():
+    out = table(pd.DataFrame({"amount": [1200.0, 120000.0], "share": [0.12345, 0.5]}))
+    assert "1,200" in out and "120,000" in out and "0.123" in out and "1200.0" not in out
+
+
+def test_comparison_card_label_names_the_figure():
+    metrics = {"notebooks": {"04_quarterly_review": {"headline": {"biggest_change": {
+        "value": 2.5, "previous": 7.4, "change_significant": True, "higher_is_better": False,
+        "label": "median hours to first follow-up"}}}}}
+    (card,) = publish.headline_cards(metrics)
+    assert "median hours to first follow-up" in card.label
