@@ -287,10 +287,15 @@ class _Part:
             s = s.where(~gap, spec.default)
         column_spec = TABLES[self.name].column(col)
         kind = kind or (column_spec.kind if column_spec is not None else "text")
+        scaled_int = kind == "int" and spec.scale is not None  # whole numbers after scaling (2.5 thousand)
         if kind in ("datetime", "int", "number", "id", "category"):
-            s = self._convert(col, s, kind)
+            s = self._convert(col, s, "number" if scaled_int else kind)
         if spec.scale is not None:
             s = s * spec.scale
+            if scaled_int:
+                frac = s.notna() & (s % 1 != 0)
+                self.flag_lines(list(frac[frac].index), "not-a-number", col,
+                                f"expected a whole number after scaling by {spec.scale:g}")
         return s.rename(col)
 
     def _convert(self, col: str, s: pd.Series, kind: str) -> pd.Series:
