@@ -55,7 +55,7 @@ def sections(workspace):
     out["load workspace"] = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as folder:
         steps = [("inventory", lambda: content.inventory(tables, period.end)),
-                 ("personas", lambda: content.choose_personas(tables, folder))]
+                 ("personas", lambda: content.choose_personas(tables))]
         done = {}
         for name, fn in steps:
             start = time.perf_counter()

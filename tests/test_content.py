@@ -81,7 +81,7 @@ def hand(tmp_path):
     tables = load_workspace(write_workspace(tmp_path / "hand", _files()))
     period = periods.resolve("latest", tables)
     inv = content.inventory(tables, period.end, 365)
-    choice = content.choose_personas(tables, tmp_path)
+    choice = content.choose_personas(tables)
     return tables, period, inv, choice
 
 
@@ -204,30 +204,31 @@ def test_common_set_maps_team_tags_through_evidence(hand, tmp_path):
     assert common_tag_map(common, {"marketer": "marketing", "big_company": "sales"}) == {
         "marketing_leader": ("marketing_leader",), "enterprise": ("enterprise",), "marketer": ("marketing_leader",),
         "big_company": ("enterprise",)}
-    (tmp_path / "personas.common.yaml").write_text(
+    adopted = tmp_path / "hand" / "definitions" / "personas.common.yaml"
+    adopted.write_text(
         "version: 1\nteam: common\npersonas:\n"
         "  - id: marketing_leader\n    name: Marketing leader\n    rule: {field: department, in: [Marketing]}\n"
         "    evidence: {team_persona: marketing.marketer}\n"
         "  - id: enterprise\n    name: Enterprise\n    rule: {field: employees, min: 1000}\n"
         "    evidence: {team_persona: sales.big_company}\n")
-    choice = content.choose_personas(tables, tmp_path)
+    team = content.choose_personas(tables)  # loaded before adoption: the team sets
+    assert not team.common and team.ids == ["marketer", "big_company"]
+    assert team.leads.loc["L001", "label"] == "marketer+big_company"
+    tables = load_workspace(tmp_path / "hand")
+    choice = content.choose_personas(tables)
     assert choice.common and choice.ids == ["marketing_leader", "enterprise"]
-    assert "proposed by this run" in choice.source
+    assert "adopted" in choice.source
     assert choice.leads.loc["L001", "label"] == "marketing_leader"   # first match: Marketing before 5,000 staff
     matrix = content.content_matrix(tables, inv, choice, period)
     assert matrix.matrix.loc["marketing_leader", "awareness"] == 1      # C1, tagged with the team id 'marketer'
     assert matrix.matrix.loc["enterprise", "decision"] == 1             # C3, tagged 'big_company'
     assert matrix.unknown_tags == {}
-    # without the proposed file the team sets are used
-    team = content.choose_personas(tables, tmp_path / "elsewhere")
-    assert not team.common and team.ids == ["marketer", "big_company"]
-    assert team.leads.loc["L001", "label"] == "marketer+big_company"
 
 
 def test_notebook_sections_skip_with_reasons_without_content(tiny_workspace, tmp_path):
     ctx = notebook.start("02_content_audit", workspace=str(tiny_workspace), output_dir=str(tmp_path))
     inv = ctx.attempt(content.inventory, ctx.tables, ctx.period.end, key="content_inventory")
-    personas = ctx.attempt(content.choose_personas, ctx.tables, ctx.out, key="personas_used")
+    personas = ctx.attempt(content.choose_personas, ctx.tables, key="personas_used")
     matrix = ctx.attempt(content.content_matrix, ctx.tables, inv, personas, ctx.period)
     ctx.attempt(content.write_gaps, matrix, ctx.out)
     skipped = ctx.metrics
@@ -241,7 +242,7 @@ def _run_all(folder):
     tables = load_workspace(folder)
     period = periods.resolve("latest", tables)
     inv = content.inventory(tables, period.end)
-    choice = content.choose_personas(tables, folder)
+    choice = content.choose_personas(tables)
     use = content.usage(tables, inv, choice, period)
     infl = content.influence(tables, inv, choice, period)
     matrix = content.content_matrix(tables, inv, choice, period)

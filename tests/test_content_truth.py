@@ -1,5 +1,6 @@
 """The content audit finds what the sample generator planted (truth.json key ``content``), and nothing else."""
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ def _audit(folder, out):
     truth = json.loads((folder / "truth.json").read_text())["content"]
     period = periods.resolve("latest", tables)
     inv = content.inventory(tables, period.end, truth["stale_after_days"])
-    choice = content.choose_personas(tables, out)
+    choice = content.choose_personas(tables)
     use = content.usage(tables, inv, choice, period)
     matrix = content.content_matrix(tables, inv, choice, period)
     written = content.write_gaps(matrix, out)
@@ -107,9 +108,10 @@ def test_common_set_from_the_personas_notebook_maps_team_tags_through_its_eviden
     papermill.execute_notebook(str(paths.NOTEBOOKS_DIR / "01_personas.ipynb"), str(tmp_path / "01.ipynb"),
                                parameters={"workspace": str(folder), "output_dir": str(out)}, kernel_name="python3",
                                progress_bar=False, cwd=str(paths.PROJECT_ROOT))
+    shutil.copy(out / "personas.common.yaml", folder / "definitions" / "personas.common.yaml")  # adopted as proposed
     a = _audit(folder, out)
     choice, matrix, inv = a["choice"], a["matrix"], a["inventory"]
-    assert choice.common and "proposed by this run" in choice.source
+    assert choice.common and "adopted" in choice.source
     named = {}
     for p in choice.sets[0].personas:
         for claim in p.evidence.get("team_personas", []):

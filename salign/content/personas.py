@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from salign import render
 from salign.definitions import PersonaSet
 from salign.rules import RuleError
-from salign.strictyaml import load_model
 from salign.tables import MissingData
 
 COMMON = "personas.common.yaml"
@@ -128,30 +126,26 @@ def assign_leads(sets: tuple[PersonaSet, ...], leads: pd.DataFrame) -> pd.DataFr
                         index=pd.Index(leads["lead_id"].astype(str).to_numpy(), name="lead_id"))
 
 
-def choose_personas(tables, out_dir: str | Path | None = None) -> PersonaChoice:
+def choose_personas(tables) -> PersonaChoice:
     """The persona set the audit uses, with each lead's persona under it.
 
-    In order: the common set proposed by this run's personas notebook (``personas.common.yaml``
-    in ``out_dir``), the adopted common set in the workspace's ``definitions/``, else both
-    teams' sets.
+    The adopted common set (``definitions/personas.common.yaml``, put there by a person after
+    sign-off) if the workspace has one, else both teams' sets. A set merely *proposed* by this
+    run's personas notebook is not used: it is not agreed yet.
 
     Raises
     ------
     MissingData
         If the workspace has no persona set at all, or a rule uses a field the leads lack.
     """
-    sets, source, tag_map = _sets(tables, out_dir)
+    sets, source, tag_map = _sets(tables)
     leads = assign_leads(sets, lead_frame(tables)) if tables.leads is not None else None
     return PersonaChoice(source, sets, tag_map, leads)
 
 
-def _sets(tables, out_dir) -> tuple[tuple[PersonaSet, ...], str, dict[str, tuple[str, ...]]]:
-    proposed = Path(out_dir) / COMMON if out_dir else None
+def _sets(tables) -> tuple[tuple[PersonaSet, ...], str, dict[str, tuple[str, ...]]]:
     team_sets = [tables.definitions[f] for f in TEAM_FILES if f in tables.definitions]
     team_ids = {p.id: s.team for s in team_sets for p in s.personas}
-    if proposed is not None and proposed.is_file():
-        common = load_model(PersonaSet, proposed)
-        return (common,), f"the common set proposed by this run ({COMMON})", common_tag_map(common, team_ids)
     if COMMON in tables.definitions:
         common = tables.definitions[COMMON]
         return (common,), f"the adopted common set (definitions/{COMMON})", common_tag_map(common, team_ids)
