@@ -84,6 +84,13 @@ def test_missing_margin_counts_as_one_and_is_reported(tiny_workspace):
     assert "1 of 3 customers have no gross_margin" in v._repr_html_()
 
 
+def test_no_won_deal_means_no_customers(tiny_workspace):
+    opps = tiny_workspace / "opportunities.csv"
+    opps.write_text(opps.read_text().replace(",won,", ",lost,"))
+    with pytest.raises(MissingData, match="no customers"):
+        personas.customer_value(load_workspace(tiny_workspace))
+
+
 def test_value_yaml_changes_who_is_best_on_the_sample(sample_copy):
     default = personas.customer_value(load_workspace(sample_copy))
     write(sample_copy, "value.yaml", "version: 1\nterms:\n  - {factors: [won_revenue]}\n")

@@ -10,6 +10,7 @@ from matplotlib.ticker import FuncFormatter
 from salign import plotting, render
 from salign.definitions import ValueDefinition
 from salign.personas.profiles import attribute_kinds, customer_profiles
+from salign.tables import MissingData
 
 #: used when the workspace has no ``definitions/value.yaml``
 DEFAULT = ValueDefinition(terms=[{"factors": ["won_revenue", "gross_margin"]}])
@@ -213,6 +214,8 @@ def customer_value(tables, best_share: float = 0.2, worst_share: float = 0.2) ->
     the bottom ``worst_share``, plus every churned customer when the definition says so (the default).
     """
     prof = customer_profiles(tables)
+    if prof.empty:
+        raise MissingData("has no customers (no account with a won deal)")
     definition = tables.definitions.get("value.yaml")
     source = "definitions/value.yaml" if definition is not None else "default: no definitions/value.yaml"
     definition = definition or DEFAULT
