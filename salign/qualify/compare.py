@@ -179,8 +179,8 @@ def compare_models(tables, data, fit) -> Comparison:
     X, y, train = data.features, data.y, data.train
     yt = y[~train]
     probs = {"scorecard": fit.probability,
-             "gradient_boosting": models.gradient_boosting(X, data.kinds, y, train, 0),
-             "logistic_regression": models.logistic_regression(X, data.kinds, y, train, 0),
+             "gradient_boosting": models.gradient_boosting(X, data.kinds, y, train, data.random_state),
+             "logistic_regression": models.logistic_regression(X, data.kinds, y, train, data.random_state),
              "naive_bayes": models.naive_bayes(X, data.kinds, y, train)}
     results = [ModelResult(k, p, auc_ci(yt, p), float(brier_score_loss(yt, p)), lift_by_decile(yt, p))
                for k, p in probs.items()]

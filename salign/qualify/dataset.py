@@ -38,6 +38,7 @@ class Dataset(render.Result):
     window_days: int
     fingerprint: str
     as_of: pd.Timestamp
+    random_state: int = 0
     title: str = "What is predicted, and how it is judged"
 
     @property
@@ -116,7 +117,7 @@ def prepare(tables, outcome: str = "sql", window_days: int = 90, random_state: i
         raise ValueError(f"exclude_columns names {', '.join(unknown)}, which the leads do not have; "
                          f"candidates: {', '.join(sorted(cands.kinds))}")
     report = leakage.check(cands, y, split.train, facts["decided_at"], declared)
-    return Dataset(facts, cands, report, split, outcome, window_days, tables.fingerprint, tables.as_of)
+    return Dataset(facts, cands, report, split, outcome, window_days, tables.fingerprint, tables.as_of, random_state)
 
 
 def leakage_report(data: Dataset) -> leakage.LeakageReport:

@@ -167,7 +167,7 @@ def fit_scorecard(data) -> ScorecardFit:
     data : salign.qualify.dataset.Dataset
     """
     X, y, train = data.features, data.y, data.train
-    card, C = fit(X[train], data.kinds, y[train], data.split.kind == "time")
+    card, C = fit(X[train], data.kinds, y[train], data.split.kind == "time", data.random_state)
     score = card.score(X[~train])
     prob = card.probability(score)
     return ScorecardFit(card, C, score, prob, auc_ci(y[~train], score), float(brier_score_loss(y[~train], prob)),
