@@ -6,6 +6,7 @@ import signal
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 from salign import paths
 
@@ -116,8 +117,21 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(signum)
 
 
+PATH_ARGS = ("workspace", "out", "mapping", "source", "settings", "definition", "folder")
+
+
+def _absolute(args: argparse.Namespace) -> argparse.Namespace:
+    """Paths typed at a shell are relative to the current directory (defaults are already absolute)."""
+    names = PATH_ARGS + (("leads",) if args.command == "score" else ())
+    for name in names:
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            setattr(args, name, str(Path(value).expanduser().resolve()))
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _absolute(_parser().parse_args(argv))
     from salign.params import ParameterError
     from salign.periods import PeriodError
     from salign.problems import WorkspaceError

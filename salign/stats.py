@@ -29,7 +29,8 @@ class Rate:
         if not self.n:
             return None
         lo, hi = proportion_confint(self.k, self.n, alpha=0.05, method="wilson")
-        return float(lo), float(hi)
+        p = self.k / self.n  # floating point can leave the bound a hair inside an estimate of 0 or 1
+        return min(float(lo), p), max(float(hi), p)
 
     def __str__(self) -> str:
         if not self.n:
@@ -52,7 +53,8 @@ def rates(k: pd.Series, n: pd.Series) -> pd.DataFrame:
     n = n.astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
         lo, hi = proportion_confint(k, n.where(n > 0, 1), alpha=0.05, method="wilson")
-    out = pd.DataFrame({"k": k, "n": n, "rate": (k / n).where(n > 0), "ci_low": lo, "ci_high": hi})
+    rate = (k / n).where(n > 0)
+    out = pd.DataFrame({"k": k, "n": n, "rate": rate, "ci_low": np.fmin(lo, rate), "ci_high": np.fmax(hi, rate)})
     out.loc[n == 0, ["ci_low", "ci_high"]] = np.nan
     return out
 

@@ -110,10 +110,8 @@ def test_funnel_runs_on_x_education(real_data, tmp_path):
 
 
 @pytest.mark.real_data
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "stats.rates gives ci_high = 1 - 1.1e-16 when k = n, so funnel.StageConversion.figure passes a negative "
-    "error bar to matplotlib (X Education: every sql lead is won); owners: stats.py / funnel.py"))
 def test_stage_conversion_figure_on_x_education(real_data, tmp_path):
+    """Every sql lead is won there: a 100% rate whose interval must still contain it (error bars >= 0)."""
     from salign import funnel, periods
 
     tables, _ = import_mapping(MAPPINGS / "x_education.yaml", tmp_path / "xed")

@@ -44,3 +44,11 @@ def test_kaplan_meier_equals_lifelines_and_keeps_censored():
 def test_kaplan_meier_not_reached_when_mostly_censored():
     summary, _ = kaplan_meier(pd.Series([1.0, 2, 3, 4, 5]), pd.Series([True, False, False, False, False]))
     assert summary.median is None and "not reached" in str(summary)
+
+
+def test_interval_always_contains_the_estimate_at_the_edges():
+    for k, n in [(0, 7), (7, 7), (3, 3), (0, 1000), (1000, 1000)]:
+        lo, hi = Rate(k, n).interval
+        assert lo <= k / n <= hi
+    t = rates(pd.Series([7, 0, 3000]), pd.Series([7, 9, 3000]))
+    assert ((t["ci_low"] <= t["rate"]) & (t["rate"] <= t["ci_high"])).all()
