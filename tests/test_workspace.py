@@ -140,3 +140,9 @@ def test_inputs_are_not_modified(tiny_workspace):
     before = {p: p.read_bytes() for p in tiny_workspace.rglob("*") if p.is_file()}
     load_workspace(tiny_workspace)
     assert before == {p: p.read_bytes() for p in tiny_workspace.rglob("*") if p.is_file()}
+
+
+def test_cli_paths_are_relative_to_the_current_directory(tiny_workspace, monkeypatch, capsys):
+    monkeypatch.chdir(tiny_workspace.parent)
+    assert cli.main(["validate", "--workspace", tiny_workspace.name]) == 0
+    assert "Tiny test workspace" in capsys.readouterr().out
