@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from salign.problems import Problem, WorkspaceError
 from salign.qualify.definition import load_definition
@@ -51,10 +52,13 @@ def write_atomic(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
         if path.suffix.lower() in PARQUET:
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False, encoding="utf-8")
+            pq.write_table(table, tmp)
+        else:  # dictionary-encoded text back to plain text; quotes only where a value needs them
+            table = table.cast(pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type)
+                                                   else f.type) for f in table.schema]))
+            pacsv.write_csv(table, tmp, write_options=pacsv.WriteOptions(quoting_style="needed"))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
