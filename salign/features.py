@@ -37,6 +37,16 @@ def behaviour_counts(leads: pd.DataFrame, activities: pd.DataFrame | None, cutof
     return counts.reindex(leads["lead_id"]).fillna(0).astype(int).set_axis(leads.index)
 
 
+def leads_with_accounts(tables) -> pd.DataFrame:
+    """Leads with the account columns they lack joined in (a persona rule may name either); index kept."""
+    leads = tables.leads
+    if tables.accounts is None or "account_id" not in leads.columns:
+        return leads
+    acc = tables.accounts.set_index("account_id")
+    extra = [c for c in acc.columns if c not in leads.columns]
+    return leads.join(acc[extra], on="account_id")
+
+
 def lead_facts(tables) -> pd.DataFrame:
     """Leads with their first stage times (``at_<stage>``), decision time and behaviour counts."""
     tables.require("leads", "stages")

@@ -8,6 +8,7 @@ import pandas as pd
 
 from salign import render
 from salign.definitions import PersonaSet
+from salign.features import leads_with_accounts
 from salign.rules import RuleError
 from salign.tables import MissingData
 
@@ -98,16 +99,6 @@ class PersonaChoice(render.Result):
         return mapped, unknown
 
 
-def lead_frame(tables) -> pd.DataFrame:
-    """Leads with the account fields they lack joined in, so persona rules on either can be applied."""
-    leads = tables.leads
-    if tables.accounts is None or "account_id" not in leads.columns:
-        return leads
-    acc = tables.accounts.set_index("account_id")
-    extra = [c for c in acc.columns if c not in leads.columns]
-    return leads.join(acc[extra], on="account_id")
-
-
 def assign_leads(sets: tuple[PersonaSet, ...], leads: pd.DataFrame) -> pd.DataFrame:
     """Each lead's first matching persona under every set: index ``lead_id``, columns ``label``, ``personas``.
 
@@ -139,7 +130,7 @@ def choose_personas(tables) -> PersonaChoice:
         If the workspace has no persona set at all, or a rule uses a field the leads lack.
     """
     sets, source, tag_map = _sets(tables)
-    leads = assign_leads(sets, lead_frame(tables)) if tables.leads is not None else None
+    leads = assign_leads(sets, leads_with_accounts(tables)) if tables.leads is not None else None
     return PersonaChoice(source, sets, tag_map, leads)
 
 

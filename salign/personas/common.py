@@ -11,7 +11,8 @@ import yaml
 
 from salign import render
 from salign.definitions import Persona, PersonaSet
-from salign.personas.compare import TEAMS, lead_frame
+from salign.features import leads_with_accounts
+from salign.personas.compare import TEAMS
 from salign.personas.groups import group_stats, stats_metrics, stats_table
 from salign.rules import Condition
 from salign.stats import Rate
@@ -188,7 +189,7 @@ def common_set(tables, value, segments, out_dir: str | Path | None = None) -> Co
         used.add(pid)
         drafts.append(Persona(id=pid, name=name, rule=r["rule"],
                               description=f"Customers like data-driven segment {r['segment']} ({r['description']})"))
-    leads = lead_frame(tables) if tables.leads is not None else None
+    leads = leads_with_accounts(tables) if tables.leads is not None else None
     table = measure(PersonaSet(team="common", personas=drafts), value, leads)
     first = PersonaSet(team="common", personas=drafts).first_match(c, UNASSIGNED)
     table["segment"] = list(targets["segment"]) + [""]
@@ -265,5 +266,5 @@ class AdoptedSet(render.Result):
 def adopted_set(tables, value) -> AdoptedSet:
     """Measure ``definitions/personas.common.yaml`` (the analyst's edited set) on customers and leads."""
     pset = tables.definition(FILE)
-    leads = lead_frame(tables) if tables.leads is not None else None
+    leads = leads_with_accounts(tables) if tables.leads is not None else None
     return AdoptedSet(pset, measure(pset, value, leads), len(leads) if leads is not None else 0)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from salign import plotting, render
+from salign.features import leads_with_accounts
 from salign.personas.groups import group_stats, stats_metrics, stats_table
 from salign.stats import Rate
 
@@ -16,15 +17,6 @@ TEAMS = ("marketing", "sales")
 BOOTSTRAP = 2000
 #: fewest best and fewest worst customers for comparing the teams' separation
 MIN_EACH = 10
-
-
-def lead_frame(tables) -> pd.DataFrame:
-    """Leads with the account columns they lack joined in (a persona rule may name either)."""
-    leads = tables.leads
-    if tables.accounts is None or "account_id" not in leads.columns:
-        return leads
-    extra = [c for c in tables.accounts.columns if c not in leads.columns or c == "account_id"]
-    return leads.merge(tables.accounts[extra], on="account_id", how="left")
 
 
 def _possessive(team: str) -> str:
@@ -164,7 +156,7 @@ def team_personas(tables, value, random_state: int = 0) -> TeamPersonas:
     A rule naming a field the data lacks raises :class:`~salign.rules.RuleError` (the run fails and says so).
     """
     c = value.customers
-    leads = lead_frame(tables) if tables.leads is not None else None
+    leads = leads_with_accounts(tables) if tables.leads is not None else None
     rows, members, lead_members = [], {}, {}
     for team in TEAMS:
         pset = tables.definition(f"personas.{team}.yaml")
