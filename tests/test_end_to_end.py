@@ -94,3 +94,10 @@ def test_lineage_names_data_parameters_versions_and_revision(report):
     assert lin["parameters"]["period"] == "2026Q3"
     assert {"python", "pandas", "papermill", "salign"} <= set(lin["versions"])
     assert lin["git_revision"]
+
+
+def test_review_reports_the_planted_content_gaps_and_writes_the_artifacts(metrics, report):
+    gaps = metrics["notebooks"]["02_content_audit"]["sections"]["content_matrix"]["gaps"]
+    assert sorted(map(tuple, gaps)) == sorted(map(tuple, TRUTH["content"]["gaps"]))
+    for artifact in ("personas.common.yaml", "qualification.yaml", "content_gaps.csv"):
+        assert (report / artifact).exists(), artifact
