@@ -330,8 +330,8 @@ def headline_cards(metrics: dict) -> list[Card]:
       with an arrow against last quarter: green when the change is significant
       and in the good direction, red when significant and in the bad direction,
       grey when not significant; no arrow when ``previous`` is null. An optional
-      ``label`` (text) names what the figure is, e.g. which metric changed most;
-      it becomes the card's label.
+      ``label`` (text) replaces the key as the card's label, e.g. to say which
+      metric changed most.
 
     Anything else is shown as text. The publisher formats these figures; it
     never recomputes them.
@@ -342,7 +342,7 @@ def headline_cards(metrics: dict) -> list[Card]:
         for key, v in sorted((doc.get("headline") or {}).items()):
             label = label_of(key)
             if _is_comparison(v):
-                label = f"{label}: {v['label']}" if v.get("label") else label
+                label = str(v["label"]) if v.get("label") else label
                 value, detail = format_headline(v["value"])
                 arrow, tone, change = _change(v["value"], v["previous"], bool(v.get("change_significant")),
                                               bool(v.get("higher_is_better", True)))

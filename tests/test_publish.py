@@ -70,6 +70,6 @@ def test_render_table_formats_floats_for_reading():
 def test_comparison_card_label_names_the_figure():
     metrics = {"notebooks": {"04_quarterly_review": {"headline": {"biggest_change": {
         "value": 2.5, "previous": 7.4, "change_significant": True, "higher_is_better": False,
-        "label": "median hours to first follow-up"}}}}}
+        "label": "Biggest change: median hours to first follow-up"}}}}}
     (card,) = publish.headline_cards(metrics)
-    assert "median hours to first follow-up" in card.label
+    assert card.label == "Biggest change: median hours to first follow-up"
