@@ -31,7 +31,8 @@ def floor(tmp: Path) -> float:
     for wave in waves():
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda n: papermill.execute_notebook(str(src), str(tmp / f"{n}.ipynb"), kernel_name="python3",
-                                                                progress_bar=False, cwd=str(paths.PROJECT_ROOT)), wave))
+                                                                progress_bar=False, cwd=str(paths.PROJECT_ROOT),
+                                                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"]), wave))
     return time.perf_counter() - t0
 
 
