@@ -32,20 +32,21 @@ def import_salesforce(folder: str | Path, out: str | Path, settings: str | Path 
                       name: str | None = None):
     """Import Salesforce exports (see :mod:`salign.imports.salesforce`); return ``(tables, report)``."""
     from salign.imports import salesforce
-    from salign.imports.write import write_workspace
 
-    built = salesforce.apply(paths.resolve(folder), salesforce.load_settings(
-        None if settings is None else paths.resolve(settings)))
-    return write_workspace(built, paths.resolve(out), name), built.report
+    return _import_vendor(salesforce, folder, out, settings, name)
 
 
 def import_hubspot(folder: str | Path, out: str | Path, settings: str | Path | None = None, name: str | None = None):
     """Import HubSpot exports (see :mod:`salign.imports.hubspot`); return ``(tables, report)``."""
     from salign.imports import hubspot
+
+    return _import_vendor(hubspot, folder, out, settings, name)
+
+
+def _import_vendor(vendor, folder, out, settings, name):
     from salign.imports.write import write_workspace
 
-    built = hubspot.apply(paths.resolve(folder), hubspot.load_settings(
-        None if settings is None else paths.resolve(settings)))
+    built = vendor.apply(paths.resolve(folder), vendor.load_settings(None if settings is None else paths.resolve(settings)))
     return write_workspace(built, paths.resolve(out), name), built.report
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import Field
 
 from salign.imports.mapping import Built, build
+from salign.imports.sources import csv_files
 from salign.imports.spec import ColumnMap, Mapping, SourceFile, SourceFormats, StageEvent, TableMap, WorkspaceSettings, _Strict
 from salign.strictyaml import load_model
 
@@ -58,12 +59,6 @@ class Settings(_Strict):
 def load_settings(path: str | Path | None) -> Settings:
     """The settings file, or the defaults."""
     return Settings() if path is None else load_model(Settings, Path(path))
-
-
-def find_files(folder: Path) -> dict[str, str]:
-    """File key -> file name in ``folder`` (``contacts.csv`` etc., matched case-insensitively)."""
-    present = {p.name.lower(): p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
-    return {k: present[f"{k}.csv"] for k in FILES if f"{k}.csv" in present}
 
 
 def _col(name: str, **kw) -> ColumnMap:
@@ -121,7 +116,7 @@ def tidy(key: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 def apply(folder: str | Path, settings: Settings) -> Built:
     """Map the HubSpot exports in ``folder``."""
     folder = Path(folder)
-    files = find_files(folder)
+    files = csv_files(folder, FILES)
     if not files:
         from salign.problems import Problem, WorkspaceError
 

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from salign.imports import ids
 from salign.imports.mapping import Built, build
+from salign.imports.sources import csv_files
 from salign.imports.spec import (ColumnMap, Drop, Mapping, SourceFile, SourceFormats, StageEvent, TableMap,
                                  WorkspaceSettings, _Strict)
 from salign.io import convert
@@ -93,12 +94,6 @@ class Settings(_Strict):
 def load_settings(path: str | Path | None) -> Settings:
     """The settings file, or the defaults."""
     return Settings() if path is None else load_model(Settings, Path(path))
-
-
-def find_files(folder: Path) -> dict[str, str]:
-    """Object name -> file name in ``folder`` (matched case-insensitively, ``.csv``)."""
-    present = {p.name.lower(): p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
-    return {obj: present[f"{obj.lower()}.csv"] for obj in OBJECTS if f"{obj.lower()}.csv" in present}
 
 
 def mapping_for(settings: Settings, files: dict[str, str]) -> Mapping:
@@ -334,7 +329,7 @@ def _conversion_times(lead, history, report) -> None:
 def apply(folder: str | Path, settings: Settings) -> Built:
     """Map the Salesforce exports in ``folder``."""
     folder = Path(folder)
-    files = find_files(folder)
+    files = csv_files(folder, OBJECTS)
     if not files:
         from salign.problems import Problem, WorkspaceError
 

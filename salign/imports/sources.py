@@ -15,6 +15,12 @@ from salign.io import placeholder_counts, read_raw
 from salign.problems import Collector
 
 
+def csv_files(folder: Path, names) -> dict[str, str]:
+    """Name -> file name of each ``<name>.csv`` present in ``folder`` (matched case-insensitively)."""
+    present = {p.name.lower(): p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
+    return {n: present[f"{n.lower()}.csv"] for n in names if f"{n.lower()}.csv" in present}
+
+
 @dataclass
 class Source:
     """One source file read as text; index = line number in the file."""
