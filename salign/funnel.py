@@ -174,8 +174,7 @@ class Funnel(render.Result):
         t = self.table
         fig, ax = plotting.figure()
         ax.bar(t["stage"], t["rate"].fillna(0), color=plotting.COLORS["common"])
-        ax.errorbar(t["stage"], t["rate"].fillna(0), yerr=[(t["rate"] - t["ci_low"]).fillna(0),
-                                                           (t["ci_high"] - t["rate"]).fillna(0)],
+        ax.errorbar(t["stage"], t["rate"].fillna(0), yerr=plotting.rate_error(t),
                     fmt="none", color=plotting.COLORS["ink"], capsize=3)
         plotting.percent_axis(ax)
         ax.set_title(f"Leads created in {self.period} passing each stage within {self.window_days} days (95% CI)")
@@ -251,8 +250,7 @@ class StageConversion(render.Result):
         immature = (t["mature"] < t["n"]).to_numpy()
         ax.bar(labels, t["rate"].fillna(0), color=plotting.COLORS["common"],
                hatch=["//" if i else "" for i in immature], edgecolor=plotting.COLORS["ink"])
-        ax.errorbar(labels, t["rate"].fillna(0), yerr=[(t["rate"] - t["ci_low"]).fillna(0),
-                                                       (t["ci_high"] - t["rate"]).fillna(0)],
+        ax.errorbar(labels, t["rate"].fillna(0), yerr=plotting.rate_error(t),
                     fmt="none", color=plotting.COLORS["ink"], capsize=3)
         plotting.percent_axis(ax)
         ax.set_title(f"Cohort conversion within {self.window_days} days, {self.period} (hatched: immature)")

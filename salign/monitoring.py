@@ -105,8 +105,7 @@ class QualificationMonitor(render.Result):
         r = self.reliability
         fig, ax = plotting.figure()
         ax.plot([0, 1], [0, 1], color=plotting.COLORS["muted"], ls="--", label="perfect calibration")
-        ax.errorbar(r["mean_p"], r["rate"], yerr=[(r["rate"] - r["ci_low"]).fillna(0),
-                                                  (r["ci_high"] - r["rate"]).fillna(0)],
+        ax.errorbar(r["mean_p"], r["rate"], yerr=plotting.rate_error(r),
                     fmt="o", color=plotting.COLORS["common"], capsize=3, label="observed (95% CI)")
         top = float(max(r["ci_high"].max(), r["mean_p"].max(), 0.05)) * 1.1
         ax.set_xlim(0, top)

@@ -40,3 +40,12 @@ def percent_axis(ax, axis: str = "y") -> None:
     from matplotlib.ticker import PercentFormatter
 
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
+def rate_error(table):
+    """Error-bar extents ``[below, above]`` of rates with their 95% intervals.
+
+    ``table`` has columns ``rate``, ``ci_low`` and ``ci_high`` (as from :func:`salign.stats.rates`);
+    a rate of 0/0 gets no bar.
+    """
+    return [(table["rate"] - table["ci_low"]).fillna(0), (table["ci_high"] - table["rate"]).fillna(0)]

@@ -219,8 +219,7 @@ class SLAScorecard(render.Result):
         ax.legend()
         w = self.by_week
         x = np.arange(len(w))
-        wx.errorbar(x, w["rate"], yerr=[(w["rate"] - w["ci_low"]).fillna(0), (w["ci_high"] - w["rate"]).fillna(0)],
-                    fmt="o-", color=plotting.COLORS["sales"], capsize=3)
+        wx.errorbar(x, w["rate"], yerr=plotting.rate_error(w), fmt="o-", color=plotting.COLORS["sales"], capsize=3)
         wx.axhline(self.follow_up_target, color=plotting.COLORS["bad"], ls="--", label="target")
         wx.set_xticks(x, w["week"], rotation=60, fontsize=7)
         plotting.percent_axis(wx)

@@ -135,7 +135,7 @@ class WinLoss(render.Result):
         fig, ax = plotting.figure()
         if len(b):
             ax.barh(b["group"], b["rate"].fillna(0), color=plotting.COLORS["sales"],
-                    xerr=[(b["rate"] - b["ci_low"]).fillna(0), (b["ci_high"] - b["rate"]).fillna(0)], capsize=3)
+                    xerr=plotting.rate_error(b), capsize=3)
             ax.axvline(self.overall.value or 0, color=plotting.COLORS["ink"], ls="--", label="all deals")
             ax.legend()
             ax.set_title(f"Win rate by {dim}, deals closed in {self.period} (95% CI)")
