@@ -125,7 +125,26 @@ def notebook_body(nb: nbformat.NotebookNode | Path) -> tuple[str, str, str]:
         heading = title.lstrip("#").strip()
         lede = _export(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(rest)])) if rest.strip() else ""
         nb = nbformat.from_dict(dict(nb, cells=nb.cells[1:]))
-    return heading, lede, _alt_texts(_export(nb))
+    return heading, lede, _alt_texts(_without_repeated_titles(_export(nb)))
+
+
+_HEADING = re.compile(r"<(h[1-6])\b[^>]*>(.*?)</\1>", flags=re.S | re.I)
+
+
+def _without_repeated_titles(body: str) -> str:
+    """Drop a sub-heading (h3-h6) that only repeats the heading just before it.
+
+    A result's own title (shown when it is displayed alone in a notebook) often
+    says the same as the narrative's section heading above it.
+    """
+    out, last, pos = [], None, 0
+    for m in _HEADING.finditer(body):
+        text = html.unescape(re.sub(r"<[^>]+>", "", m.group(2))).strip().casefold()
+        if text and text == last and m.group(1).lower() not in ("h1", "h2"):  # h1/h2 carry the contents
+            out.append(body[pos:m.start()])
+            pos = m.end()
+        last = text
+    return "".join(out) + body[pos:]
 
 
 def _export(nb: nbformat.NotebookNode) -> str:

@@ -73,3 +73,15 @@ def test_comparison_card_label_names_the_figure():
         "label": "Biggest change: median hours to first follow-up"}}}}}
     (card,) = publish.headline_cards(metrics)
     assert card.label == "Biggest change: median hours to first follow-up"
+
+
+def test_a_heading_that_repeats_the_one_before_is_dropped():
+    body = ("<h2 id='x'>The scorecard<a class='anchor-link' href='#x'></a></h2><div><h4>The Scorecard</h4>"
+            "<p>text</p><h4>Points</h4></div>")
+    out = publish._without_repeated_titles(body)
+    assert out.count("corecard") == 1 and "<h4>Points</h4>" in out and "<p>text</p>" in out
+
+
+def test_section_headings_are_never_dropped():
+    body = "<h4>Gaps</h4><h2 id='gaps'>Gaps</h2>"
+    assert publish._without_repeated_titles(body) == body
