@@ -172,13 +172,19 @@ class Funnel(render.Result):
 
     def figure(self):
         t = self.table
-        fig, ax = plotting.figure()
-        ax.bar(t["stage"], t["rate"].fillna(0), color=plotting.COLORS["common"])
-        ax.errorbar(t["stage"], t["rate"].fillna(0), yerr=plotting.rate_error(t),
-                    fmt="none", color=plotting.COLORS["ink"], capsize=3)
-        plotting.percent_axis(ax)
+        fig, ax = _rate_bars(t["stage"], t)
         ax.set_title(f"Leads created in {self.period} passing each stage within {self.window_days} days (95% CI)")
         return fig
+
+
+def _rate_bars(labels, t: pd.DataFrame, **bar_kwargs):
+    """A house-style figure of rates as bars with their 95% intervals; returns ``(fig, ax)``."""
+    fig, ax = plotting.figure()
+    ax.bar(labels, t["rate"].fillna(0), color=plotting.COLORS["common"], **bar_kwargs)
+    ax.errorbar(labels, t["rate"].fillna(0), yerr=plotting.rate_error(t), fmt="none", color=plotting.COLORS["ink"],
+                capsize=3)
+    plotting.percent_axis(ax)
+    return fig, ax
 
 
 def cohort_funnel(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Funnel:
@@ -245,14 +251,9 @@ class StageConversion(render.Result):
 
     def figure(self):
         t = self.table
-        fig, ax = plotting.figure()
-        labels = t["stage"] + "→" + t["next"]
         immature = (t["mature"] < t["n"]).to_numpy()
-        ax.bar(labels, t["rate"].fillna(0), color=plotting.COLORS["common"],
-               hatch=["//" if i else "" for i in immature], edgecolor=plotting.COLORS["ink"])
-        ax.errorbar(labels, t["rate"].fillna(0), yerr=plotting.rate_error(t),
-                    fmt="none", color=plotting.COLORS["ink"], capsize=3)
-        plotting.percent_axis(ax)
+        fig, ax = _rate_bars(t["stage"] + "→" + t["next"], t, hatch=["//" if i else "" for i in immature],
+                             edgecolor=plotting.COLORS["ink"])
         ax.set_title(f"Cohort conversion within {self.window_days} days, {self.period} (hatched: immature)")
         return fig
 
