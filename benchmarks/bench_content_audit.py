@@ -17,8 +17,10 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from salign import content, paths, periods
-from salign.workspace import load_workspace
+from salign import content
+from salign.common import periods
+from salign.core import paths
+from salign.workspace.load import load_workspace
 
 
 def _floor_notebook(folder, workspace):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from salign import paths
+from salign.core import paths
 from salign.imports import import_mapping
 
 REAL = paths.PROJECT_ROOT.parent / "shared" / "data" / "real"

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import nbformat
 
-from salign import paths, publish
-from salign.lock import RunLock
-from salign.run import RunLocked, RunTimeout, review
-from salign.workspace import load_workspace
+from salign.core import paths
+from salign.report import publish
+from salign.runner.execute import RunLocked, RunTimeout, review
+from salign.runner.lock import RunLock
+from salign.workspace.load import load_workspace
 
 
 def page_sizes(report: Path) -> None:

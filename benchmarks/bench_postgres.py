@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from salign import paths
-from salign.workspace import load_workspace
+from salign.core import paths
+from salign.workspace.load import load_workspace
 
 
 def main() -> None:

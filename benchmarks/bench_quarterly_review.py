@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from salign import paths
+from salign.core import paths
 
 NOTEBOOK = paths.NOTEBOOKS_DIR / "04_quarterly_review.ipynb"
 

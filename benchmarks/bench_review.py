@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from salign import paths
-from salign.run import review, waves
+from salign.core import paths
+from salign.runner.execute import review, waves
 
 IMPORTS = ("import pandas, numpy, sklearn, matplotlib, statsmodels.api, lifelines\n"
            "from salign import notebook, personas, content, qualify, funnel, sla, winloss")

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from salign import paths, qualify
-from salign.features import lead_facts
-from salign.qualify.files import read_leads
-from salign.qualify.score import Scorer
-from salign.workspace import load_workspace
+from salign import qualify
+from salign.common.facts import lead_facts
+from salign.core import paths
+from salign.scoring.files import read_leads
+from salign.scoring.score import Scorer
+from salign.workspace.load import load_workspace
 
 
 def definition():

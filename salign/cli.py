@@ -8,7 +8,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from salign import paths
+from salign.core import paths
 
 #: exit codes (documented in README): 0 ok
 EXIT_USAGE = 2          # bad arguments or parameters
@@ -132,13 +132,13 @@ def _absolute(args: argparse.Namespace) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _absolute(_parser().parse_args(argv))
-    from salign.params import ParameterError
-    from salign.periods import PeriodError
-    from salign.problems import WorkspaceError
+    from salign.common.periods import PeriodError
+    from salign.core.problems import WorkspaceError
+    from salign.runner.params import ParameterError
 
     try:
         if args.command == "review":
-            from salign.run import RunError, RunLocked, RunTimeout, review
+            from salign.runner.execute import RunError, RunLocked, RunTimeout, review
 
             t0 = time.perf_counter()
             previous = signal.signal(signal.SIGTERM, _interrupt)  # cron/systemd stop: clean up like Ctrl-C
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                 signal.signal(signal.SIGTERM, previous)
             print(f"finished in {time.perf_counter() - t0:.1f} s")
         elif args.command == "validate":
-            from salign.workspace import load_workspace
+            from salign.workspace.load import load_workspace
 
             tables = load_workspace(args.workspace)
             print(f"ok: {tables!r}")
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             print(report.text())
             print(f"workspace written to {tables.folder}: {tables!r}")
         elif args.command == "score":
-            from salign.qualify.files import score_file
+            from salign.scoring.files import score_file
 
             out = paths.resolve(args.out)
             try:

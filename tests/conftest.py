@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from salign import paths
+from salign.core import paths
 
 REAL_DATA = paths.PROJECT_ROOT.parent / "shared" / "data" / "real"
 

@@ -22,10 +22,10 @@ import pytest
 import yaml
 
 from salign import cli
+from salign.core.problems import WorkspaceError
 from salign.imports import import_hubspot, import_mapping, import_salesforce
-from salign.problems import WorkspaceError
-from salign.schema import TABLES
-from salign.workspace import load_workspace
+from salign.workspace.load import load_workspace
+from salign.workspace.schema import TABLES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bad_inputs"
 CASES = sorted(p for p in FIXTURES.iterdir() if (p / "expected.yaml").is_file())

@@ -4,14 +4,16 @@ import textwrap
 import pandas as pd
 import pytest
 
-from salign import content, notebook, periods
+from salign import content
+from salign.common import periods
 from salign.content import journey
 from salign.content.inventory import place_of
 from salign.content.personas import common_tag_map
-from salign.definitions import PersonaSet
-from salign.schema import TABLES
-from salign.tables import MissingData
-from salign.workspace import load_workspace
+from salign.definitions.models import PersonaSet
+from salign.runner import notebook
+from salign.workspace.load import load_workspace
+from salign.workspace.schema import TABLES
+from salign.workspace.tables import MissingData
 from tests.conftest import TINY, write_workspace
 
 WORKSPACE_YAML = TINY["workspace.yaml"].replace("""\

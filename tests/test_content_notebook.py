@@ -5,8 +5,8 @@ import nbformat
 import papermill
 import pytest
 
-from salign import paths
-from salign.schema import TABLES
+from salign.core import paths
+from salign.workspace.schema import TABLES
 
 pytestmark = pytest.mark.slow
 

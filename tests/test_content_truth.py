@@ -5,9 +5,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from salign import content, paths, periods
+from salign import content
+from salign.common import periods
+from salign.core import paths
 from salign.sample import generate
-from salign.workspace import load_workspace
+from salign.workspace.load import load_workspace
 
 
 def _audit(folder, out):

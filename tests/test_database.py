@@ -17,10 +17,12 @@ import pandas as pd
 import pytest
 import yaml
 
-import salign
-from salign import database, paths
-from salign.problems import WorkspaceError
-from salign.schema import TABLES
+from salign.core import paths
+from salign.core.problems import WorkspaceError
+from salign.runner import review
+from salign.workspace import load_workspace
+from salign.workspace import database
+from salign.workspace.schema import TABLES
 
 ENV = "SALIGN_TEST_DATABASE_URL"
 SQL_TYPES = {"id": "text", "text": "text", "category": "text", "int": "bigint", "number": "double precision",
@@ -84,7 +86,7 @@ def sample_in_db(postgres_url, tmp_path_factory):
 
 
 def test_tables_read_from_the_database_equal_the_files(sample_in_db):
-    files, db = salign.load_workspace(paths.SAMPLE_WORKSPACE), salign.load_workspace(sample_in_db)
+    files, db = load_workspace(paths.SAMPLE_WORKSPACE), load_workspace(sample_in_db)
     for name in TABLES:
         a, b = getattr(files, name), getattr(db, name)
         assert (a is None) == (b is None), name
@@ -99,8 +101,8 @@ def test_tables_read_from_the_database_equal_the_files(sample_in_db):
 
 @pytest.mark.slow
 def test_review_on_the_database_equals_review_on_the_files(sample_in_db, tmp_path):
-    on_files = salign.review(workspace=paths.SAMPLE_WORKSPACE, out=tmp_path / "files", progress=lambda m: None)
-    on_db = salign.review(workspace=sample_in_db, out=tmp_path / "db", progress=lambda m: None)
+    on_files = review(workspace=paths.SAMPLE_WORKSPACE, out=tmp_path / "files", progress=lambda m: None)
+    on_db = review(workspace=sample_in_db, out=tmp_path / "db", progress=lambda m: None)
     assert on_files.name == on_db.name  # the same period
     metrics_files = _without_source(json.loads((on_files / "metrics.json").read_text()))
     metrics_db = _without_source(json.loads((on_db / "metrics.json").read_text()))
@@ -138,7 +140,7 @@ def test_bad_rows_in_the_database_are_named(postgres_url, tmp_path):
     try:
         ws = db_workspace(tmp_path / "ws", FIXTURE_WS, "broken", names)
         with pytest.raises(WorkspaceError) as err:
-            salign.load_workspace(ws)
+            load_workspace(ws)
     finally:
         os.environ.pop(ENV, None)
     p = next(p for p in err.value.problems if p.rule == "minimum")
@@ -155,7 +157,7 @@ def test_a_query_can_be_a_table(postgres_url, tmp_path):
     config["tables"].pop("stages")
     config["tables"].pop("opportunities")
     (ws / "workspace.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    tables = salign.load_workspace(ws)
+    tables = load_workspace(ws)
     assert tables.leads["lead_id"].tolist() == ["L2"] and tables.leads["account_name"].tolist() == ["Beta Ltd"]
     assert tables.stages is None
 
@@ -168,13 +170,13 @@ def test_passwords_are_never_shown(tmp_path, monkeypatch):
     ws = db_workspace(tmp_path / "ws", FIXTURE_WS, "s", ["accounts"])
     monkeypatch.setenv(ENV, url)
     with pytest.raises(WorkspaceError) as err:  # cannot connect: the message names the place, not the password
-        salign.load_workspace(ws)
+        load_workspace(ws)
     assert any(p.rule == "database-connect" for p in err.value.problems) and secret not in str(err.value)
     config = yaml.safe_load((ws / "workspace.yaml").read_text())
     config["database"] = {"url": url}
     (ws / "workspace.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(WorkspaceError) as err:  # a password in workspace.yaml is refused, and not echoed
-        salign.load_workspace(ws)
+        load_workspace(ws)
     assert [p.rule for p in err.value.problems] == ["password-in-url"] and secret not in str(err.value)
 
 

@@ -4,8 +4,10 @@ import json
 import duckdb
 import pytest
 
-from salign import cli, paths, publish
-from salign.workspace import load_workspace
+from salign import cli
+from salign.core import paths
+from salign.report import publish
+from salign.workspace.load import load_workspace
 
 pytestmark = pytest.mark.slow
 SAMPLE = paths.SAMPLE_WORKSPACE

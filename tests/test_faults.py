@@ -20,9 +20,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from salign import cli, paths, publish
-from salign.lock import LOCK_NAME, RunLock
-from salign.run import RunError, RunLocked, RunTimeout, review
+from salign import cli
+from salign.core import paths
+from salign.report import publish
+from salign.runner.execute import RunError, RunLocked, RunTimeout, review
+from salign.runner.lock import LOCK_NAME, RunLock
 
 pytestmark = pytest.mark.slow
 
@@ -30,14 +32,16 @@ PERIOD = "2025Q4"
 #: runs the CLI with the notebooks read from argv[1] (a copy with a planted fault)
 CLI_WITH_NOTEBOOKS = """\
 import functools, sys
-from salign import cli, run
+from salign import cli
+from salign.runner import execute as run
 run.review = functools.partial(run.review, notebooks_dir=sys.argv[1])
 sys.exit(cli.main(sys.argv[2:]))
 """
 #: runs the CLI but dies (SIGKILL, no clean-up at all) once the staging report is complete, before it is swapped in
 CLI_DYING_IN_PUBLISH = """\
 import os, signal, sys
-from salign import cli, publish
+from salign import cli
+from salign.report import publish
 real_build = publish.build
 def build_then_die(*args, **kwargs):
     real_build(*args, **kwargs)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from salign import cli
+from salign.core.problems import WorkspaceError
 from salign.imports import import_hubspot
-from salign.problems import WorkspaceError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hubspot"
 SETTINGS = FIXTURE / "settings.yaml"

@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from salign.core.problems import WorkspaceError
 from salign.imports import import_mapping
-from salign.problems import WorkspaceError
 
 BASE = Path(__file__).parent / "fixtures" / "bad_inputs" / "_valid_mapping"
 

@@ -5,9 +5,10 @@ import json
 import pandas as pd
 import pytest
 
-import salign
-from salign import cli, paths
+from salign import cli
+from salign.core import paths
 from salign.imports import import_mapping
+from salign.workspace import load_workspace
 
 MAPPINGS = paths.PROJECT_ROOT / "data" / "mappings"
 
@@ -27,7 +28,7 @@ def test_maven_crm_imports_and_loads(real_data, tmp_path):
     before = _digest(src)
     tables, report = import_mapping(MAPPINGS / "maven_crm.yaml", tmp_path / "maven")
     assert _digest(src) == before  # the inputs are never modified
-    loaded = salign.load_workspace(tmp_path / "maven")
+    loaded = load_workspace(tmp_path / "maven")
     assert len(loaded.accounts) == 85 and len(loaded.opportunities) == 8300
     assert loaded.config.currency == "USD" and loaded.as_of == pd.Timestamp("2018-01-01", tz="UTC")
     opp = loaded.opportunities
@@ -52,7 +53,7 @@ def test_x_education_imports_and_loads(real_data, tmp_path):
     before = _digest(src)
     tables, report = import_mapping(MAPPINGS / "x_education.yaml", tmp_path / "xed")
     assert _digest(src) == before
-    loaded = salign.load_workspace(tmp_path / "xed")
+    loaded = load_workspace(tmp_path / "xed")
     leads, stages = loaded.leads, loaded.stages
     assert len(leads) == 9240
     assert leads["created_at"].nunique() == 1  # no dates: one declared constant
@@ -102,7 +103,8 @@ def test_the_documented_mapping_example_is_valid():
 @pytest.mark.real_data
 def test_funnel_runs_on_x_education(real_data, tmp_path):
     """X Education has no mql, sal or opportunity events; the funnel still runs and converted leads reach sql and won."""
-    from salign import funnel, periods
+    from salign.common import periods
+    from salign.review import funnel
 
     tables, _ = import_mapping(MAPPINGS / "x_education.yaml", tmp_path / "xed")
     m = funnel.cohort_funnel(tables, periods.Quarter.parse("2020Q1")).metrics()
@@ -112,7 +114,8 @@ def test_funnel_runs_on_x_education(real_data, tmp_path):
 @pytest.mark.real_data
 def test_stage_conversion_figure_on_x_education(real_data, tmp_path):
     """Every sql lead is won there: a 100% rate whose interval must still contain it (error bars >= 0)."""
-    from salign import funnel, periods
+    from salign.common import periods
+    from salign.review import funnel
 
     tables, _ = import_mapping(MAPPINGS / "x_education.yaml", tmp_path / "xed")
     funnel.stage_conversion(tables, periods.Quarter.parse("2020Q1")).figure()

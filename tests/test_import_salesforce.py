@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from salign import cli
+from salign.core.problems import WorkspaceError
 from salign.imports import ids, import_salesforce
-from salign.problems import WorkspaceError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "salesforce"
 SETTINGS = FIXTURE / "settings.yaml"

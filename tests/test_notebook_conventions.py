@@ -5,8 +5,8 @@ import nbformat
 import papermill
 import pytest
 
-from salign import paths
-from salign.params import MODELS
+from salign.core import paths
+from salign.runner.params import MODELS
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
 
@@ -30,7 +30,7 @@ def test_conventions(path):
     inspected = papermill.inspect_notebook(str(path))
     assert set(inspected) == declared, "papermill could not parse every parameter line"
     assert all(v["help"] for v in inspected.values()), "every parameter has a help comment"
-    assert declared == set(MODELS[path.stem].model_fields), "parameters cell and salign.params disagree"
+    assert declared == set(MODELS[path.stem].model_fields), "parameters cell and salign.runner.params disagree"
     assert f"notebook.start({path.stem!r}" in code[1].source, "the first code cell validates the parameters"
     for c in code:
         for node in ast.walk(ast.parse(c.source)):

@@ -4,7 +4,7 @@ import tomllib
 
 import yaml
 
-from salign import paths
+from salign.core import paths
 
 
 def _name(spec: str) -> str:

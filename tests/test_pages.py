@@ -10,11 +10,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from salign import paths, publish
-from salign.pii import Matcher, pii_values
-from salign.run import RunError, review
-from salign.stats import Rate
-from salign.workspace import load_workspace
+from salign.common.stats import Rate
+from salign.core import paths
+from salign.report import publish
+from salign.report.pii import Matcher, pii_values
+from salign.runner.execute import RunError, review
+from salign.workspace.load import load_workspace
 
 
 def cards_of(headline: dict) -> dict[str, publish.Card]:

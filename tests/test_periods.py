@@ -3,8 +3,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from salign.periods import PeriodError, Quarter, resolve
-from salign.workspace import load_workspace
+from salign.common.periods import PeriodError, Quarter, resolve
+from salign.workspace.load import load_workspace
 
 
 def test_calendar_quarter_in_workspace_time_zone():

@@ -6,17 +6,17 @@ import pandas as pd
 import pytest
 
 from salign import personas
-from salign.definitions import PersonaSet
-from salign.params import ParameterError, validate
+from salign.core.problems import WorkspaceError
+from salign.core.strictyaml import load_model
+from salign.definitions.models import PersonaSet
+from salign.definitions.rules import Condition
 from salign.personas.common import FILE, to_yaml
 from salign.personas.levels import levels, nice
 from salign.personas.tree_rules import cut_bounds, group_rules
 from salign.personas.value import CustomerValue, ValueDefinitionError
-from salign.problems import WorkspaceError
-from salign.rules import Condition
-from salign.strictyaml import load_model
-from salign.tables import MissingData
-from salign.workspace import load_workspace
+from salign.runner.params import ParameterError, validate
+from salign.workspace.load import load_workspace
+from salign.workspace.tables import MissingData
 
 
 def write(ws, name, text):

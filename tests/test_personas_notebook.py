@@ -6,9 +6,10 @@ import papermill
 import pytest
 import yaml
 
-from salign import cli, paths
-from salign.definitions import PersonaSet
-from salign.strictyaml import load_model
+from salign import cli
+from salign.core import paths
+from salign.core.strictyaml import load_model
+from salign.definitions.models import PersonaSet
 
 pytestmark = pytest.mark.slow
 NOTEBOOK = paths.NOTEBOOKS_DIR / "01_personas.ipynb"

@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from salign import paths, personas
-from salign.definitions import PersonaSet
-from salign.rules import Condition
-from salign.strictyaml import load_model
-from salign.workspace import load_workspace
+from salign import personas
+from salign.core import paths
+from salign.core.strictyaml import load_model
+from salign.definitions.models import PersonaSet
+from salign.definitions.rules import Condition
+from salign.workspace.load import load_workspace
 
 SAMPLE = paths.SAMPLE_WORKSPACE
 

@@ -1,13 +1,12 @@
 """Publishing: pages without code or PII, escaped CRM text, atomic replacement."""
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from salign import publish
-from salign.render import table
-from salign.workspace import load_workspace
-
-import pandas as pd
+from salign.common.render import table
+from salign.report import publish
+from salign.workspace.load import load_workspace
 
 
 def test_check_page_finds_emails_phones_scripts_and_pii_values():

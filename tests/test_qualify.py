@@ -11,18 +11,17 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from salign import cli, qualify
-from salign.problems import WorkspaceError
+from salign import cli, qualify, scoring
+from salign.core.problems import WorkspaceError
+from salign.definitions.qualification import QualificationDefinition, load_definition
 from salign.qualify import leakage
 from salign.qualify.auc import auc_ci, auc_difference
-from salign.qualify.bins import BinSpec, fit_spec
-from salign.qualify.definition import QualificationDefinition, load_definition
 from salign.qualify.features import candidates
-from salign.qualify.score import Scorer
 from salign.qualify.target import holdout_split
-from salign.tables import MissingData
-from salign.workspace import load_workspace
-
+from salign.scoring.bins import BinSpec, fit_spec
+from salign.scoring.score import Scorer
+from salign.workspace.load import load_workspace
+from salign.workspace.tables import MissingData
 
 # --------------------------------------------------------------------------- AUC intervals
 
@@ -279,7 +278,7 @@ def test_bands_qualified_and_reasons(small):
     scored = scorer.score(leads)
     assert list(scored.columns) == ["score", "probability", "band", "qualified", "reason_1", "reason_2", "reason_3"]
     assert scored.index.equals(leads.index)
-    assert set(scored["band"]) <= set(qualify.BANDS)
+    assert set(scored["band"]) <= set(scoring.BANDS)
     ready = scored["score"] >= definition.threshold.score
     assert (scored["qualified"] <= ready).all()
     assert (scored.loc[scored["band"] == "disqualified", "reason_1"].str.startswith("disqualified: ")).all()
@@ -302,8 +301,8 @@ def test_a_missing_required_field_makes_a_lead_incomplete_and_absent_fields_are_
 
 def test_score_leads_accepts_the_path(small):
     leads = small["data"].facts.head(50)
-    by_path = qualify.score_leads(small["out"] / "qualification.yaml", leads)
-    assert by_path.equals(qualify.score_leads(small["signoff"].definition, leads))
+    by_path = scoring.score_leads(small["out"] / "qualification.yaml", leads)
+    assert by_path.equals(scoring.score_leads(small["signoff"].definition, leads))
 
 
 # --------------------------------------------------------------------------- salign score
@@ -346,7 +345,7 @@ def test_cli_help_has_an_example(capsys):
 
 
 def test_reasons_are_the_three_features_furthest_from_a_typical_lead(small):
-    from salign.qualify.score import Reasons
+    from salign.scoring.score import Reasons
 
     card = small["fit"].card
     X = small["data"].features.head(300)
@@ -362,7 +361,7 @@ def test_reasons_are_the_three_features_furthest_from_a_typical_lead(small):
 
 
 def test_text_object_and_arrow_frames_score_alike(small, tmp_path):
-    from salign.qualify.files import read_leads
+    from salign.scoring.files import read_leads
 
     leads = small["data"].facts[small["data"].test]
     path = tmp_path / "leads.csv"

@@ -6,9 +6,10 @@ import json
 import papermill
 import pytest
 
-from salign import paths, qualify
+from salign import qualify
+from salign.core import paths
 from salign.imports import import_mapping
-from salign.workspace import load_workspace
+from salign.workspace.load import load_workspace
 
 MAPPING = paths.PROJECT_ROOT / "data" / "mappings" / "x_education.yaml"
 #: columns sales fills in after the lead is worked (data dictionary: "current status", "intuition of the

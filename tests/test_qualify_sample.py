@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from salign import paths, qualify
-from salign.qualify.score import Scorer
-from salign.workspace import load_workspace
+from salign import qualify
+from salign.core import paths
+from salign.scoring.score import Scorer
+from salign.workspace.load import load_workspace
 
 SAMPLE = paths.SAMPLE_WORKSPACE
 

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from salign import cli, publish
-from salign.workspace import load_workspace
+from salign import cli
+from salign.report import publish
+from salign.workspace.load import load_workspace
 
 pytestmark = pytest.mark.slow
 
@@ -93,8 +94,8 @@ def test_bad_period_fails_before_any_work(tiny_report, tmp_path, capsys):
 
 
 def test_misspelled_parameter_is_caught_before_execution():
-    from salign.params import ParameterError
-    from salign.run import check_parameters
+    from salign.runner.execute import check_parameters
+    from salign.runner.params import ParameterError
 
     with pytest.raises(ParameterError, match="no parameter.*perid"):
         check_parameters("01_personas", {"perid": "2026Q3"})

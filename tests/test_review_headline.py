@@ -18,7 +18,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from scipy.stats import chi2_contingency, fisher_exact, norm
 
-from salign import paths
+from salign.core import paths
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from salign import monitoring, periods
-from salign.features import lead_facts
-from salign.tables import MissingData
-from salign.workspace import load_workspace
+from salign.common import periods
+from salign.common.facts import lead_facts
+from salign.review import monitoring
+from salign.workspace.load import load_workspace
+from salign.workspace.tables import MissingData
 
 LEVEL_POINTS = {"Director": 12, "VP": 11, "C-level": 8, "Manager": 2, "Individual Contributor": 0}
 INTERCEPT, SLOPE = -3.6, 0.12

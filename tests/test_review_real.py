@@ -8,7 +8,8 @@ import json
 import papermill
 import pytest
 
-from salign import cli, paths
+from salign import cli
+from salign.core import paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 

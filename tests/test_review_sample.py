@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from salign import changes, fixlist, funnel, handoff, paths, periods, sla, trend, winloss
-from salign.workspace import load_workspace
+from salign.common import periods
+from salign.core import paths
+from salign.review import changes, fixlist, funnel, handoff, sla, trend, winloss
+from salign.workspace.load import load_workspace
 
 TRUTH = json.loads((paths.SAMPLE_WORKSPACE / "truth.json").read_text())
 

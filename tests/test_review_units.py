@@ -7,11 +7,12 @@ import pytest
 from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import proportions_ztest
 
-from salign import changes, fixlist, funnel, handoff, periods, sla, winloss
-from salign.render import Skipped
-from salign.stats import Rate
-from salign.tables import MissingData
-from salign.workspace import load_workspace
+from salign.common import periods
+from salign.common.render import Skipped
+from salign.common.stats import Rate
+from salign.review import changes, fixlist, funnel, handoff, sla, winloss
+from salign.workspace.load import load_workspace
+from salign.workspace.tables import MissingData
 from tests.conftest import TINY, write_workspace
 
 HANDOFF = """\
@@ -222,7 +223,7 @@ def test_fix_list_ranks_commitments_before_failures(tiny):
 
 
 def test_monitoring_says_when_no_definition_is_signed(tiny):
-    from salign import monitoring
+    from salign.review import monitoring
 
     with pytest.raises(MissingData, match="no signed qualification definition"):
         monitoring.qualification_monitor(tiny, q(tiny, "2025Q4"))

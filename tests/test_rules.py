@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from salign.rules import Condition, RuleError, evaluate
+from salign.definitions.rules import Condition, RuleError, evaluate
 
 FRAME = pd.DataFrame({
     "industry": ["Software", " software ", "Retail", None],

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from salign.stats import Rate, benjamini_hochberg, kaplan_meier, rates
+from salign.common.stats import Rate, benjamini_hochberg, kaplan_meier, rates
 
 
 def test_wilson_interval_known_values():

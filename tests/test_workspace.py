@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from salign import cli
-from salign.problems import WorkspaceError
-from salign.workspace import load_workspace
+from salign.core.problems import WorkspaceError
+from salign.workspace.load import load_workspace
 from tests.conftest import write_workspace
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from salign import plotting, render
+from salign.common import plotting, render
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
 from salign.content.touches import quarters
@@ -183,12 +183,12 @@ def content_matrix(tables, inventory, choice, period, n_quarters: int = 4) -> Co
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
     inventory : salign.content.inventory.Inventory
         Gives each asset's persona tags, buying stage and staleness.
     choice : salign.content.personas.PersonaChoice
         Rows of the matrix; team persona tags are mapped onto a common set.
-    period : salign.periods.Quarter
+    period : salign.common.periods.Quarter
     n_quarters : int
         Quarters (ending with ``period``) over which leads per quarter are averaged.
     """

@@ -15,12 +15,12 @@ import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from statsmodels.stats.contingency_tables import StratifiedTable
 
-from salign import plotting, render
+from salign.common import plotting, render
+from salign.common.stats import Rate, benjamini_hochberg, rates
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
-from salign.content.personas import UNASSIGNED
 from salign.content.touches import content_touches
-from salign.stats import Rate, benjamini_hochberg, rates
+from salign.definitions.models import UNASSIGNED
 
 #: What converting from each buying stage means.
 OUTCOME = {"awareness": "reached consideration (MQL or later)", "consideration": "reached decision (SQL or later)",
@@ -159,12 +159,12 @@ def influence(tables, inventory, choice, period, window_days: int = 90, min_lead
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
         Needs leads, stages and activities.
     inventory : salign.content.inventory.Inventory
     choice : salign.content.personas.PersonaChoice
         The persona set; leads are compared within the same persona (label).
-    period : salign.periods.Quarter
+    period : salign.common.periods.Quarter
         Cohorts are leads that entered the stage before ``period.end - window_days``, so each had the
         full window to convert by the end of the period.
     window_days : int

@@ -7,10 +7,10 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from salign import render
+from salign.common import render
 from salign.content.journey import BUYING_STAGES
-from salign.schema import TABLES
-from salign.tables import MissingData
+from salign.workspace.schema import TABLES
+from salign.workspace.tables import MissingData
 
 SHOWN_ASSETS = 200
 
@@ -107,7 +107,7 @@ def inventory(tables, as_of: pd.Timestamp, stale_after_days: int = 365) -> Inven
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
         A workspace with a ``content`` table.
     as_of : pandas.Timestamp
         Ages are counted to this instant (the end of the period under review).

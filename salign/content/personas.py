@@ -6,15 +6,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign import render
-from salign.definitions import PersonaSet
-from salign.features import leads_with_accounts
-from salign.rules import RuleError
-from salign.tables import MissingData
+from salign.common import render
+from salign.common.facts import leads_with_accounts
+from salign.definitions.models import UNASSIGNED, PersonaSet
+from salign.definitions.rules import RuleError
+from salign.workspace.tables import MissingData
 
 COMMON = "personas.common.yaml"
 TEAM_FILES = ("personas.marketing.yaml", "personas.sales.yaml")
-UNASSIGNED = "unassigned"
 _WORD = re.compile(r"[a-z][a-z0-9_]*")
 
 

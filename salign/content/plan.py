@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign import render
+from salign.common import render
 
 #: Actions in the order the plan lists them (the two kinds of gap action together, by gap rank).
 ACTIONS = ("fill gap", "refresh to fill gap", "share", "refresh", "retire", "promote or retire", "classify", "retag")

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 
 from salign.content.journey import NO_LEAD, UNKNOWN, stage_at
-from salign.content.personas import UNASSIGNED
-from salign.tables import MissingData
+from salign.definitions.models import UNASSIGNED
+from salign.workspace.tables import MissingData
 
 EARLIER = "earlier"
 
@@ -30,11 +30,11 @@ def content_touches(tables, inventory, choice, period, n_quarters: int) -> pd.Da
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
     inventory : salign.content.inventory.Inventory
     choice : salign.content.personas.PersonaChoice
         Persona set used to place the touching leads.
-    period : salign.periods.Quarter
+    period : salign.common.periods.Quarter
     n_quarters : int
         Quarters (ending with ``period``) that get their own label in ``quarter``.
 

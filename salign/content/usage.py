@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign import plotting, render
+from salign.common import plotting, render
 from salign.content.journey import BUYING_STAGES, NO_LEAD, UNKNOWN
 from salign.content.touches import EARLIER, content_touches, quarters
-from salign.schema import TEAMS
+from salign.workspace.schema import TEAMS
 
 STAGE_COLUMNS = (*BUYING_STAGES, "closed", UNKNOWN, NO_LEAD)
 
@@ -128,10 +128,10 @@ def usage(tables, inventory, choice, period, n_quarters: int = 4, shareable: str
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
     inventory : salign.content.inventory.Inventory
     choice : salign.content.personas.PersonaChoice
-    period : salign.periods.Quarter
+    period : salign.common.periods.Quarter
     n_quarters : int
         Quarters shown, ending with ``period``; older use counts in the totals as ``earlier``.
     shareable : str or tuple of str

@@ -19,10 +19,20 @@ from pathlib import Path
 import pandas as pd
 from pydantic import Field
 
+from salign.core.problems import Problem, WorkspaceError
+from salign.core.strictyaml import load_model
 from salign.imports.mapping import Built, build
 from salign.imports.sources import csv_files
-from salign.imports.spec import ColumnMap, Mapping, SourceFile, SourceFormats, StageEvent, TableMap, WorkspaceSettings, _Strict
-from salign.strictyaml import load_model
+from salign.imports.spec import (
+    ColumnMap,
+    Mapping,
+    SourceFile,
+    StageEvent,
+    TableMap,
+    WorkspaceSettings,
+    _Strict,
+)
+from salign.workspace.config import Formats
 
 FILES = ("contacts", "companies", "deals")
 #: Header variants HubSpot has used, per file -> the name the mapping reads.
@@ -50,7 +60,7 @@ PERSONAL = ("First Name", "Last Name", "Email", "Phone Number", "Mobile Phone Nu
 class Settings(_Strict):
     """How this portal's exports are written and what its deal stages mean (``--settings`` YAML)."""
 
-    formats: SourceFormats = SourceFormats(datetime_format="%Y-%m-%d %H:%M", date_format="%Y-%m-%d")
+    formats: Formats = Formats(datetime_format="%Y-%m-%d %H:%M", date_format="%Y-%m-%d")
     workspace: WorkspaceSettings = WorkspaceSettings(name="HubSpot (imported)")
     won_stages: list[str] = Field(default_factory=lambda: ["Closed Won"])
     lost_stages: list[str] = Field(default_factory=lambda: ["Closed Lost"])
@@ -118,7 +128,6 @@ def apply(folder: str | Path, settings: Settings) -> Built:
     folder = Path(folder)
     files = csv_files(folder, FILES)
     if not files:
-        from salign.problems import Problem, WorkspaceError
 
         raise WorkspaceError([Problem(str(folder), "no-exports", "no HubSpot export found; expected "
                                       + ", ".join(f + ".csv" for f in FILES))], str(folder))

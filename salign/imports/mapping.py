@@ -18,13 +18,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from salign.core.problems import Collector, Problem, WorkspaceError
+from salign.core.strictyaml import load_model
 from salign.imports.report import ImportReport, TableCount
 from salign.imports.sources import Source, read_source
 from salign.imports.spec import ColumnMap, Mapping, TableMap
-from salign.io import convert
-from salign.problems import Collector, WorkspaceError
-from salign.schema import SHOWN, TABLES, currency_checks, key_checks, reference_checks, row_checks, stage_order_checks
-from salign.strictyaml import load_model
+from salign.workspace.checks import (
+    SHOWN,
+    currency_checks,
+    key_checks,
+    reference_checks,
+    row_checks,
+    stage_order_checks,
+)
+from salign.workspace.files import convert
+from salign.workspace.schema import TABLES
 
 #: Tables are built in this order so that a lookup into a canonical table finds it built.
 ORDER = ("accounts", "content", "leads", "opportunities", "activities", "stages")
@@ -585,7 +593,6 @@ def apply(mapping_path: str | Path, source: str | Path | None = None) -> Built:
 
 
 def _folder_problem(folder: Path, mapping_path: Path, source):
-    from salign.problems import Problem
 
     how = "given with --source" if source is not None else "named by the mapping's 'source' (relative to the mapping file)"
     return Problem(str(folder), "missing-source", f"the source folder {how} does not exist")

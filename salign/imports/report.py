@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from salign.schema import PII_COLUMNS
+from salign.workspace.schema import PII_COLUMNS
 
 #: quarantine.csv columns; ``record`` is the source row as JSON, so nothing is lost.
 QUARANTINE_COLUMNS = ("table", "file", "line", "rule", "column", "value", "reason", "record")

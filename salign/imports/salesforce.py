@@ -21,14 +21,24 @@ from pathlib import Path
 import pandas as pd
 from pydantic import Field
 
+from salign.core.problems import Problem, WorkspaceError
+from salign.core.strictyaml import load_model
+from salign.definitions.rules import Condition
 from salign.imports import ids
 from salign.imports.mapping import Built, build
 from salign.imports.sources import csv_files
-from salign.imports.spec import (ColumnMap, Drop, Mapping, SourceFile, SourceFormats, StageEvent, TableMap,
-                                 WorkspaceSettings, _Strict)
-from salign.io import convert
-from salign.rules import Condition
-from salign.strictyaml import load_model
+from salign.imports.spec import (
+    ColumnMap,
+    Drop,
+    Mapping,
+    SourceFile,
+    StageEvent,
+    TableMap,
+    WorkspaceSettings,
+    _Strict,
+)
+from salign.workspace.config import Formats
+from salign.workspace.files import convert
 
 #: object -> {report label: API name}; API names are accepted as they are.
 LABELS: dict[str, dict[str, str]] = {
@@ -80,9 +90,9 @@ _FOOTER = re.compile(r"^(Grand Totals?|Total|Confidential Information|Copyright|
 class Settings(_Strict):
     """How this org's exports are written and what its picklist values mean (``--settings`` YAML)."""
 
-    formats: SourceFormats = SourceFormats(datetime_format="%Y-%m-%dT%H:%M:%S.%f%z", date_format="%Y-%m-%d",
+    formats: Formats = Formats(datetime_format="%Y-%m-%dT%H:%M:%S.%f%z", date_format="%Y-%m-%d",
                                            true_values=["true", "1"], false_values=["false", "0"])
-    files: dict[str, SourceFormats] = Field(default_factory=dict, description="per object, formats that differ")
+    files: dict[str, Formats] = Field(default_factory=dict, description="per object, formats that differ")
     workspace: WorkspaceSettings = WorkspaceSettings(name="Salesforce (imported)", currency="USD")
     lead_status_stages: dict[str, str] = Field(default_factory=lambda: {
         "Open - Not Contacted": "lead", "Working - Contacted": "sal", "Closed - Converted": "sql",
@@ -319,7 +329,7 @@ def _conversion_times(lead, history, report) -> None:
                       "a conversion date without a time, on the creation day: dated at creation")
         when = when.where(~early, created)
     bad = f["ConvertedDate"].notna() & when.isna()
-    text = when.dt.tz_convert(fmt.timezone).dt.strftime(fmt.datetime_format)
+    text = when.dt.tz_convert(fmt.timestamps_timezone).dt.strftime(fmt.datetime_format)
     f["ConvertedAt"] = text.astype(object).where(when.notna(), None)
     for line in bad[bad].index:
         lead.bad_rows.setdefault(line, ("bad-datetime", "ConvertedDate", f.at[line, "ConvertedDate"],
@@ -331,7 +341,6 @@ def apply(folder: str | Path, settings: Settings) -> Built:
     folder = Path(folder)
     files = csv_files(folder, OBJECTS)
     if not files:
-        from salign.problems import Problem, WorkspaceError
 
         raise WorkspaceError([Problem(str(folder), "no-exports", "no Salesforce export found; expected files named "
                                       f"after their object: {', '.join(o + '.csv' for o in OBJECTS)}")], str(folder))

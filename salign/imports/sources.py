@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from salign.io import placeholder_counts, read_raw
-from salign.problems import Collector
+from salign.core.problems import Collector
+from salign.workspace.files import placeholder_counts, read_raw
 
 
 def csv_files(folder: Path, names) -> dict[str, str]:

@@ -13,8 +13,9 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from salign.rules import Condition
-from salign.schema import STAGES, TABLES
+from salign.definitions.rules import Condition
+from salign.workspace.config import Formats
+from salign.workspace.schema import STAGES, TABLES
 
 Scalar = Union[str, int, float, bool]
 
@@ -23,41 +24,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class SourceFormats(_Strict):
-    """How the source files are written; every field is a declaration, nothing is detected and used."""
-
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    decimal: str = Field(default=".", min_length=1, max_length=1)
-    thousands: str | None = Field(default=None, min_length=1, max_length=1)
-    encoding: str = "utf-8"
-    datetime_format: str = "%Y-%m-%dT%H:%M:%SZ"
-    date_format: str = "%Y-%m-%d"
-    timezone: str = Field(default="UTC", description="zone of timestamps written without an offset")
-    null_values: list[str] = Field(default_factory=lambda: [""])
-    placeholders: list[str] = Field(default_factory=list, description="values meaning 'missing'; counted")
-    true_values: list[str] = Field(default_factory=lambda: ["true", "yes", "1"])
-    false_values: list[str] = Field(default_factory=lambda: ["false", "no", "0"])
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        from salign.workspace import _check_zone
-
-        _check_zone(v)
-        return v
-
-    def merged(self, override: "SourceFormats | None", fields: set[str]) -> "SourceFormats":
-        """These formats with the fields ``override`` sets explicitly replaced."""
-        if override is None:
-            return self
-        return self.model_copy(update={f: getattr(override, f) for f in fields})
-
-
 class SourceFile(_Strict):
     """One source file: its path (relative to the source folder) and, optionally, its own formats."""
 
     path: str
-    formats: SourceFormats | None = None
+    formats: Formats | None = None
     booleans: list[str] = Field(default_factory=list, description="columns holding yes/no tokens")
     optional: bool = Field(default=False, description="a missing file skips the tables built from it (noted)")
 
@@ -180,7 +151,7 @@ class Mapping(_Strict):
     name: str
     description: str = ""
     source: str | None = Field(default=None, description="source folder, relative to the mapping file")
-    formats: SourceFormats = SourceFormats()
+    formats: Formats = Formats()
     workspace: WorkspaceSettings = WorkspaceSettings()
     files: dict[str, SourceFile]
     tables: dict[str, TableMap]
@@ -226,6 +197,6 @@ class Mapping(_Strict):
 
 
 __all__ = ["Mapping", "TableMap", "ColumnMap", "StageEvent", "Drop", "Lookup", "Reconcile", "SourceFile",
-           "SourceFormats", "WorkspaceSettings"]
+           "WorkspaceSettings"]
 
 TableMap.model_rebuild()

@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from salign.core.problems import Problem, WorkspaceError
 from salign.imports.mapping import Built
-from salign.problems import Problem, WorkspaceError
-from salign.schema import TABLES
+from salign.workspace.load import load_workspace
+from salign.workspace.schema import TABLES
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def write_workspace(built: Built, out: Path, name: str | None = None):
-    """Write ``built`` as a workspace folder ``out`` and return the loaded :class:`~salign.tables.Tables`."""
-    from salign.workspace import load_workspace
+    """Write ``built`` as a workspace folder ``out`` and return the loaded :class:`~salign.workspace.tables.Tables`."""
 
     out = Path(out)
     if out.exists() and (out / "workspace.yaml").exists() and not (out / "import_report.json").exists():

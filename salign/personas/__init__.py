@@ -14,7 +14,12 @@ The notebook ``01_personas`` calls, in order::
     team_summary(teams, where)                                   # summary.py: where the teams agree, disagree
 """
 from salign.personas.common import AdoptedSet, CommonSet, adopted_set, common_set
-from salign.personas.compare import TeamPersonas, TeamSegments, team_personas, team_segments
+from salign.personas.compare import (
+           TeamPersonas,
+           TeamSegments,
+           team_personas,
+           team_segments,
+)
 from salign.personas.conjunctions import Conjunctions, conjunctions
 from salign.personas.markers import Markers, markers
 from salign.personas.profiles import customer_profiles

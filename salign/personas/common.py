@@ -9,17 +9,16 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from salign import render
-from salign.definitions import Persona, PersonaSet
-from salign.features import leads_with_accounts
+from salign.common import render
+from salign.common.facts import leads_with_accounts
+from salign.common.stats import Rate
+from salign.definitions.models import UNASSIGNED, Persona, PersonaSet
+from salign.definitions.rules import Condition
 from salign.personas.compare import TEAMS
 from salign.personas.groups import group_stats, stats_metrics, stats_table
-from salign.rules import Condition
-from salign.stats import Rate
-from salign.tables import MissingData
+from salign.workspace.tables import MissingData
 
 FILE = "personas.common.yaml"
-UNASSIGNED = "unassigned"
 #: a text level held by at least this share of a segment names it
 DOMINANT = 0.6
 
@@ -225,10 +224,10 @@ def _plain(rule: Condition) -> dict:
 
 
 def to_yaml(pset: PersonaSet, left_out: pd.DataFrame) -> str:
-    """The set as strict YAML that :class:`~salign.definitions.PersonaSet` loads, with a header comment."""
+    """The set as strict YAML that :class:`~salign.definitions.models.PersonaSet` loads, with a header comment."""
     lines = ["# Proposed common persona set, written by notebooks/01_personas.",
              "# To adopt: copy to the workspace's definitions/, edit the rules, rerun 01_personas alone.",
-             "# Rule language: in, not_in, eq, min, max, between, contains, is_null, all, any (see salign.rules)."]
+             "# Rule language: in, not_in, eq, min, max, between, contains, is_null, all, any (see salign.definitions.rules)."]
     for _, r in left_out.iterrows():
         lines.append(f"# Left out (not a target): segment {r['segment']}, {int(r['customers']):,} customers, "
                      f"{int(r['worst']):,} of them worst, {r['value_share']:.1%} of value: {r['description']}")

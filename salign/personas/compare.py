@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign import plotting, render
-from salign.features import leads_with_accounts
+from salign.common import plotting, render
+from salign.common.facts import leads_with_accounts
+from salign.common.stats import Rate
 from salign.personas.groups import group_stats, stats_metrics, stats_table
-from salign.stats import Rate
 
 TEAMS = ("marketing", "sales")
 #: bootstrap resamples for the interval of the difference in separation
@@ -153,7 +153,7 @@ class TeamPersonas(render.Result):
 def team_personas(tables, value, random_state: int = 0) -> TeamPersonas:
     """Apply ``personas.marketing.yaml`` and ``personas.sales.yaml`` to the valued customers and to leads.
 
-    A rule naming a field the data lacks raises :class:`~salign.rules.RuleError` (the run fails and says so).
+    A rule naming a field the data lacks raises :class:`~salign.definitions.rules.RuleError` (the run fails and says so).
     """
     c = value.customers
     leads = leads_with_accounts(tables) if tables.leads is not None else None

@@ -8,9 +8,9 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from salign import render
-from salign.rules import Condition
-from salign.stats import Rate
+from salign.common import render
+from salign.common.stats import Rate
+from salign.definitions.rules import Condition
 
 #: conjunctions kept per search step
 BEAM = 30
@@ -81,7 +81,7 @@ class Conjunctions(render.Result):
     ----------
     table : pandas.DataFrame
         ``direction`` (``mark``: best over worst, ``warning``: worst over best), ``rule`` (a
-        :class:`~salign.rules.Condition` with ``all``), ``description``, ``n`` (support), ``best_k``,
+        :class:`~salign.definitions.rules.Condition` with ``all``), ``description``, ``n`` (support), ``best_k``,
         ``worst_k``, ``separation`` (share best - share worst, or the reverse for warnings),
         ``lift`` (share best, or worst, over its overall share) and ``best_part`` (the separation of
         its best single part).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salign import render
-from salign.stats import Rate
+from salign.common import render
+from salign.common.stats import Rate
 
 
 def group_stats(member: pd.Series, customers: pd.DataFrame) -> dict:

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from salign.rules import Condition
+from salign.definitions.rules import Condition
 
 
 def nice(x: float) -> float:

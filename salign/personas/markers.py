@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign import plotting, render
+from salign.common import plotting, render
+from salign.common.stats import Rate, benjamini_hochberg, rates
 from salign.personas.levels import levels
 from salign.personas.profiles import attribute_columns
-from salign.stats import Rate, benjamini_hochberg, rates
 
 OUTCOMES = ("best", "worst")
 #: columns that define value, so they cannot also explain it

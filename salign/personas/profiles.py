@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salign.schema import PII_COLUMNS
+from salign.workspace.schema import PII_COLUMNS
 
 #: lead columns that describe the lead's handling or a team's own tagging, not the buyer
 _NOT_BUYER = {"lead_id", "account_id", "created_at", "owner", "marketing_persona"}

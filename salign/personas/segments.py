@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign import plotting, render
+from salign.common import plotting, render
+from salign.definitions.rules import Condition
 from salign.personas.conjunctions import BUYER_KINDS
 from salign.personas.groups import group_stats, stats_table
 from salign.personas.tree_rules import group_rules
-from salign.rules import Condition
-from salign.tables import MissingData
+from salign.workspace.tables import MissingData
 
 #: fewest customers worth segmenting
 MIN_CUSTOMERS = 20

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from salign import render
+from salign.common import render
+from salign.definitions.models import UNASSIGNED
 
 
 def _level(r, outcome: str) -> str:
@@ -56,7 +57,7 @@ def summary(value, markers, conjunctions, segments, common) -> Summary:
                 + "; ".join(f"{_segment(r)} with {r['value_share']:.0%} of value" for _, r in targets.iterrows()) + ".")
 
     ct = common.table
-    u = ct[ct["group"] == "unassigned"].iloc[0]
+    u = ct[ct["group"] == UNASSIGNED].iloc[0]
     assigned = n - int(u["customers"])
     proposal = [f"{len(common.persona_set.personas)} common personas: "
                 + "; ".join(f"{p.name} ({int(r['customers']):,} customers, {r['value_share']:.0%} of value, "

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from salign.rules import Condition
+from salign.definitions.rules import Condition
 
 #: a leaf holding less than this share of its group's members is left out of the group's rule (readability)
 MINOR_LEAF = 0.1

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from salign import plotting, render
-from salign.definitions import ValueDefinition
+from salign.common import plotting, render
+from salign.definitions.models import ValueDefinition
 from salign.personas.profiles import attribute_kinds, customer_profiles
-from salign.tables import MissingData
+from salign.workspace.tables import MissingData
 
 #: used when the workspace has no ``definitions/value.yaml``
 DEFAULT = ValueDefinition(terms=[{"factors": ["won_revenue", "gross_margin"]}])

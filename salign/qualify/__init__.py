@@ -14,36 +14,22 @@ The study, section by section (each a function the notebook calls)::
 Scoring with a signed definition (``salign score``; the quarterly review monitors a signed
 definition the same way)::
 
-    from salign import qualify
-    definition = qualify.load_definition("definitions/qualification.yaml")
-    scored = qualify.score_leads(definition, leads)   # score, probability, band, qualified, reason_1..3
+    from salign.definitions.qualification import load_definition
+    from salign.scoring import score_leads
+    scored = score_leads(load_definition("definitions/qualification.yaml"), leads)
 
-Submodules load on first use, so importing the package (or validating a workspace, which
-reads ``qualification.yaml``) does not import scikit-learn.
+The model of ``qualification.yaml`` itself lives in :mod:`salign.definitions.qualification`.
 """
-from __future__ import annotations
+from salign.qualify.compare import compare_models
+from salign.qualify.criteria import find_criteria
+from salign.qualify.dataset import Dataset, leakage_report, prepare
+from salign.qualify.factors import top_factors
+from salign.qualify.scorecard import fit_scorecard
+from salign.qualify.signoff import build_definition, write_definition
+from salign.qualify.target import holdout_split, outcomes
+from salign.qualify.teams import team_rules
+from salign.qualify.threshold import choose_threshold
 
-import importlib
-
-#: public name -> submodule that defines it
-_API = {
-    "prepare": "dataset", "leakage_report": "dataset", "Dataset": "dataset",
-    "outcomes": "target", "holdout_split": "target",
-    "team_rules": "teams", "fit_scorecard": "scorecard", "compare_models": "compare", "top_factors": "factors",
-    "choose_threshold": "threshold", "find_criteria": "criteria",
-    "build_definition": "signoff", "write_definition": "signoff",
-    "QualificationDefinition": "definition", "load_definition": "definition",
-    "score_leads": "score", "Scorer": "score", "BANDS": "score",
-}
-
-__all__ = sorted(_API)
-
-
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f"salign.qualify.{_API[name]}"), name)
-    raise AttributeError(f"module 'salign.qualify' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+__all__ = ["Dataset", "build_definition", "choose_threshold", "compare_models", "fit_scorecard",
+           "find_criteria", "holdout_split", "leakage_report", "outcomes", "prepare", "team_rules",
+           "top_factors", "write_definition"]

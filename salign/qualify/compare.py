@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_curve
 
-from salign import plotting, render
+from salign.common import plotting, render
+from salign.common.stats import rates
 from salign.qualify import models
 from salign.qualify.auc import AUC, auc_ci, auc_difference
 from salign.qualify.teams import TEAMS, RuleMeasure, measure, whose
-from salign.stats import rates
-from salign.tables import MissingData
+from salign.workspace.tables import MissingData
 
 #: display names of the models, in table order
 NAMES = {"scorecard": "scorecard (the definition)", "gradient_boosting": "gradient boosting",
@@ -171,7 +171,7 @@ def compare_models(tables, data, fit) -> Comparison:
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
         For the teams' rules (left out when the workspace has none).
     data : salign.qualify.dataset.Dataset
     fit : salign.qualify.scorecard.ScorecardFit

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from salign import render
-from salign.qualify.bins import fit_spec
+from salign.common import render
+from salign.common.stats import Rate
+from salign.definitions.rules import Condition
 from salign.qualify.features import NUMERIC
-from salign.rules import Condition
-from salign.schema import PII_COLUMNS
-from salign.stats import Rate
-from salign.tables import MissingData
+from salign.scoring.bins import fit_spec
+from salign.workspace.schema import PII_COLUMNS
+from salign.workspace.tables import MissingData
 
 MISSING_RATIO = 0.5
 MIN_MISSING_SHARE = 0.01
@@ -156,7 +155,7 @@ def find_criteria(tables, data) -> Criteria:
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
         For ``sla.yaml``'s ``min_fields_at_handoff`` (optional).
     data : salign.qualify.dataset.Dataset
     """

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign import render
-from salign.features import MARKETING_WINDOW_DAYS
+from salign.common import render
+from salign.common.facts import MARKETING_WINDOW_DAYS
+from salign.common.stats import Rate
 from salign.qualify import leakage
 from salign.qualify.features import Candidates, candidates
 from salign.qualify.target import Split, holdout_split, outcomes
-from salign.stats import Rate
 
 HOLDOUT_SHARE = 0.25
 
@@ -97,7 +97,7 @@ def prepare(tables, outcome: str = "sql", window_days: int = 90, random_state: i
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
     outcome, window_days
         Success is reaching stage ``outcome`` within ``window_days`` of creation.
     random_state : int

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign import plotting, render
-from salign.qualify.score import Reasons
+from salign.common import plotting, render
+from salign.scoring.score import Reasons
 
 #: the explained lead sits at this quantile of the holdout scores (a lead in the top decile)
 SAMPLE_QUANTILE = 0.9

@@ -2,7 +2,7 @@
 
 Every column of the leads table is a candidate except identifiers, personal data, timestamps
 and constants (each dropped with its reason). Text columns that hold numbers become numeric.
-Activity counts (``n_<type>``) come from :func:`salign.features.lead_facts`, which counts only
+Activity counts (``n_<type>``) come from :func:`salign.common.facts.lead_facts`, which counts only
 what happened before the decision point.
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from salign.schema import PII_COLUMNS
+from salign.scoring.bins import CATEGORICAL, NUMERIC
+from salign.workspace.schema import PII_COLUMNS
 
 #: columns of the outcome frame that are bookkeeping, not attributes
 BOOKKEEPING = ("lead_id", "created_at", "decided_at", "y", "outcome_at")
@@ -26,7 +27,6 @@ PROBE = 200
 _ID_NAME = re.compile(r"(^|_)(id|uuid|number|no|key)$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
-NUMERIC, CATEGORICAL = "numeric", "categorical"
 
 
 @dataclass
@@ -67,7 +67,7 @@ def candidates(facts: pd.DataFrame, tables=None) -> Candidates:
     ----------
     facts : pandas.DataFrame
         The outcome frame of :func:`salign.qualify.target.outcomes`.
-    tables : salign.tables.Tables, optional
+    tables : salign.workspace.tables.Tables, optional
         For the common persona set, when the workspace has one.
     """
     out: dict[str, pd.Series] = {}

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign import render
+from salign.common import render
 from salign.qualify.auc import auc_ci
-from salign.qualify.bins import fit_spec
 from salign.qualify.features import NUMERIC, Candidates
+from salign.scoring.bins import fit_spec
 
 AUC_LIMIT = 0.9
 #: share of a column's timestamps after the decision point that flags it

@@ -21,8 +21,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from salign.qualify.bins import fit_spec
 from salign.qualify.features import CATEGORICAL, NUMERIC
+from salign.scoring.bins import fit_spec
 
 #: gradient boosting: at most this many boosting rounds (early stopping usually ends far sooner) ...
 GBM_MAX_ITER = 300

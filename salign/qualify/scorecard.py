@@ -1,6 +1,6 @@
 """The signable model: binned features, a regularised logistic regression, integer points, calibrated.
 
-Every feature is cut into bins (:mod:`salign.qualify.bins`); an L2-regularised logistic
+Every feature is cut into bins (:mod:`salign.scoring.bins`); an L2-regularised logistic
 regression on the bin indicators gives each bin a weight; weights become whole points
 (``points_to_double_odds`` points double the odds), shifted so each feature's lowest bin
 scores 0; a bin no training lead fell in (a value never seen, a field never missing) earns 0.
@@ -20,12 +20,12 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
-from salign import render
+from salign.common import render
 from salign.qualify.auc import AUC, auc_ci
-from salign.qualify.bins import BinSpec, fit_spec
-from salign.qualify.card import POINTS_TO_DOUBLE_ODDS, Scorecard
 from salign.qualify.features import NUMERIC
 from salign.qualify.target import Split
+from salign.scoring.bins import BinSpec, fit_spec
+from salign.scoring.card import POINTS_TO_DOUBLE_ODDS, Scorecard
 
 #: inverse regularisation strengths tried; the best on the newest training leads is kept
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)

@@ -7,13 +7,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from salign import render
+from salign.common import render
+from salign.definitions.qualification import (
+    Calibration,
+    Data,
+    Disqualification,
+    Evaluation,
+    MinimumField,
+    ModelFigure,
+    Outcome,
+    QualificationDefinition,
+    RuleFigure,
+    ScorecardSpec,
+    Threshold,
+)
 from salign.qualify.compare import NAMES
-from salign.qualify.definition import (Calibration, Data, Disqualification, Evaluation, MinimumField, ModelFigure,
-                                       Outcome, QualificationDefinition, RuleFigure, ScorecardSpec, Threshold,
-                                       features_from_card)
-from salign.qualify.score import Scorer
 from salign.qualify.teams import measure
+from salign.scoring.card import features_from_card
+from salign.scoring.score import Scorer
 
 FILE = "qualification.yaml"
 
@@ -144,7 +155,7 @@ def write_definition(tables, data, fit, comparison, threshold, criteria, out_dir
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
     data, fit, comparison, threshold, criteria
         The study's results (:mod:`salign.qualify`).
     out_dir : path

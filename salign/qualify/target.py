@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from salign.features import lead_facts
-from salign.tables import MissingData
+from salign.common.facts import lead_facts
+from salign.workspace.tables import MissingData
 
 #: stages a lead can be qualified for
 OUTCOMES = ("sql", "opportunity", "won")
@@ -26,14 +26,14 @@ MIN_CLASS = 10
 
 
 def outcomes(tables, outcome: str = "sql", window_days: int = 90) -> pd.DataFrame:
-    """Lead facts (see :func:`salign.features.lead_facts`) plus ``y``: reached ``outcome`` within ``window_days``.
+    """Lead facts (see :func:`salign.common.facts.lead_facts`) plus ``y``: reached ``outcome`` within ``window_days``.
 
     Leads whose window has not closed at the data cut-off are dropped (their outcome is unknown).
     The frame is sorted by creation time (stable), so position is age.
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
         Needs the leads and stages tables.
     outcome : {"sql", "opportunity", "won"}
         The stage that counts as success.

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from salign import render
+from salign.common import render
+from salign.common.stats import Rate
 from salign.qualify.auc import auc_difference
-from salign.stats import Rate
-from salign.tables import MissingData
+from salign.workspace.tables import MissingData
 
 TEAMS = ("marketing", "sales")
 
@@ -133,7 +133,7 @@ def team_rules(tables, data) -> RuleComparison:
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
         For the two definitions files.
     data : salign.qualify.dataset.Dataset
         The leads with their outcome.

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign import plotting, render
+from salign.common import plotting, render
+from salign.common.stats import Rate
 from salign.qualify.target import MIN_CREATION_DAYS
-from salign.stats import Rate
-from salign.tables import MissingData
+from salign.workspace.tables import MissingData
 
 #: a lead was handed to sales when it reached one of these; sales accepted it when it reached one of ACCEPTED
 HANDED_OVER = ("mql", "sal", "sql", "opportunity", "won", "rejected")
@@ -183,7 +183,7 @@ def choose_threshold(tables, data, fit) -> ThresholdChoice:
 
     Parameters
     ----------
-    tables : salign.tables.Tables
+    tables : salign.workspace.tables.Tables
         For ``sla.yaml`` and the lead inflow.
     data : salign.qualify.dataset.Dataset
     fit : salign.qualify.scorecard.ScorecardFit

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from salign.rules import evaluate
+from salign.definitions.rules import evaluate
 
 
 def rule_mask(rule, frame) -> np.ndarray:

@@ -9,8 +9,15 @@ from .content import GAPS, SHAREABLE_TYPES, STAGES
 from .definitions import PERSONA_IDS, QUALIFICATION
 from .matching import rule_mask
 from .truth_customers import customer_frame, customer_truth, persona_truth
-from .truth_handoff import (lead_handoff, rejection_truth, rep_truth, rounded, routing_truth, sla_truth,
-                            trend_truth)
+from .truth_handoff import (
+    lead_handoff,
+    rejection_truth,
+    rep_truth,
+    rounded,
+    routing_truth,
+    sla_truth,
+    trend_truth,
+)
 
 _GRADE = {"High": 2.0, "Medium": 1.0, "Low": 0.0}
 

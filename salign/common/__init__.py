@@ -1,0 +1,1 @@
+"""Shared by every step: statistics, fiscal periods, per-lead facts, figures, results."""

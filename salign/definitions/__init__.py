@@ -1,0 +1,1 @@
+"""What people agree on: strict models of every definitions file and the rule language."""

@@ -1,0 +1,394 @@
+"""Change vs last quarter and vs a year earlier on every headline figure, tested so noise is not read as change.
+
+**Like for like.** A comparison quarter is measured as it stood the same time
+after its end as this quarter is now (its cutoff is its end plus this
+quarter's ``cutoff - end``). Reviewed on the day a quarter closes, last
+quarter's figures are the ones its own review showed on the day it closed, and
+an immature cohort is never compared with a mature one.
+
+**Tests** (which one is named in every row):
+
+- rates: two-proportion z-test (statsmodels ``proportions_ztest``) when every
+  cell of the 2x2 table has an expected count of at least 5, otherwise Fisher's
+  exact test (scipy);
+- counts (sales-ready leads): two-sample Poisson score test (statsmodels
+  ``test_poisson_2indep``; quarters count as equal exposure);
+- amounts (pipeline created: the amounts of the opportunities created in the
+  quarter; skipped when most open and lost deals have no amount): z-test under a
+  compound Poisson model (the variance of a quarter's total is the sum of its
+  squared deal amounts);
+- durations (hours to first follow-up): log-rank test (lifelines) on the
+  censored durations; the figure shown is the Kaplan-Meier median.
+
+The false discovery rate over all comparisons in the review is controlled with
+Benjamini-Hochberg at 5%: a change is *significant* when it survives that.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import fisher_exact, norm
+from statsmodels.stats.proportion import proportions_ztest
+from statsmodels.stats.rates import test_poisson_2indep
+
+from salign.common import periods, render
+from salign.common.stats import Rate, benjamini_hochberg
+from salign.review import dimensions, funnel, handoff, sla, winloss
+from salign.workspace.tables import MissingData
+
+ALPHA = 0.05
+#: name -> (kind, higher is better, label); the order of the review's table
+FIGURES = {
+    "sales_ready_leads": ("count", True, "Sales-ready leads delivered"),
+    "min_fields_at_handoff": ("rate", True, "Handed over with the minimum information"),
+    "acceptance_by_sales": ("rate", True, "Accepted by sales"),
+    "follow_up_within_sla": ("rate", True, "Followed up within the SLA"),
+    "hours_to_first_follow_up": ("duration", False, "Median hours to first follow-up"),
+    "rejections_with_reason": ("rate", True, "Rejections with a reason"),
+    "routed_within_limit": ("rate", True, "Routed to a rep in time"),
+    "mql_to_sql": ("rate", True, "MQL to SQL conversion"),
+    "win_rate": ("rate", True, "Win rate"),
+    "pipeline_created": ("amount", True, "Pipeline created"),
+}
+#: the figures leaders ask for first, shown as cards with an arrow vs last quarter
+HEADLINE = ("sales_ready_leads", "follow_up_within_sla", "mql_to_sql", "win_rate", "pipeline_created")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure: ``value`` is an int (count), :class:`Rate`, float (amount) or float/None (median).
+
+    ``sample`` holds what the test needs beyond the value: the deal amounts, or
+    ``(durations, observed)``. ``kind`` (count, rate, amount, duration) defaults
+    to the one :data:`FIGURES` gives for ``name``.
+    """
+
+    name: str
+    value: object
+    sample: object = None
+    kind: str = ""
+
+    def __post_init__(self):
+        if not self.kind:
+            object.__setattr__(self, "kind", FIGURES[self.name][0])
+
+    def shown(self):
+        """The JSON form used in metrics and the headline (a rate dict or a number)."""
+        if isinstance(self.value, Rate):
+            return self.value.as_dict()
+        if isinstance(self.value, float):
+            return round(self.value, 4)
+        return self.value
+
+    def number(self) -> float | None:
+        return self.value.value if isinstance(self.value, Rate) else (
+            None if self.value is None else float(self.value))
+
+
+def p_text(p) -> str:
+    """A p- or q-value with its relation, for readers: ``< 0.001`` below that, else ``= 0.236``."""
+    return "n/a" if p is None or pd.isna(p) else "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def lagged_cutoff(period, other, cutoff: pd.Timestamp) -> pd.Timestamp:
+    """The cutoff of ``other`` that is as far after its end as ``cutoff`` is after the end of ``period``."""
+    return other.end + (cutoff - period.end)
+
+
+def data_start(tables) -> periods.Quarter | None:
+    """The first quarter the data covers (of leads and opportunities created)."""
+    starts = [getattr(tables, t)["created_at"].min() for t in ("leads", "opportunities")
+              if getattr(tables, t) is not None and len(getattr(tables, t))]
+    starts = [s for s in starts if pd.notna(s)]
+    if not starts:
+        return None
+    cfg = tables.config
+    return periods.Quarter.containing(min(starts), cfg.fiscal_year_start_month, cfg.timezone)
+
+
+def snapshot(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> tuple[dict, dict]:
+    """Every figure of :data:`FIGURES` the workspace can give for ``period``: ({name: Figure}, {name: why skipped})."""
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    found, skipped = {}, {}
+
+    def take(names, fn):
+        try:
+            for f in fn():
+                found[f.name] = f
+        except MissingData as exc:
+            skipped.update({n: f"this workspace {exc}" for n in names})
+
+    def from_sla():
+        s = sla.sla_scorecard(tables, period, cutoff)
+        h = s.handoffs
+        return [Figure("sales_ready_leads", s.delivered), Figure("min_fields_at_handoff", s.min_fields),
+                Figure("acceptance_by_sales", s.acceptance), Figure("follow_up_within_sla", s.follow_up),
+                Figure("hours_to_first_follow_up", s.time_to_follow_up.median,
+                       (h["hours"].to_numpy(), h["followed_up"].to_numpy())),
+                Figure("rejections_with_reason", s.with_reason)]
+
+    def from_routing():
+        return [Figure("routed_within_limit", handoff.routing(tables, period, cutoff).in_time)]
+
+    def from_funnel():
+        r = funnel.cohort_rates(funnel.stage_entries(tables, cutoff), period, "mql", "sql", window_days)
+        k, n = (int(r["k"].iloc[0]), int(r["n"].iloc[0])) if len(r) else (0, 0)
+        return [Figure("mql_to_sql", Rate(k, n))]
+
+    def from_deals():
+        w = winloss.win_loss(tables, period, dims=())
+        o = tables.opportunities
+        created = o[period.contains(o["created_at"]) & (o["created_at"] < cutoff)]
+        if "amount" not in o.columns or o.loc[o["outcome"] != "won", "amount"].notna().mean() < 0.5:
+            skipped["pipeline_created"] = ("records no amount for most open and lost opportunities (amounts only "
+                                           "at a win), so the pipeline created is unknown")
+            return [Figure("win_rate", w.overall)]
+        amounts = created["amount"].fillna(0).to_numpy(float)
+        return [Figure("win_rate", w.overall), Figure("pipeline_created", float(amounts.sum()), amounts)]
+
+    take(list(FIGURES)[:6], from_sla)
+    take(["routed_within_limit"], from_routing)
+    take(["mql_to_sql"], from_funnel)
+    take(["win_rate", "pipeline_created"], from_deals)
+    return found, skipped
+
+
+def compare(now: Figure, before: Figure) -> tuple[str, float | None]:
+    """(name of the test, two-sided p-value or None when there is nothing to test)."""
+    if now.kind == "rate":
+        a, b = now.value, before.value
+        if not a.n or not b.n:
+            return "none (a rate is n/a)", None
+        table = np.array([[a.k, a.n - a.k], [b.k, b.n - b.k]])
+        expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+        if (expected < 5).any():
+            return "Fisher's exact test", float(fisher_exact(table)[1])
+        if table[:, 0].sum() in (0, table.sum()):
+            return "two-proportion z-test", 1.0
+        return "two-proportion z-test", float(proportions_ztest([a.k, b.k], [a.n, b.n])[1])
+    if now.kind == "count":
+        if now.value == 0 and before.value == 0:
+            return "two-sample Poisson test", 1.0
+        return "two-sample Poisson test", float(test_poisson_2indep(now.value, 1, before.value, 1).pvalue)
+    if now.kind == "amount":
+        var = float((now.sample ** 2).sum() + (before.sample ** 2).sum())
+        if var == 0:
+            return "compound Poisson z-test", 1.0
+        z = (now.value - before.value) / math.sqrt(var)
+        return "compound Poisson z-test", float(2 * norm.sf(abs(z)))
+    from lifelines.statistics import logrank_test
+
+    (d1, e1), (d0, e0) = now.sample, before.sample
+    if not len(d1) or not len(d0):
+        return "log-rank test", None
+    return "log-rank test", float(logrank_test(d1, d0, event_observed_A=e1, event_observed_B=e0).p_value)
+
+
+@dataclass
+class Changes(render.Result):
+    """Every figure now, last quarter and a year earlier, with its test, p and BH q-values."""
+
+    table: pd.DataFrame
+    skipped: dict
+    commitment: int | None
+    period: str
+    previous: str
+    year_ago: str
+    title: str = "What changed: vs last quarter and vs a year earlier"
+
+    def _row(self, name):
+        return self.table.set_index("figure").loc[name]
+
+    def comparison(self, name: str, against: str = "previous") -> dict:
+        """The headline contract's comparison dict for ``name`` (``against``: previous or year_ago)."""
+        r = self._row(name)
+        return {"value": r["value"], "previous": r[against],
+                "change_significant": bool(r[f"{against}_significant"]),
+                "higher_is_better": bool(FIGURES[name][1])}
+
+    @property
+    def biggest(self) -> str | None:
+        """The figure whose change vs last quarter is the most significant (smallest q-value)."""
+        t = self.table.dropna(subset=["previous_q"])
+        return None if t.empty else str(t.sort_values(["previous_q", "previous_p"]).iloc[0]["figure"])
+
+    def headline(self) -> dict:
+        names = set(self.table["figure"])
+        out = {n: self.comparison(n) for n in HEADLINE if n in names}
+        if self.commitment is not None and "sales_ready_leads" in names:
+            out["sales_ready_leads_commitment"] = self.commitment
+        if self.biggest is not None:
+            out["biggest_change"] = {**self.comparison(self.biggest), "metric": self.biggest,
+                                     "label": f"Biggest change: {FIGURES[self.biggest][2]}"}
+        return out
+
+    def metrics(self) -> dict:
+        rows = {}
+        for r in self.table.to_dict("records"):
+            rows[r["figure"]] = {k: (None if isinstance(v, float) and math.isnan(v) else
+                                     round(v, 6) if isinstance(v, float) else v)
+                                 for k, v in r.items() if k != "figure"}
+        return {"period": self.period, "previous_period": self.previous, "year_ago_period": self.year_ago,
+                "figures": rows, "not_measured": self.skipped, "biggest_change": self.biggest,
+                "headline": self.headline()}
+
+    def html_body(self) -> str:
+        def fmt(v):
+            if v is None:
+                return "no data"
+            if isinstance(v, dict):
+                return str(Rate(v["k"], v["n"]))
+            return render.number(v, 1 if isinstance(v, float) and abs(v) < 1000 else 0)
+
+        def change(r, against):
+            if r[f"{against}_p"] is None or pd.isna(r[f"{against}_p"]):
+                return "not tested"
+            verdict = "significant" if r[f"{against}_significant"] else "not significant (noise)"
+            return f"{verdict}; {r[f'{against}_test']}, p {p_text(r[f'{against}_p'])}, q {p_text(r[f'{against}_q'])}"
+
+        t = self.table
+        shown = pd.DataFrame({
+            "figure": [FIGURES[n][2] for n in t["figure"]],
+            self.period: [fmt(v) for v in t["value"]],
+            f"last quarter ({self.previous})": [fmt(v) for v in t["previous"]],
+            "change vs last quarter": [change(r, "previous") for _, r in t.iterrows()],
+            f"a year earlier ({self.year_ago})": [fmt(v) for v in t["year_ago"]],
+            "change vs a year earlier": [change(r, "year_ago") for _, r in t.iterrows()],
+        })
+        skipped = "".join(f"<li>{render.esc(FIGURES[k][2])}: {render.esc(v)}</li>" for k, v in self.skipped.items())
+        big = self.biggest
+        lead = "" if big is None else (f"<p><strong>Biggest change vs last quarter:</strong> "
+                                       f"{render.esc(FIGURES[big][2])}.</p>")
+        return (lead + "<p>Each earlier quarter is measured as it stood the same time after its end as this one is "
+                "now, so cohorts that are still filling up are compared with cohorts at the same age. "
+                "'Significant' means the change survives Benjamini-Hochberg control of false discoveries at 5% "
+                "across every comparison in this table.</p>" + render.table(shown)
+                + (f"<p>Not measured:</p><ul>{skipped}</ul>" if skipped else ""))
+
+
+def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Changes:
+    """Measure every figure for ``period``, last quarter and a year earlier (like for like) and test the changes."""
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    first = data_start(tables)
+    if first is None or period < first:
+        raise MissingData(f"has no data in {period}" + ("" if first is None else f" (its data starts in {first})"))
+    now, skipped = snapshot(tables, period, window_days, cutoff)
+    if not now:
+        raise MissingData("gives none of the review's figures: " + "; ".join(sorted(set(skipped.values()))))
+    earlier = {}
+    for label, q in (("previous", period.previous), ("year_ago", period.year_ago)):
+        covered = first is not None and q >= first
+        earlier[label] = snapshot(tables, q, window_days, lagged_cutoff(period, q, cutoff))[0] if covered else {}
+    rows = []
+    for name, fig in now.items():
+        row = {"figure": name, "value": fig.shown()}
+        for label, figs in earlier.items():
+            before = figs.get(name)
+            test, p = compare(fig, before) if before is not None else ("none (no data)", None)
+            row.update({label: None if before is None else before.shown(), f"{label}_test": test, f"{label}_p": p})
+        rows.append(row)
+    t = pd.DataFrame(rows)
+    for label in earlier:
+        t[f"{label}_q"], t[f"{label}_significant"] = np.nan, False
+    pv = [(i, label, t.at[i, f"{label}_p"]) for label in earlier for i in t.index if pd.notna(t.at[i, f"{label}_p"])]
+    if pv:
+        reject, q = benjamini_hochberg([p for _, _, p in pv], ALPHA)
+        for (i, label, _), qi, ri in zip(pv, q, reject):
+            t.at[i, f"{label}_q"], t.at[i, f"{label}_significant"] = float(qi), bool(ri)
+    sla_def = tables.definitions.get("sla.yaml")
+    return Changes(t, skipped, sla_def.marketing.sales_ready_leads_per_quarter if sla_def else None, str(period),
+                   str(period.previous), str(period.year_ago))
+
+
+
+# --------------------------------------------------------------------------- by group
+
+@dataclass
+class GroupChanges(render.Result):
+    """MQL -> SQL conversion per group (persona or source): now, last quarter, a year earlier, tested."""
+
+    table: pd.DataFrame
+    dimension: str
+    period: str
+    title: str = ""
+
+    def __post_init__(self):
+        self.title = self.title or f"MQL to SQL conversion by {self.dimension}: what changed"
+
+    @property
+    def fell(self) -> pd.DataFrame:
+        """Groups whose conversion fell significantly vs last quarter or a year earlier."""
+        t = self.table
+        return t[(t["previous_significant"] & (t["previous_delta"] < 0))
+                 | (t["year_ago_significant"] & (t["year_ago_delta"] < 0))]
+
+    def metrics(self) -> dict:
+        out = {}
+        for r in self.table.to_dict("records"):
+            out[r["group"]] = {
+                "value": r["value"].as_dict(),
+                **{label: {"value": None if r[label] is None else r[label].as_dict(), "test": r[f"{label}_test"],
+                           "p": None if pd.isna(r[f"{label}_p"]) else round(float(r[f"{label}_p"]), 6),
+                           "q": None if pd.isna(r[f"{label}_q"]) else round(float(r[f"{label}_q"]), 6),
+                           "significant": bool(r[f"{label}_significant"])} for label in ("previous", "year_ago")}}
+        return {"by": self.dimension, "groups": out, "fell": sorted(self.fell["group"])}
+
+    def html_body(self) -> str:
+        t = self.table
+
+        def cell(r, label):
+            if r[label] is None:
+                return "no data"
+            mark = (" — significant " + ("drop" if r[f"{label}_delta"] < 0 else "rise")) if r[f"{label}_significant"] else ""
+            return f"{r[label]}{mark}"
+
+        shown = pd.DataFrame({self.dimension: t["group"], self.period: [str(v) for v in t["value"]],
+                              "last quarter": [cell(r, "previous") for _, r in t.iterrows()],
+                              "a year earlier": [cell(r, "year_ago") for _, r in t.iterrows()]})
+        fell = self.fell
+        lead = ("No group's conversion fell beyond chance." if fell.empty else
+                "Conversion fell beyond chance for: " + ", ".join(fell["group"]) + ".")
+        return (f"<p>{render.esc(lead)} Same like-for-like rule and tests as the change table; Benjamini-Hochberg "
+                "over these comparisons.</p>" + render.table(shown))
+
+
+def by_group(tables, period, by: str = "persona", window_days: int = 90,
+             cutoff: pd.Timestamp | None = None) -> GroupChanges:
+    """MQL -> SQL cohort conversion per ``by`` group now, last quarter and a year earlier (like for like)."""
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    first = data_start(tables)
+
+    def measure(q, c):
+        entries = funnel.stage_entries(tables, c)
+        leads = tables.leads.set_index("lead_id").reindex(entries.at.index)
+        groups = dimensions.persona(tables, leads) if by == "persona" else dimensions.label(leads[by])
+        r = funnel.cohort_rates(entries, q, "mql", "sql", window_days, groups)
+        return {g: Rate(int(k), int(n)) for g, k, n in zip(r["group"], r["k"], r["n"])}
+
+    now = measure(period, cutoff)
+    earlier = {label: measure(q, lagged_cutoff(period, q, cutoff)) if first is not None and q >= first else {}
+               for label, q in (("previous", period.previous), ("year_ago", period.year_ago))}
+    rows = []
+    for g, rate in sorted(now.items()):
+        row = {"group": g, "value": rate}
+        for label, rates_ in earlier.items():
+            before = rates_.get(g)
+            test, p = (compare(Figure(g, rate, kind="rate"), Figure(g, before, kind="rate"))
+                       if before is not None else ("none (no data)", None))
+            row.update({label: before, f"{label}_test": test, f"{label}_p": p,
+                        f"{label}_delta": (rate.value or 0) - (before.value or 0) if before is not None and
+                        before.n and rate.n else np.nan})
+        rows.append(row)
+    t = pd.DataFrame(rows, columns=["group", "value"] + [f"{label}{suffix}" for label in earlier
+                                                         for suffix in ("", "_test", "_p", "_delta")])
+    pv = [(i, label) for label in earlier for i in t.index if pd.notna(t.at[i, f"{label}_p"])]
+    for label in earlier:
+        t[f"{label}_q"], t[f"{label}_significant"] = np.nan, False
+    if pv:
+        reject, q = benjamini_hochberg([t.at[i, f"{label}_p"] for i, label in pv], ALPHA)
+        for (i, label), qi, ri in zip(pv, q, reject):
+            t.at[i, f"{label}_q"], t.at[i, f"{label}_significant"] = float(qi), bool(ri)
+    return GroupChanges(t, by, str(period))

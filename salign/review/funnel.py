@@ -1,0 +1,441 @@
+"""Step 6: one shared funnel from lead to won, built from the stage history.
+
+The rule for messy histories (one rule, applied everywhere in the review):
+**a lead has passed funnel stage s from the first moment it reached s or any
+later funnel stage.** So
+
+- a *skipped* stage (say an opportunity without an sql) counts as passed at the
+  time of the later stage, with zero time spent in it;
+- a *re-entered* stage (an mql again after recycling) counts once, at its first
+  entry.
+
+(A history whose first entries go backwards, say sql before sal, is refused when
+the workspace is validated, so it never reaches the review.)
+
+Each is counted (:attr:`StageEntries.anomalies`) and shown, so nobody has to
+take the rule on trust. Everything is measured as the data stood at a
+``cutoff`` (default: the workspace's ``as_of``); events after it are ignored,
+which is how comparisons with earlier quarters stay like for like.
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salign.common import plotting, render
+from salign.common.stats import Rate, kaplan_meier, rates
+from salign.review import dimensions
+from salign.workspace.schema import EXITS, FUNNEL
+
+DAY = pd.Timedelta(days=1)
+
+
+def cutoff_of(tables, cutoff: pd.Timestamp | None = None) -> pd.Timestamp:
+    """The moment the review reads the data up to: ``cutoff``, else the workspace's ``as_of``; in its time zone."""
+    return (tables.as_of if cutoff is None else cutoff).tz_convert(tables.config.timezone)
+
+
+@dataclass
+class StageEntries:
+    """Per lead, when it passed each funnel stage under the module's rule, as of ``cutoff``.
+
+    Attributes
+    ----------
+    at : DataFrame
+        Indexed by lead_id, one column per funnel stage (NaT: not passed by the cutoff).
+    left : dict of str to Series
+        Per funnel stage, when each lead left it: its first later funnel stage or exit
+        event at or after its entry (NaT: still in the stage at the cutoff).
+    anomalies : dict
+        ``skipped`` (leads that passed a stage without a record of it) and
+        ``reentered`` (leads with more than one entry into a stage), each per stage.
+    cutoff : Timestamp
+        The moment the history was read up to (exclusive).
+    """
+
+    at: pd.DataFrame
+    left: dict
+    anomalies: dict
+    cutoff: pd.Timestamp
+
+
+def stage_entries(tables, cutoff: pd.Timestamp | None = None) -> StageEntries:
+    """Apply the funnel rule to the stage history (see the module docstring).
+
+    Memoised per tables object and cutoff (a review asks for the same few cutoffs
+    many times; tables are not modified after loading). Treat the result as read-only.
+    """
+    tables.require("leads", "stages")
+    cutoff = cutoff_of(tables, cutoff)
+    memo = _memo(tables)
+    if cutoff not in memo:
+        memo[cutoff] = _stage_entries(tables, cutoff)
+    return memo[cutoff]
+
+
+_MEMO: dict[int, dict] = {}
+
+
+def _memo(tables) -> dict:
+    """The memo of one tables object, dropped when the object is."""
+    key = id(tables)
+    if key not in _MEMO:
+        _MEMO[key] = {}
+        weakref.finalize(tables, _MEMO.pop, key, None)
+    return _MEMO[key]
+
+
+def _stage_entries(tables, cutoff: pd.Timestamp) -> StageEntries:
+    leads = tables.leads[tables.leads["created_at"] < cutoff]
+    st = tables.stages[(tables.stages["at"] < cutoff) & tables.stages["lead_id"].isin(leads["lead_id"])]
+    raw = st.groupby(["lead_id", "stage"], observed=True)["at"].min().unstack("stage")
+    raw = raw.reindex(index=pd.Index(leads["lead_id"], name="lead_id"),
+                      columns=list(FUNNEL) + list(EXITS)).astype("datetime64[ns, UTC]")
+    raw["lead"] = raw["lead"].fillna(leads.set_index("lead_id")["created_at"])
+    at = raw[list(FUNNEL)].copy()
+    for i in range(len(FUNNEL) - 2, -1, -1):  # earliest of the stage itself or any later one
+        at[FUNNEL[i]] = at[FUNNEL[i]].where(at[FUNNEL[i]] <= at[FUNNEL[i + 1]], at[FUNNEL[i + 1]]) \
+            .fillna(at[FUNNEL[i]])
+    counts = st[st["stage"].isin(FUNNEL)].groupby(["lead_id", "stage"], observed=True).size()
+    anomalies = {
+        "skipped": {s: int((raw[s].isna() & at[s].notna()).sum()) for s in FUNNEL[1:-1]},
+        "reentered": {s: int((counts.xs(s, level="stage") > 1).sum()) if s in counts.index.get_level_values(1) else 0
+                      for s in FUNNEL[1:]},
+    }
+    left = {}
+    for i, s in enumerate(FUNNEL[:-1]):
+        later = st[st["stage"].isin(FUNNEL[i + 1:] + EXITS)][["lead_id", "at"]]
+        later = later[later["at"] >= later["lead_id"].map(at[s])]
+        left[s] = later.groupby("lead_id")["at"].min().reindex(at.index)
+        left[s] = left[s].where(left[s].isna() | (left[s] <= at[FUNNEL[i + 1]]), at[FUNNEL[i + 1]]) \
+            .fillna(at[FUNNEL[i + 1]])
+    return StageEntries(at, left, anomalies, cutoff)
+
+
+def cohort_rates(entries: StageEntries, period, stage: str, target: str, window_days: int,
+                 groups: pd.Series | None = None) -> pd.DataFrame:
+    """Cohort conversion ``stage`` -> ``target``: leads that entered ``stage`` in ``period``, followed ``window_days``.
+
+    Returns one row per group (one row ``all`` without ``groups``): ``k`` reached
+    ``target`` within the window (by the cutoff), ``n`` the cohort, ``mature`` how many
+    had the whole window before the cutoff and ``k_mature`` how many of those
+    converted, plus rate (k / n) and Wilson interval.
+    """
+    at = entries.at
+    start = at[stage]
+    cohort = period.contains(start)
+    reached = at[target].notna() & (at[target] <= start + window_days * DAY)
+    mature = start + window_days * DAY <= entries.cutoff
+    g = (pd.Series("all", index=at.index) if groups is None else groups.reindex(at.index).fillna(dimensions.UNKNOWN))
+    frame = pd.DataFrame({"group": g, "k": reached, "n": True, "mature": mature, "k_mature": reached & mature})[cohort]
+    summed = frame.groupby("group")[["k", "n", "mature", "k_mature"]].sum()
+    out = rates(summed["k"], summed["n"])
+    out[["mature", "k_mature"]] = summed[["mature", "k_mature"]].astype(int)
+    return out.rename_axis("group").reset_index()
+
+
+# --------------------------------------------------------------------------- cumulative funnel
+
+@dataclass
+class Funnel(render.Result):
+    """Cumulative conversion: share of the period's new leads that passed each stage within the window."""
+
+    table: pd.DataFrame
+    period: str
+    window_days: int
+    cutoff: pd.Timestamp
+    title: str = "The shared funnel: leads of the quarter, stage by stage"
+
+    def metrics(self) -> dict:
+        return {r.stage: {"k": int(r.k), "n": int(r.n), "rate": None if pd.isna(r.rate) else round(float(r.rate), 6)}
+                for r in self.table.itertuples()}
+
+    @property
+    def immature(self) -> int:
+        """Leads of the cohort whose window had not elapsed by the cutoff."""
+        return int(self.table["n"].iloc[0] - self.table["mature"].iloc[0])
+
+    def html_body(self) -> str:
+        t = self.table
+        shown = pd.DataFrame({"stage": t["stage"], "leads that passed it": t["k"].map("{:,}".format),
+                              f"share of {self.period} leads": [render.rate_cell(*r) for r in
+                                                                 zip(t["k"], t["n"], t["ci_low"], t["ci_high"])]})
+        note = (f" <strong>Immature cohort:</strong> {self.immature:,} of {int(t['n'].iloc[0]):,} leads had less than "
+                f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d %H:%M %Z}); their later stages may "
+                "still come, so these shares will rise." if self.immature else "")
+        return (f"<p>Cumulative conversion. Cohort: leads created in {self.period}, each followed for "
+                f"{self.window_days} days from creation.{note}</p>" + render.table(shown))
+
+    def figure(self):
+        t = self.table
+        fig, ax = _rate_bars(t["stage"], t)
+        ax.set_title(f"Leads created in {self.period} passing each stage within {self.window_days} days (95% CI)")
+        return fig
+
+
+def _rate_bars(labels, t: pd.DataFrame, **bar_kwargs):
+    """A house-style figure of rates as bars with their 95% intervals; returns ``(fig, ax)``."""
+    fig, ax = plotting.figure()
+    ax.bar(labels, t["rate"].fillna(0), color=plotting.COLORS["common"], **bar_kwargs)
+    ax.errorbar(labels, t["rate"].fillna(0), yerr=plotting.rate_error(t), fmt="none", color=plotting.COLORS["ink"],
+                capsize=3)
+    plotting.percent_axis(ax)
+    return fig, ax
+
+
+def cohort_funnel(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Funnel:
+    """Cumulative funnel: leads created in ``period``, each followed ``window_days`` from creation."""
+    entries = stage_entries(tables, cutoff)
+    rows = []
+    for stage in FUNNEL:
+        r = cohort_rates(entries, period, "lead", stage, window_days).iloc[0] if period.contains(
+            entries.at["lead"]).any() else pd.Series({"k": 0, "n": 0, "mature": 0})
+        rows.append({"stage": stage, "k": int(r["k"]), "n": int(r["n"]), "mature": int(r["mature"])})
+    t = pd.DataFrame(rows)
+    t[["rate", "ci_low", "ci_high"]] = rates(t["k"], t["n"])[["rate", "ci_low", "ci_high"]]
+    return Funnel(t, str(period), window_days, entries.cutoff)
+
+
+# --------------------------------------------------------------------------- stage to stage
+
+@dataclass
+class StageConversion(render.Result):
+    """Cohort conversion from each stage to the next, flow ratios (labelled) and the counted anomalies."""
+
+    table: pd.DataFrame
+    anomalies: dict
+    period: str
+    window_days: int
+    cutoff: pd.Timestamp
+    title: str = "Stage-to-stage conversion"
+
+    def rate(self, stage: str) -> Rate:
+        """The cohort conversion out of ``stage`` (e.g. ``mql`` for MQL -> SAL)."""
+        r = self.table.set_index("stage").loc[stage]
+        return Rate(int(r["k"]), int(r["n"]))
+
+    def metrics(self) -> dict:
+        out = {}
+        for r in self.table.itertuples():
+            out[f"{r.stage}_to_{r.next}"] = {**Rate(int(r.k), int(r.n)).as_dict(), "mature": int(r.mature),
+                                             "immature": bool(r.mature < r.n),
+                                             "flow_ratio": None if pd.isna(r.flow) else round(float(r.flow), 6)}
+        return {"window_days": self.window_days, "cutoff": self.cutoff.isoformat(), "conversion": out,
+                "anomalies": self.anomalies}
+
+    def html_body(self) -> str:
+        t = self.table
+        shown = pd.DataFrame({
+            "step": t["stage"] + " → " + t["next"],
+            "entered in the quarter": t["n"].map("{:,}".format),
+            f"converted within {self.window_days} days": [render.rate_cell(*r) for r in
+                                                          zip(t["k"], t["n"], t["ci_low"], t["ci_high"])],
+            "cohort": np.where(t["mature"] < t["n"], [f"immature ({m:,} of {n:,} followed the full window)"
+                                                      for m, n in zip(t["mature"], t["n"])], "mature"),
+            "flow ratio (not a conversion rate)": [render.number(x, 2) for x in t["flow"]],
+        })
+        a = self.anomalies
+        rule = ("<p class='note'>One rule for messy histories: a lead has passed a stage from the first moment it "
+                "reached that stage or any later one. Counted in the whole history: skipped stages "
+                + ", ".join(f"{s} {n:,}" for s, n in a["skipped"].items())
+                + "; re-entered stages " + (", ".join(f"{s} {n:,}" for s, n in a["reentered"].items() if n) or "none")
+                + ".</p>")
+        return (f"<p>Cohorts: leads that entered each stage in {self.period}, each followed {self.window_days} days "
+                f"(data until {self.cutoff:%Y-%m-%d %H:%M %Z}). The flow ratio divides the quarter's entries into the next "
+                "stage by its entries into this one; those are different leads, so it is not a conversion rate.</p>"
+                + render.table(shown) + rule)
+
+    def figure(self):
+        t = self.table
+        immature = (t["mature"] < t["n"]).to_numpy()
+        fig, ax = _rate_bars(t["stage"] + "→" + t["next"], t, hatch=["//" if i else "" for i in immature],
+                             edgecolor=plotting.COLORS["ink"])
+        ax.set_title(f"Cohort conversion within {self.window_days} days, {self.period} (hatched: immature)")
+        return fig
+
+
+def stage_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> StageConversion:
+    """Cohort conversion from each funnel stage to the next, with flow ratios and the rule's counts."""
+    entries = stage_entries(tables, cutoff)
+    rows = []
+    for s, nxt in zip(FUNNEL[:-1], FUNNEL[1:]):
+        r = cohort_rates(entries, period, s, nxt, window_days)
+        r = r.iloc[0] if len(r) else pd.Series({"k": 0, "n": 0, "mature": 0})
+        entered, entered_next = (int(period.contains(entries.at[x]).sum()) for x in (s, nxt))
+        rows.append({"stage": s, "next": nxt, "k": int(r["k"]), "n": int(r["n"]), "mature": int(r["mature"]),
+                     "flow": entered_next / entered if entered else np.nan})
+    t = pd.DataFrame(rows)
+    t[["rate", "ci_low", "ci_high"]] = rates(t["k"], t["n"])[["rate", "ci_low", "ci_high"]]
+    return StageConversion(t, entries.anomalies, str(period), window_days, entries.cutoff)
+
+
+# --------------------------------------------------------------------------- time in stage
+
+@dataclass
+class TimeInStage(render.Result):
+    """Days spent in each stage by the leads that entered it in the period (Kaplan-Meier, still-in censored)."""
+
+    durations: dict
+    curves: dict
+    period: str
+    title: str = "Time in stage"
+
+    def metrics(self) -> dict:
+        return {s: d.as_dict() for s, d in self.durations.items()}
+
+    def html_body(self) -> str:
+        rows = pd.DataFrame([{"stage": s, "days in stage (Kaplan-Meier)": str(d)} for s, d in self.durations.items()])
+        return (f"<p>Leads that entered each stage in {self.period}. A lead leaves a stage when it reaches a later one "
+                "or is rejected, recycled, disqualified or lost; leads still in the stage when the data ends are "
+                "censored, not dropped.</p>" + render.table(rows))
+
+    def figure(self):
+        fig, ax = plotting.figure()
+        for s, km in self.curves.items():
+            if km is not None:
+                sf = km.survival_function_.iloc[:, 0]
+                ax.step(sf.index, sf.to_numpy(), where="post", label=s)
+        plotting.percent_axis(ax)
+        ax.set_xlabel("days since entering the stage")
+        ax.set_ylabel("still in the stage")
+        ax.set_title(f"Time in stage, leads entering in {self.period} (Kaplan-Meier)")
+        ax.legend()
+        return fig
+
+
+def stage_durations(entries: StageEntries, period, stage: str) -> pd.DataFrame:
+    """Days in ``stage`` for the leads that entered it in ``period``: ``days`` and ``observed`` (False: censored)."""
+    start = entries.at[stage]
+    cohort = period.contains(start)
+    left = entries.left[stage][cohort]
+    end = left.fillna(entries.cutoff)
+    return pd.DataFrame({"days": (end - start[cohort]).dt.total_seconds() / 86400, "observed": left.notna()})
+
+
+def time_in_stage(tables, period, cutoff: pd.Timestamp | None = None) -> TimeInStage:
+    """Kaplan-Meier time in each funnel stage (lead to opportunity) for the period's entrants."""
+    entries = stage_entries(tables, cutoff)
+    durations, curves = {}, {}
+    for s in FUNNEL[:-1]:
+        d = stage_durations(entries, period, s)
+        durations[s], curves[s] = kaplan_meier(d["days"], d["observed"], unit="days")
+    return TimeInStage(durations, curves, str(period))
+
+
+# --------------------------------------------------------------------------- volumes
+
+@dataclass
+class Volumes(render.Result):
+    """Stage entries in the period by one attribute, and each group's MQL -> SQL cohort conversion."""
+
+    table: pd.DataFrame
+    dimension: str
+    period: str
+    window_days: int
+    title: str = ""
+
+    def __post_init__(self):
+        self.title = self.title or f"Volumes by {self.dimension}"
+
+    def metrics(self) -> dict:
+        t = self.table
+        return {str(r[self.dimension]): {**{s: int(r[s]) for s in FUNNEL},
+                                         "mql_to_sql": Rate(int(r["k"]), int(r["n"])).as_dict()}
+                for _, r in t.iterrows()}
+
+    def html_body(self) -> str:
+        t = self.table
+        shown = t[[self.dimension, *FUNNEL]].copy()
+        shown[f"MQL → SQL within {self.window_days} days"] = [render.rate_cell(*r) for r in
+                                                              zip(t["k"], t["n"], t["ci_low"], t["ci_high"])]
+        return (f"<p>Leads entering each stage in {self.period}, by {self.dimension} (flow counts), and the "
+                "cohort conversion of the quarter's MQLs.</p>" + render.table(shown))
+
+    def figure(self):
+        t = self.table.sort_values("mql")
+        fig, ax = plotting.figure()
+        ax.barh(t[self.dimension].astype(str), t["lead"], color=plotting.COLORS["muted"], label="new leads")
+        ax.barh(t[self.dimension].astype(str), t["mql"], color=plotting.COLORS["marketing"], label="MQLs")
+        ax.barh(t[self.dimension].astype(str), t["sql"], color=plotting.COLORS["sales"], label="SQLs")
+        ax.set_title(f"Leads, MQLs and SQLs of {self.period} by {self.dimension}")
+        ax.legend()
+        return fig
+
+
+def volumes(tables, period, by: str = "source", window_days: int = 90,
+            cutoff: pd.Timestamp | None = None) -> Volumes:
+    """Stage entries in ``period`` and MQL -> SQL cohort conversion by ``source`` or ``persona``."""
+    entries = stage_entries(tables, cutoff)
+    leads = tables.leads.set_index("lead_id").reindex(entries.at.index)
+    groups = (dimensions.persona(tables, leads) if by == "persona" else dimensions.label(
+        leads[by] if by in leads.columns else pd.Series(np.nan, index=leads.index)))
+    counts = pd.DataFrame({s: period.contains(entries.at[s]) for s in FUNNEL}).groupby(groups.to_numpy()).sum()
+    conv = cohort_rates(entries, period, "mql", "sql", window_days, groups).set_index("group")
+    t = counts.join(conv[["k", "n", "rate", "ci_low", "ci_high"]], how="left")
+    t[["k", "n"]] = t[["k", "n"]].fillna(0).astype(int)
+    t = t[t[list(FUNNEL)].sum(axis=1) > 0].sort_values("lead", ascending=False).rename_axis(by).reset_index()
+    return Volumes(t, by, str(period), window_days)
+
+
+
+# --------------------------------------------------------------------------- deals
+
+@dataclass
+class DealConversion(render.Result):
+    """Opportunities created in the period and where they stood after the window: won, lost, still open."""
+
+    table: pd.DataFrame
+    period: str
+    window_days: int
+    cutoff: pd.Timestamp
+    title: str = "Opportunity to won (from the opportunities table)"
+
+    def metrics(self) -> dict:
+        t = self.table.set_index("outcome")
+        n, mature = int(t["count"].sum()), int(t["mature"].sum())
+        return {"window_days": self.window_days, "opportunities": n, "mature": mature, "immature": mature < n,
+                **{o: Rate(int(t.loc[o, "count"]), n).as_dict() for o in t.index}}
+
+    def html_body(self) -> str:
+        t = self.table
+        n, mature = int(t["count"].sum()), int(t["mature"].sum())
+        shown = pd.DataFrame({f"within {self.window_days} days": t["outcome"],
+                              "share of the quarter's opportunities": [render.rate_cell(k, n) for k in t["count"]]})
+        note = ("" if mature == n else f" <strong>Immature cohort:</strong> only {mature:,} of {n:,} had the full "
+                f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d %H:%M %Z}).")
+        return (f"<p>Cohort: the {n:,} opportunities created in {self.period}, each followed {self.window_days} days."
+                f"{note}</p>" + render.table(shown))
+
+
+def deal_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> DealConversion:
+    """Cohort conversion opportunity -> won from the opportunities table (works without a stage history)."""
+    tables.require("opportunities")
+    cutoff = cutoff_of(tables, cutoff)
+    o = tables.opportunities
+    c = o[period.contains(o["created_at"]) & (o["created_at"] < cutoff)]
+    closed_at = c["closed_at"] if "closed_at" in c.columns else pd.Series(pd.NaT, index=c.index)
+    by = c["created_at"] + window_days * DAY
+    done = c["outcome"].isin(["won", "lost"]) & closed_at.notna() & (closed_at < cutoff) & (closed_at <= by)
+    outcome = c["outcome"].where(done, "still open")
+    mature = by <= cutoff
+    t = pd.DataFrame({"outcome": outcome, "count": 1, "mature": mature}).groupby("outcome")[["count", "mature"]].sum()
+    t = t.reindex(["won", "lost", "still open"], fill_value=0).astype(int).reset_index()
+    return DealConversion(t, str(period), window_days, cutoff)
+
+
+def mature_stage_conversion(tables, period, window_days: int = 90,
+                            cutoff: pd.Timestamp | None = None) -> StageConversion:
+    """:func:`stage_conversion` for the latest quarter up to ``period`` whose cohorts had the whole window.
+
+    This is where the weakest stage is judged: an immature cohort makes every late stage look weak.
+    """
+    cutoff = cutoff_of(tables, cutoff)
+    q = period
+    while q.end + window_days * DAY > cutoff:
+        q = q.previous
+    result = stage_conversion(tables, q, window_days, cutoff)
+    result.title = f"Stage-to-stage conversion, {q} (the latest quarter with mature cohorts)"
+    return result

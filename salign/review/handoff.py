@@ -1,0 +1,288 @@
+"""Step 5: the handoff loop, from ``handoff.yaml`` and the data: routing, rejections, recycling, stuck leads.
+
+Definitions:
+
+- an *assignment* is an activity of type ``assignment``; its actor is the queue
+  when it is the queue named in ``handoff.yaml`` (or the literal ``queue``),
+  otherwise a rep. A lead is *routed* at its first assignment to a rep at or
+  after its first MQL; leads not routed by the cutoff are censored there;
+- *routed in time*: within ``max_hours_to_route``, among leads whose window had
+  elapsed by the cutoff (never routed counts as late);
+- rejection reasons are shown with e-mail addresses and phone numbers replaced
+  by ``[contact]`` (free text carries them);
+- a *recycled* lead's later history is followed to the cutoff: back to MQL,
+  on to SQL, opportunity or won after the recycling;
+- a lead is *stuck with no owner* when, at the cutoff, its latest MQL is older
+  than ``max_hours_to_route`` and since then it was neither assigned to a rep nor
+  moved by any stage event; a lead recycled straight from MQL (no sales decision
+  between) timed out in the queue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salign.common import plotting, render
+from salign.common.stats import Duration, Rate, kaplan_meier
+from salign.report import pii
+from salign.review import dimensions, funnel
+from salign.review.sla import HOUR, decisions, handoffs, queue_names
+
+NO_REASON = "(no reason given)"
+CONTACT = "[contact]"
+
+
+def clean_reason(reasons: pd.Series) -> pd.Series:
+    """Reasons as shown: contacts replaced by ``[contact]``, blanks as ``(no reason given)``."""
+    text = reasons.astype("string").str.strip().fillna("")
+    text = text.str.replace(pii.EMAIL, CONTACT, regex=True).str.replace(pii.PHONE, CONTACT, regex=True)
+    return text.where(text != "", NO_REASON).astype(str)
+
+
+def with_time(events: pd.DataFrame, per_lead: pd.Series, name: str) -> pd.DataFrame:
+    """The events of the leads in ``per_lead`` (a time per lead_id), with that time as column ``name``."""
+    out = events.assign(**{name: events["lead_id"].map(per_lead)})
+    return out[out[name].notna()]
+
+
+def assignments(tables, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Assignment activities before the cutoff, with ``to_queue`` (True: into the queue, False: to a rep)."""
+    tables.require("activities")
+    a = tables.activities
+    a = a[(a["type"] == "assignment") & (a["at"] < cutoff) & a["lead_id"].notna()].copy()
+    a["to_queue"] = a["actor"].isin(queue_names(tables)) | a["actor"].isna()
+    return a
+
+
+# --------------------------------------------------------------------------- routing
+
+@dataclass
+class Routing(render.Result):
+    """Who receives the period's sales-ready leads and how fast they reach a rep."""
+
+    declared: str
+    first_to: dict
+    in_time: Rate
+    max_hours: float
+    hours_to_route: Duration
+    never_routed: Rate
+    period: str
+    title: str = "Routing: who receives leads, how fast"
+
+    def metrics(self) -> dict:
+        return {"declared": self.declared, "first_assignment": self.first_to,
+                "routed_within_limit": self.in_time.as_dict(), "max_hours_to_route": self.max_hours,
+                "hours_to_route": self.hours_to_route.as_dict(), "never_routed": self.never_routed.as_dict()}
+
+    def html_body(self) -> str:
+        total = sum(self.first_to.values())
+        seen = ", ".join(f"{k}: {v:,} ({v / total:.0%})" for k, v in self.first_to.items()) if total else "none"
+        return (f"<p><strong>handoff.yaml:</strong> {render.esc(self.declared)}. <strong>In the data</strong>, the "
+                f"first assignment of the {total:,} sales-ready leads of {self.period} went to — {render.esc(seen)}.</p>"
+                f"<p>Reached a rep within {self.max_hours:g} h: {render.esc(self.in_time)}. "
+                f"Hours to reach a rep (Kaplan-Meier, leads never routed censored): "
+                f"{render.esc(self.hours_to_route)}. Never reached a rep by the cutoff: "
+                f"{render.esc(self.never_routed)}.</p>")
+
+
+def routing(tables, period, cutoff: pd.Timestamp | None = None) -> Routing:
+    """Routing of the period's sales-ready leads against ``handoff.yaml``."""
+    spec = tables.definition("handoff.yaml")
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    h = handoffs(tables, period, cutoff)
+    a = with_time(assignments(tables, cutoff), h["mql_at"], "mql_at")
+    a = a[a["at"] >= a["mql_at"]].sort_values("at")
+    first = a.drop_duplicates("lead_id").set_index("lead_id")["to_queue"].reindex(h.index)
+    first_to = {"a rep": int((first == False).sum()), "the queue": int((first == True).sum()),  # noqa: E712
+                "nobody": int(first.isna().sum())}
+    routed_at = a[~a["to_queue"]].groupby("lead_id")["at"].min().reindex(h.index)
+    hours = (routed_at.fillna(cutoff) - h["mql_at"]) / HOUR
+    due = h["mql_at"] + spec.max_hours_to_route * HOUR <= cutoff
+    in_time = due & routed_at.notna() & (hours <= spec.max_hours_to_route)
+    duration, _ = kaplan_meier(hours, routed_at.notna())
+    declared = (f"leads go to the queue '{spec.queue}', reps take them from there" if spec.routing == "queue"
+                else "leads go straight to reps") + f"; a rep within {spec.max_hours_to_route:g} h"
+    return Routing(declared, first_to, Rate(int(in_time.sum()), int(due.sum())), spec.max_hours_to_route, duration,
+                   Rate(int(routed_at.isna().sum()), len(h)), str(period))
+
+
+# --------------------------------------------------------------------------- rejections
+
+@dataclass
+class Rejections(render.Result):
+    """Sales' decisions on handed-over leads: acceptance, rejection reasons and feedback, by rep."""
+
+    acceptance: Rate
+    rejected: Rate
+    reasons: pd.DataFrame
+    by_rep: pd.DataFrame
+    without_reason: int
+    feedback_days: float
+    period: str
+    title: str = "Acceptance and rejection"
+
+    def metrics(self) -> dict:
+        return {"acceptance": self.acceptance.as_dict(), "rejection": self.rejected.as_dict(),
+                "rejected_without_reason": self.without_reason,
+                "reasons": {r.reason: int(r.count) for r in self.reasons.itertuples()},
+                "by_rep": {r.rep: {"rejected": int(r.rejected), "without_reason": int(r.without_reason),
+                                   "late_feedback": int(r.late)} for r in self.by_rep.itertuples()}}
+
+    def html_body(self) -> str:
+        r = self.reasons
+        shown = pd.DataFrame({"reason": r["reason"], "rejections": r["count"],
+                              "share": [render.rate_cell(k, n) for k, n in zip(r["count"], [r["count"].sum()] * len(r))]})
+        b = self.by_rep
+        reps = pd.DataFrame({"rep": b["rep"], "rejected": b["rejected"], "without a reason": b["without_reason"],
+                             f"feedback later than {self.feedback_days:g} days": b["late"]})
+        return (f"<p>Sales decisions dated in {self.period}: accepted {render.esc(self.acceptance)}; "
+                f"rejected {render.esc(self.rejected)}. <strong>{self.without_reason:,} rejected leads came back "
+                "without any feedback</strong> (no reason).</p>"
+                + render.table(shown, caption="Rejection reasons (contacts in the text removed)", max_rows=15)
+                + render.table(reps, caption="Rejections by rep"))
+
+    def figure(self):
+        r = self.reasons.head(12).iloc[::-1]
+        fig, ax = plotting.figure()
+        colors = [plotting.COLORS["bad"] if x == NO_REASON else plotting.COLORS["sales"] for x in r["reason"]]
+        ax.barh(r["reason"], r["count"], color=colors)
+        ax.set_title(f"Why sales rejected leads in {self.period} (red: no reason given)")
+        ax.set_xlabel("rejections")
+        return fig
+
+
+def rejections(tables, period, cutoff: pd.Timestamp | None = None) -> Rejections:
+    """Acceptance and rejection rates, rejection reasons and missing or late feedback for ``period``."""
+    sla = tables.definition("sla.yaml")
+    d = decisions(tables, period, cutoff)
+    rej = d[d["stage"] == "rejected"].copy()
+    rej["shown"] = clean_reason(rej["reason"] if "reason" in rej.columns else pd.Series(np.nan, index=rej.index))
+    reasons = rej["shown"].value_counts().rename_axis("reason").reset_index(name="count")
+    reasons = reasons.sort_values(["count", "reason"], ascending=[False, True]).reset_index(drop=True)
+    rej["late"] = ~(rej["days_from_mql"] <= sla.sales.feedback_days_on_rejected)
+    by_rep = rej.groupby("rep").agg(rejected=("lead_id", "size"), without_reason=("has_reason", lambda s: int((~s).sum())),
+                                    late=("late", "sum")).reset_index()
+    by_rep = by_rep.sort_values(["without_reason", "rejected"], ascending=False).reset_index(drop=True)
+    n_sal = int((d["stage"] == "sal").sum())
+    return Rejections(Rate(n_sal, len(d)), Rate(len(rej), len(d)), reasons, by_rep, int((~rej["has_reason"]).sum()),
+                      sla.sales.feedback_days_on_rejected, str(period))
+
+
+# --------------------------------------------------------------------------- recycling
+
+@dataclass
+class Recycling(render.Result):
+    """Leads sent back to nurture and what became of them."""
+
+    table: pd.DataFrame
+    since: str
+    period: str
+    title: str = "Recycled leads and what became of them"
+
+    def metrics(self) -> dict:
+        return {"since": self.since,
+                **{r.reason: {"recycled": int(r.n), "in_period": int(r.in_period),
+                              **{c: Rate(int(getattr(r, c)), int(r.n)).as_dict() for c in ("mql", "sql", "won")}}
+                   for r in self.table.itertuples()}}
+
+    def html_body(self) -> str:
+        t = self.table
+        shown = pd.DataFrame({"why recycled": t["reason"], f"recycled since {self.since}": t["n"],
+                              f"of them in {self.period}": t["in_period"],
+                              **{f"back to {c.upper()} later": [render.rate_cell(k, n) for k, n in zip(t[c], t["n"])]
+                                 for c in ("mql", "sql")},
+                              "won later": [render.rate_cell(k, n) for k, n in zip(t["won"], t["n"])]})
+        return (f"<p>Leads recycled since {self.since} (first recycling of each lead), followed to the end of the "
+                "data: did they come back as MQL, reach SQL, or win?</p>" + render.table(shown))
+
+    def figure(self):
+        t = self.table
+        fig, ax = plotting.figure()
+        x = np.arange(len(t))
+        for i, c in enumerate(("mql", "sql", "won")):
+            ax.bar(x + (i - 1) * 0.27, (t[c] / t["n"]).fillna(0), width=0.27, label=f"later {c}")
+        ax.set_xticks(x, t["reason"], fontsize=8)
+        plotting.percent_axis(ax)
+        ax.set_title(f"What became of recycled leads (since {self.since})")
+        ax.legend()
+        return fig
+
+
+def recycling(tables, period, lookback_quarters: int = 4, cutoff: pd.Timestamp | None = None) -> Recycling:
+    """Leads first recycled in ``period`` or the ``lookback_quarters - 1`` before it, and their later stages."""
+    tables.require("stages")
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    st = tables.stages[tables.stages["at"] < cutoff]
+    start = period.shift(1 - lookback_quarters)
+    rec = st[st["stage"] == "recycled"].sort_values("at").drop_duplicates("lead_id")
+    rec = rec[(rec["at"] >= start.start) & (rec["at"] < period.end)].set_index("lead_id")
+    later = with_time(st, rec["at"], "recycled_at")
+    later = later[later["at"] > later["recycled_at"]]
+    reached = {s: later.loc[later["stage"].isin(after), "lead_id"].unique() for s, after in
+               (("mql", ["mql", "sal", "sql", "opportunity", "won"]), ("sql", ["sql", "opportunity", "won"]),
+                ("won", ["won"]))}
+    frame = pd.DataFrame({"reason": clean_reason(rec["reason"] if "reason" in rec.columns
+                                                 else pd.Series(np.nan, index=rec.index)),
+                          "n": 1, "in_period": period.contains(rec["at"]),
+                          **{s: rec.index.isin(ids) for s, ids in reached.items()}}, index=rec.index)
+    t = frame.groupby("reason")[["n", "in_period", "mql", "sql", "won"]].sum().astype(int)
+    t = t.sort_values("n", ascending=False).reset_index()
+    return Recycling(t, str(start), str(period))
+
+
+# --------------------------------------------------------------------------- stuck leads
+
+@dataclass
+class StuckLeads(render.Result):
+    """Sales-ready leads nobody owns at the cutoff."""
+
+    stuck: int
+    waiting_days: pd.Series
+    by_source: pd.DataFrame
+    timed_out: int
+    max_hours: float
+    cutoff: pd.Timestamp
+    period: str
+    title: str = "Leads stuck with no owner"
+
+    def metrics(self) -> dict:
+        w = self.waiting_days
+        return {"stuck": self.stuck, "median_days_waiting": None if w.empty else round(float(w.median()), 2),
+                "older_than_30_days": int((w > 30).sum()), "recycled_without_decision_in_period": self.timed_out}
+
+    def html_body(self) -> str:
+        m = self.metrics()
+        wait = "" if not self.stuck else (f" They have waited a median of {m['median_days_waiting']:.1f} days; "
+                                          f"{m['older_than_30_days']:,} for more than 30 days.")
+        return (f"<p>At {self.cutoff:%Y-%m-%d %H:%M %Z}, <strong>{self.stuck:,} sales-ready leads had no owner</strong>: "
+                f"their latest MQL was more than {self.max_hours:g} h old and since then no rep was assigned and "
+                f"nothing happened.{wait} In {self.period}, {self.timed_out:,} leads went back to nurture straight from "
+                "MQL, with no sales decision on them.</p>" + (render.table(self.by_source, caption="Stuck leads by source")
+                                         if self.stuck else ""))
+
+
+def stuck_leads(tables, period, cutoff: pd.Timestamp | None = None) -> StuckLeads:
+    """Leads whose latest MQL went unanswered (no rep, no stage event) for longer than the routing limit."""
+    spec = tables.definition("handoff.yaml")
+    tables.require("leads", "stages")
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    st = tables.stages[tables.stages["at"] < cutoff]
+    last_mql = st[st["stage"] == "mql"].groupby("lead_id")["at"].max()
+    after = with_time(st[st["stage"] != "mql"], last_mql, "mql_at")
+    moved = set(after.loc[after["at"] >= after["mql_at"], "lead_id"])
+    a = assignments(tables, cutoff)
+    a = with_time(a[~a["to_queue"]], last_mql, "mql_at")
+    owned = set(a.loc[a["at"] >= a["mql_at"], "lead_id"])
+    waiting = last_mql[~last_mql.index.isin(moved | owned)]
+    waiting = waiting[waiting + spec.max_hours_to_route * HOUR <= cutoff]
+    days = ((cutoff - waiting) / pd.Timedelta(days=1)).reset_index(drop=True)
+    leads = tables.leads.set_index("lead_id")
+    source = dimensions.label(leads["source"].reindex(waiting.index))
+    by_source = source.value_counts().rename_axis("source").reset_index(name="stuck leads")
+    ordered = st.sort_values(["lead_id", "at"])
+    previous = ordered.groupby("lead_id")["stage"].shift()
+    timed_out = int(((ordered["stage"] == "recycled") & (previous == "mql") & period.contains(ordered["at"])).sum())
+    return StuckLeads(len(waiting), days, by_source, timed_out, spec.max_hours_to_route, cutoff, str(period))
+

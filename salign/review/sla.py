@@ -1,0 +1,297 @@
+"""Step 4: both teams' service-level agreements (``sla.yaml``) measured for one period, by team, rep and week.
+
+Definitions (the same for every quarter, so quarters compare):
+
+- a *sales-ready lead* of the quarter is a lead whose **first** MQL falls in it
+  (a re-entered MQL is not handed over again, see :mod:`salign.review.funnel`);
+- its *follow-up* is the first sales call, e-mail or meeting at or after that MQL;
+- it is *followed up within the SLA* when that came within
+  ``max_hours_to_first_follow_up``; the denominator is the leads whose window had
+  elapsed by the cutoff, and a lead never followed up counts as a miss;
+- hours to first follow-up are a Kaplan-Meier estimate: leads not followed up
+  by the cutoff are censored there, not dropped;
+- the *minimum information* is every ``min_fields_at_handoff`` column of the
+  lead being non-empty;
+- *acceptance* is sal / (sal + rejected) over the sales decisions dated in the
+  quarter; a rejection's *feedback is in time* when it came within
+  ``feedback_days_on_rejected`` of the lead's first MQL, and it *has a reason*
+  when its ``reason`` is non-empty.
+
+The cutoff is the workspace's ``as_of`` unless given (comparisons with earlier
+quarters pass the same distance after their end, see :mod:`salign.review.changes`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy.stats import fisher_exact
+
+from salign.common import plotting, render
+from salign.common.facts import first_reached
+from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
+from salign.review import dimensions, funnel
+
+FOLLOW_UP_TYPES = ("call", "email", "meeting")
+HOUR = pd.Timedelta(hours=1)
+#: SLA commitments with a target, as named in ``misses``
+COMMITMENTS = ("marketing_volume", "marketing_min_fields", "sales_follow_up")
+#: the rep of a lead that has no owner and no rep activity
+NO_OWNER = "(unassigned)"
+
+
+def handoffs(tables, period=None, cutoff: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Leads handed to sales (first MQL before ``cutoff``, in ``period`` if given), one row each, indexed by lead_id.
+
+    Columns: ``mql_at``, ``first_follow_up`` (NaT if none before the cutoff),
+    ``followed_up``, ``hours`` (to the follow-up, or to the cutoff when censored),
+    ``rep`` (the lead's owner, else the first rep it was assigned to, else
+    ``(unassigned)``), ``complete`` (minimum information present, when ``sla.yaml`` says which).
+    """
+    tables.require("leads", "stages", "activities")
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    firsts = first_reached(tables.stages[tables.stages["at"] < cutoff])
+    mql = firsts["mql"].dropna()
+    if period is not None:
+        mql = mql[period.contains(mql)]
+    h = mql.rename("mql_at").to_frame()
+    acts = tables.activities
+    acts = acts[acts["at"] < cutoff]
+    acts = acts.assign(mql_at=acts["lead_id"].map(h["mql_at"])).dropna(subset=["mql_at"])
+    acts = acts[acts["at"] >= acts["mql_at"]]
+    touch = acts[(acts["team"] == "sales") & acts["type"].isin(FOLLOW_UP_TYPES)]
+    h["first_follow_up"] = touch.groupby("lead_id")["at"].min().reindex(h.index)
+    h["followed_up"] = h["first_follow_up"].notna()
+    h["hours"] = (h["first_follow_up"].fillna(cutoff) - h["mql_at"]) / HOUR
+    leads = tables.leads.set_index("lead_id").reindex(h.index)
+    owner = leads["owner"] if "owner" in leads.columns else pd.Series(np.nan, index=h.index, dtype=object)
+    assigned = acts[(acts["type"] == "assignment") & acts["actor"].notna() & ~acts["actor"].isin(queue_names(tables))]
+    first_rep = assigned.sort_values("at").drop_duplicates("lead_id").set_index("lead_id")["actor"]
+    h["rep"] = owner.fillna(first_rep.reindex(h.index)).fillna(NO_OWNER).astype(str)
+    sla = tables.definitions.get("sla.yaml")
+    fields = sla.marketing.min_fields_at_handoff if sla is not None else []
+    present = [leads[f].notna() if f in leads.columns else pd.Series(False, index=h.index) for f in fields]
+    h["complete"] = np.logical_and.reduce(present) if present else True
+    return h
+
+
+def queue_names(tables) -> set[str]:
+    """Assignment actors that stand for the queue of ``handoff.yaml`` (its name, and the literal ``queue``)."""
+    handoff = tables.definitions.get("handoff.yaml")
+    return {"queue"} | ({handoff.queue} if handoff is not None and handoff.queue else set())
+
+
+def within_sla(h: pd.DataFrame, max_hours: float, cutoff: pd.Timestamp) -> tuple[pd.Series, pd.Series]:
+    """(due, met): leads whose follow-up window had elapsed by ``cutoff``, and which of them were followed up in it."""
+    due = h["mql_at"] + max_hours * HOUR <= cutoff
+    met = due & h["followed_up"] & (h["hours"] <= max_hours)
+    return due, met
+
+
+def decisions(tables, period, cutoff: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Sales decisions (sal and rejected events) dated in ``period`` before the cutoff.
+
+    Columns: lead_id, stage, at, reason, rep (the actor), ``days_from_mql``
+    (from the lead's first MQL) and ``has_reason``.
+    """
+    tables.require("stages")
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    st = tables.stages[tables.stages["at"] < cutoff]
+    first_mql = st[st["stage"] == "mql"].groupby("lead_id")["at"].min()
+    d = st[st["stage"].isin(["sal", "rejected"]) & period.contains(st["at"])].copy()
+    reason = d["reason"] if "reason" in d.columns else pd.Series(np.nan, index=d.index)
+    d["has_reason"] = reason.astype("string").str.strip().fillna("").ne("")
+    d["days_from_mql"] = (d["at"] - d["lead_id"].map(first_mql)) / pd.Timedelta(days=1)
+    d["rep"] = dimensions.label(d["actor"] if "actor" in d.columns else pd.Series(np.nan, index=d.index))
+    return d
+
+
+@dataclass
+class SLAScorecard(render.Result):
+    """Both teams' commitments against what happened; by rep and by week in :attr:`by_rep` / :attr:`by_week`."""
+
+    delivered: int
+    commitment: int
+    min_fields: Rate
+    min_fields_target: float
+    acceptance: Rate
+    expected_acceptance: float
+    follow_up: Rate
+    follow_up_target: float
+    max_hours: float
+    time_to_follow_up: Duration
+    feedback_in_time: Rate
+    feedback_days: float
+    with_reason: Rate
+    period: str
+    cutoff: pd.Timestamp
+    timezone: str
+    handoffs: pd.DataFrame = field(repr=False)
+    curve: object = field(default=None, repr=False)
+    title: str = "Service-level agreements"
+
+    @cached_property
+    def by_rep(self) -> pd.DataFrame:
+        """Per rep (see :func:`rep_table`)."""
+        return rep_table(self.handoffs, *within_sla(self.handoffs, self.max_hours, self.cutoff), self.max_hours)
+
+    @cached_property
+    def by_week(self) -> pd.DataFrame:
+        """Per week of handoff (see :func:`week_table`)."""
+        return week_table(self.handoffs, *within_sla(self.handoffs, self.max_hours, self.cutoff), self.timezone)
+
+    @property
+    def misses(self) -> list[str]:
+        """The commitments with a target that were missed (names as in :data:`COMMITMENTS`)."""
+        missed = {"marketing_volume": self.delivered < self.commitment,
+                  "marketing_min_fields": self.min_fields.n > 0 and self.min_fields.value < self.min_fields_target,
+                  "sales_follow_up": self.follow_up.n > 0 and self.follow_up.value < self.follow_up_target}
+        return [c for c in COMMITMENTS if missed[c]]
+
+    @property
+    def slow_reps(self) -> list[str]:
+        return sorted(self.by_rep.loc[self.by_rep["slow"], "rep"])
+
+    def metrics(self) -> dict:
+        return {"sales_ready_leads": self.delivered, "sales_ready_leads_commitment": self.commitment,
+                "marketing_volume_met": self.delivered >= self.commitment,
+                "min_fields_at_handoff": self.min_fields.as_dict(), "min_fields_target": self.min_fields_target,
+                "acceptance_by_sales": self.acceptance.as_dict(), "expected_acceptance": self.expected_acceptance,
+                "follow_up_within_sla": self.follow_up.as_dict(),
+                "follow_up_met": "sales_follow_up" not in self.misses and self.follow_up.n > 0,
+                "hours_to_first_follow_up": self.time_to_follow_up.as_dict(),
+                "rejection_feedback_in_time": self.feedback_in_time.as_dict(),
+                "rejections_with_reason": self.with_reason.as_dict(),
+                "misses": self.misses, "slow_reps": self.slow_reps,
+                "by_rep": {r.rep: {"leads": int(r.leads), "within_sla": Rate(int(r.k), int(r.n)).as_dict(),
+                                   "median_hours": _round(r.median_hours), "q_value": _round(r.q_value),
+                                   "slow": bool(r.slow)} for r in self.by_rep.itertuples()},
+                "by_week": {r.week: {"leads": int(r.leads), "within_sla": Rate(int(r.k), int(r.n)).as_dict()}
+                            for r in self.by_week.itertuples()}}
+
+    def html_body(self) -> str:
+        def met(ok):
+            return "yes" if ok else "no"
+
+        m = self.misses
+        rows = pd.DataFrame([
+            {"team": "marketing", "commitment": f"{self.commitment:,} sales-ready leads per quarter",
+             "measured": f"{self.delivered:,}", "met": met("marketing_volume" not in m)},
+            {"team": "marketing", "commitment": f"{self.min_fields_target:.0%} handed over with the minimum information",
+             "measured": str(self.min_fields), "met": met("marketing_min_fields" not in m)},
+            {"team": "marketing", "commitment": f"quality: about {self.expected_acceptance:.0%} accepted by sales",
+             "measured": str(self.acceptance), "met": "(expectation, not a commitment)"},
+            {"team": "sales", "commitment": f"{self.follow_up_target:.0%} followed up within {self.max_hours:g} h",
+             "measured": str(self.follow_up), "met": met("sales_follow_up" not in m)},
+            {"team": "sales", "commitment": f"feedback on rejected leads within {self.feedback_days:g} days",
+             "measured": str(self.feedback_in_time), "met": "(no target share in sla.yaml)"},
+            {"team": "sales", "commitment": "rejections come with a reason",
+             "measured": str(self.with_reason), "met": "(no target share in sla.yaml)"},
+        ])
+        reps = self.by_rep
+        shown = pd.DataFrame({"rep": reps["rep"], "leads": reps["leads"],
+                              f"within {self.max_hours:g} h": [render.rate_cell(*r) for r in
+                                                               zip(reps["k"], reps["n"], reps["ci_low"], reps["ci_high"])],
+                              "median hours (Kaplan-Meier)": [render.number(x, 1) for x in reps["median_hours"]],
+                              "q-value vs rest of team": [render.number(x, 4) for x in reps["q_value"]],
+                              "slow": np.where(reps["slow"], "SLOW", "")})
+        slow = (f"<p><strong>Slow to follow up:</strong> {render.esc(', '.join(self.slow_reps))}.</p>"
+                if self.slow_reps else "<p>No rep is significantly slower than the rest of the team.</p>")
+        return (f"<p>Sales-ready leads: first MQL in {self.period}. Data until {self.cutoff:%Y-%m-%d %H:%M %Z}.</p>"
+                + render.table(rows, caption="By team")
+                + f"<p>Hours from handoff to first follow-up: {render.esc(self.time_to_follow_up)}</p>"
+                + slow + render.table(shown, caption="By rep (slow: Kaplan-Meier median above the SLA, or "
+                                      "within-SLA share significantly below the rest of the team, Fisher's exact "
+                                      "test with Benjamini-Hochberg control)"))
+
+    def figure(self):
+        """Left: Kaplan-Meier share not yet followed up by hours since handoff. Right: within-SLA share by week."""
+        fig, (ax, wx) = plotting.figure(1, 2, size=(plotting.SIZE[0] * 1.4, plotting.SIZE[1]))
+        if self.curve is not None:
+            sf = self.curve.survival_function_.iloc[:, 0]
+            ax.step(sf.index, sf.to_numpy(), where="post", color=plotting.COLORS["sales"])
+        ax.axvline(self.max_hours, color=plotting.COLORS["bad"], ls="--", label="SLA")
+        ax.set_xlim(0, max(5 * self.max_hours, 1))
+        plotting.percent_axis(ax)
+        ax.set_xlabel("hours since handoff")
+        ax.set_ylabel("not yet followed up")
+        ax.set_title(f"Time to first follow-up, {self.period} (Kaplan-Meier)")
+        ax.legend()
+        w = self.by_week
+        x = np.arange(len(w))
+        wx.errorbar(x, w["rate"], yerr=plotting.rate_error(w), fmt="o-", color=plotting.COLORS["sales"], capsize=3)
+        wx.axhline(self.follow_up_target, color=plotting.COLORS["bad"], ls="--", label="target")
+        wx.set_xticks(x, w["week"], rotation=60, fontsize=7)
+        plotting.percent_axis(wx)
+        wx.set_title(f"Within {self.max_hours:g} h, by week of handoff")
+        wx.legend()
+        return fig
+
+
+def _round(x, digits: int = 4):
+    return None if x is None or pd.isna(x) else round(float(x), digits)
+
+
+def rep_table(h: pd.DataFrame, due: pd.Series, met: pd.Series, max_hours: float,
+              alpha: float = 0.05, min_leads: int = 10) -> pd.DataFrame:
+    """Per rep: leads, within-SLA rate, Kaplan-Meier median hours, Fisher q-value against the rest, ``slow`` flag.
+
+    A rep is slow when their within-SLA share is significantly below the rest of
+    the team (two-sided Fisher exact test, Benjamini-Hochberg at ``alpha``), or,
+    with at least ``min_leads`` leads due, their Kaplan-Meier median hours to first
+    follow-up exceed ``max_hours`` (a median not reached counts as exceeding it).
+    Leads with no rep are shown as ``(unassigned)`` and never flagged (they are a
+    routing problem, see :mod:`salign.review.handoff`).
+    """
+    rows = []
+    k_all, n_all = int(met.sum()), int(due.sum())
+    for rep, mine in h.groupby("rep").groups.items():
+        k, n = int(met[mine].sum()), int(due[mine].sum())
+        p = fisher_exact([[k, n - k], [k_all - k, (n_all - n) - (k_all - k)]])[1] if 0 < n < n_all else 1.0
+        duration, _ = kaplan_meier(h.loc[mine, "hours"], h.loc[mine, "followed_up"])
+        rows.append({"rep": rep, "leads": len(mine), "k": k, "n": n, "median_hours": duration.median, "p": p,
+                     "rest_rate": (k_all - k) / (n_all - n) if n_all > n else np.nan})
+    t = pd.DataFrame(rows, columns=["rep", "leads", "k", "n", "median_hours", "p", "rest_rate"])
+    t = pd.concat([t, rates(t["k"], t["n"])[["rate", "ci_low", "ci_high"]]], axis=1)
+    reject, q = benjamini_hochberg(t["p"], alpha)
+    t["q_value"] = q
+    median = t["median_hours"].astype(float)
+    late = (t["n"] >= min_leads) & (median.isna() | (median > max_hours))
+    t["slow"] = ((reject & (t["rate"] < t["rest_rate"]).to_numpy()) | late) & (t["rep"] != NO_OWNER)
+    return t.sort_values(["slow", "rate"], ascending=[False, True]).reset_index(drop=True)
+
+
+def week_table(h: pd.DataFrame, due: pd.Series, met: pd.Series, timezone: str) -> pd.DataFrame:
+    """Per week of handoff (Monday, workspace time zone): leads, and the within-SLA rate."""
+    local = h["mql_at"].dt.tz_convert(timezone).dt.tz_localize(None)
+    week = (local.dt.normalize() - pd.to_timedelta(local.dt.weekday, unit="D")).dt.strftime("%Y-%m-%d")
+    g = pd.DataFrame({"week": week, "lead": 1, "k": met, "n": due}).groupby("week").sum()
+    t = rates(g["k"], g["n"])
+    t["leads"] = g["lead"]
+    return t.rename_axis("week").reset_index()
+
+
+def sla_scorecard(tables, period, cutoff: pd.Timestamp | None = None) -> SLAScorecard:
+    """Marketing's and sales' commitments of ``sla.yaml`` for ``period``, by team, rep and week."""
+    sla = tables.definition("sla.yaml")
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    h = handoffs(tables, period, cutoff)
+    max_h = sla.sales.max_hours_to_first_follow_up
+    due, met = within_sla(h, max_h, cutoff)
+    duration, km = kaplan_meier(h["hours"], h["followed_up"])
+    d = decisions(tables, period, cutoff)
+    rejected = d[d["stage"] == "rejected"]
+    return SLAScorecard(
+        delivered=len(h), commitment=sla.marketing.sales_ready_leads_per_quarter,
+        min_fields=Rate(int(h["complete"].sum()), len(h)), min_fields_target=sla.marketing.min_fields_share_target,
+        acceptance=Rate(int((d["stage"] == "sal").sum()), len(d)),
+        expected_acceptance=sla.sales.expected_acceptance_rate,
+        follow_up=Rate(int(met.sum()), int(due.sum())), follow_up_target=sla.sales.follow_up_attainment_target,
+        max_hours=max_h, time_to_follow_up=duration,
+        feedback_in_time=Rate(int((rejected["days_from_mql"] <= sla.sales.feedback_days_on_rejected).sum()),
+                              len(rejected)),
+        feedback_days=sla.sales.feedback_days_on_rejected,
+        with_reason=Rate(int(rejected["has_reason"].sum()), len(rejected)),
+        period=str(period), cutoff=cutoff, timezone=tables.config.timezone, handoffs=h, curve=km)

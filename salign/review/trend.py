@@ -1,0 +1,161 @@
+"""Is the alignment working? The review's key figures quarter by quarter, and the last four quarters vs the four before.
+
+Every quarter is measured with all the data up to the cutoff (unlike
+:mod:`salign.review.changes`, which compares like for like on the day). MQL -> SQL
+counts only the MQLs whose window had fully elapsed by the cutoff (mature
+cohorts); quarters with none are n/a. The two years are compared with the tests
+of :func:`salign.review.changes.compare` and Benjamini-Hochberg over the trend's
+comparisons; the verdict is *improving* when at least one figure got
+significantly better and none significantly worse (*worsening* the reverse,
+*mixed* when both happen, *no significant change* otherwise).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salign.common import plotting, render
+from salign.common.stats import Rate, benjamini_hochberg, kaplan_meier
+from salign.review import changes, funnel, sla
+from salign.workspace.tables import MissingData
+
+#: name -> (higher is better, label)
+SERIES = {
+    "follow_up_within_sla": (True, "Followed up within the SLA"),
+    "hours_to_first_follow_up": (False, "Median hours to first follow-up (Kaplan-Meier)"),
+    "mql_to_sql": (True, "MQL to SQL within the window (mature cohorts)"),
+    "acceptance_by_sales": (True, "Accepted by sales"),
+    "rejections_without_reason": (False, "Rejections without a reason"),
+}
+
+
+@dataclass
+class Trend(render.Result):
+    """Per-quarter series and the year-on-year comparison with its verdict."""
+
+    quarters: pd.DataFrame
+    years: pd.DataFrame
+    verdict: str
+    recent: list
+    earlier: list
+    window_days: int
+    title: str = "The trend: is it getting better?"
+
+    def metrics(self) -> dict:
+        q = {r["quarter"]: {k: (v if not isinstance(v, float) else (None if np.isnan(v) else round(v, 4)))
+                            for k, v in r.items() if k != "quarter"} for r in self.quarters.to_dict("records")}
+        y = {r["figure"]: {"earlier": r["earlier"], "recent": r["recent"], "test": r["test"],
+                           "p": None if pd.isna(r["p"]) else round(float(r["p"]), 6),
+                           "q": None if pd.isna(r["q"]) else round(float(r["q"]), 6), "direction": r["direction"]}
+             for r in self.years.to_dict("records")}
+        return {"verdict": self.verdict, "recent_quarters": self.recent, "earlier_quarters": self.earlier,
+                "by_quarter": q, "year_on_year": y}
+
+    def html_body(self) -> str:
+        def fmt(v):
+            if v is None:
+                return "n/a"
+            return str(Rate(v["k"], v["n"])) if isinstance(v, dict) else render.number(v, 1)
+
+        y = self.years
+        shown = pd.DataFrame({"figure": [SERIES[f][1] for f in y["figure"]],
+                              f"{self.earlier[0]}–{self.earlier[-1]}" if self.earlier else "earlier":
+                                  [fmt(v) for v in y["earlier"]],
+                              f"{self.recent[0]}–{self.recent[-1]}": [fmt(v) for v in y["recent"]],
+                              "change": [f"{d} ({t}, q {changes.p_text(q)})" for d, t, q in
+                                         zip(y["direction"], y["test"], y["q"])]})
+        q = self.quarters
+
+        def cells(name):
+            return [render.rate_cell(k, n) for k, n in zip(q[f"{name}_k"], q[f"{name}_n"])]
+
+        series = pd.DataFrame({"quarter": q["quarter"], "within SLA": cells("follow_up_within_sla"),
+                               "median hours": [render.number(x, 1) for x in q["hours_to_first_follow_up"]],
+                               f"MQL→SQL ({self.window_days} d, mature only)": cells("mql_to_sql"),
+                               "accepted": cells("acceptance_by_sales"),
+                               "rejections without reason": cells("rejections_without_reason")})
+        return (f"<p><strong>Verdict: {render.esc(self.verdict)}.</strong> The last four quarters against the four "
+                "before them (tests as in the change table; Benjamini-Hochberg over these comparisons).</p>"
+                + render.table(shown) + render.table(series, caption="Quarter by quarter"))
+
+    def figure(self):
+        q = self.quarters
+        fig, ax = plotting.figure()
+        for name in ("follow_up_within_sla", "mql_to_sql", "acceptance_by_sales", "rejections_without_reason"):
+            shown = q[name].where(q[f"{name}_n"] * 2 >= q["sales_ready_leads"]) if name == "mql_to_sql" else q[name]
+            ax.plot(q["quarter"], shown, marker="o", label=SERIES[name][1])
+        plotting.percent_axis(ax)
+        ax.set_title("Key rates by quarter (MQL to SQL drawn once half of a cohort is mature)")
+        ax.legend(fontsize=8)
+        return fig
+
+
+def _rate(k, n) -> float:
+    return k / n if n else np.nan
+
+
+def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Trend:
+    """The key handoff and funnel figures for every quarter of the data up to ``period``, and the year-on-year test."""
+    definition = tables.definition("sla.yaml")
+    cutoff = funnel.cutoff_of(tables, cutoff)
+    first = changes.data_start(tables)
+    if first is None:
+        raise MissingData("has no dated leads or opportunities")
+    quarters = [period.shift(-i) for i in range(7, -1, -1) if period.shift(-i) >= first]
+    if not quarters:
+        raise MissingData(f"has no data up to {period} (its data starts in {first})")
+    h = sla.handoffs(tables, None, cutoff)
+    due, met = sla.within_sla(h, definition.sales.max_hours_to_first_follow_up, cutoff)
+    entries = funnel.stage_entries(tables, cutoff)
+    rows, pooled = [], {}
+    for q in quarters:
+        mine = q.contains(h["mql_at"])
+        d = sla.decisions(tables, q, cutoff)
+        rej = d[d["stage"] == "rejected"]
+        conv = funnel.cohort_rates(entries, q, "mql", "sql", window_days)
+        km, _ = kaplan_meier(h.loc[mine, "hours"], h.loc[mine, "followed_up"])
+        counts = {"follow_up_within_sla": (int(met[mine].sum()), int(due[mine].sum())),
+                  "mql_to_sql": (int(conv["k_mature"].sum()), int(conv["mature"].sum())),
+                  "acceptance_by_sales": (int((d["stage"] == "sal").sum()), len(d)),
+                  "rejections_without_reason": (int((~rej["has_reason"]).sum()), len(rej))}
+        pooled[str(q)] = (counts, mine)
+        rows.append({"quarter": str(q), "sales_ready_leads": int(mine.sum()),
+                     "hours_to_first_follow_up": np.nan if km.median is None else km.median,
+                     **{k: _rate(*v) for k, v in counts.items()},
+                     **{f"{k}_k": v[0] for k, v in counts.items()}, **{f"{k}_n": v[1] for k, v in counts.items()}})
+    labels = [str(q) for q in quarters]
+    recent, earlier = labels[-4:], labels[-8:-4]
+    years = []
+    for name in SERIES:
+        def pool(qs):
+            if name == "hours_to_first_follow_up":
+                mask = np.logical_or.reduce([pooled[q][1].to_numpy() for q in qs]) if qs else np.zeros(len(h), bool)
+                km, _ = kaplan_meier(h.loc[mask, "hours"], h.loc[mask, "followed_up"])
+                return changes.Figure(name, km.median, (h.loc[mask, "hours"].to_numpy(),
+                                                        h.loc[mask, "followed_up"].to_numpy()), kind="duration")
+            k = sum(pooled[q][0][name][0] for q in qs)
+            n = sum(pooled[q][0][name][1] for q in qs)
+            return changes.Figure(name, Rate(k, n), kind="rate")
+
+        now, before = pool(recent), pool(earlier)
+        test, p = changes.compare(now, before) if earlier else ("none (no earlier year)", None)
+        years.append({"figure": name, "recent": now.shown(), "earlier": before.shown() if earlier else None,
+                      "test": test, "p": p, "better_when_higher": SERIES[name][0],
+                      "delta": (now.number() or np.nan) - (before.number() or np.nan) if earlier else np.nan})
+    y = pd.DataFrame(years)
+    y["q"], y["direction"] = np.nan, "no significant change"
+    tested = y["p"].notna()
+    if tested.any():
+        reject, qv = benjamini_hochberg(y.loc[tested, "p"].astype(float))
+        y.loc[tested, "q"] = qv
+        sig = pd.Series(False, index=y.index)
+        sig[tested] = reject
+        better = (y["delta"] > 0) == y["better_when_higher"]
+        y.loc[sig & better, "direction"] = "better"
+        y.loc[sig & ~better, "direction"] = "worse"
+    ups, downs = (y["direction"] == "better").sum(), (y["direction"] == "worse").sum()
+    verdict = ("improving" if ups and not downs else "worsening" if downs and not ups else
+               "mixed" if ups and downs else "no significant change")
+    return Trend(pd.DataFrame(rows), y, verdict, recent, earlier, window_days)

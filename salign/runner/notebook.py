@@ -1,0 +1,92 @@
+"""What a notebook calls: validate parameters, load the workspace, run sections, write metrics."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from salign.common import periods
+from salign.common.render import Skipped
+from salign.core import paths
+from salign.runner import params as params_mod
+from salign.workspace.load import load_workspace
+from salign.workspace.tables import MissingData, Tables
+
+
+@dataclass
+class Context:
+    """One notebook run: its parameters, tables, period, output folder and collected metrics."""
+
+    name: str
+    params: params_mod.CommonParams
+    tables: Tables
+    period: periods.Quarter
+    out: Path
+    metrics: dict = field(default_factory=dict)
+    headline: dict = field(default_factory=dict)
+
+    def attempt(self, fn, *args, key: str | None = None, **kwargs):
+        """Run one analysis; on missing data return a :class:`Skipped` that says why.
+
+        A :class:`Skipped` argument propagates (the dependent section is skipped too).
+        The result's ``metrics()`` are recorded under ``key`` (default: the function's name),
+        and its ``headline()`` figures, if it has any, go to the overview page.
+        """
+        key = key or fn.__name__
+        upstream = next((a for a in list(args) + list(kwargs.values()) if isinstance(a, Skipped)), None)
+        if upstream is not None:
+            result = Skipped(key.replace("_", " "), f"depends on '{upstream.what}', which was skipped")
+        else:
+            try:
+                result = fn(*args, **kwargs)
+            except MissingData as exc:
+                result = Skipped(key.replace("_", " "), f"this workspace {exc}")
+        if hasattr(result, "metrics"):
+            self.metrics[key] = result.metrics()
+        if hasattr(result, "headline"):
+            self.headline.update(result.headline())
+        return result
+
+    def finish(self) -> Path:
+        """Write ``<out>/<name>.metrics.json`` (sorted keys, so identical inputs give identical bytes)."""
+        doc = {"notebook": self.name, "period": str(self.period), "workspace_fingerprint": self.tables.fingerprint,
+               "headline": self.headline, "sections": self.metrics,
+               "skipped": {k: v["skipped"] for k, v in self.metrics.items() if isinstance(v, dict) and "skipped" in v}}
+        path = self.out / f"{self.name}.metrics.json"
+        path.write_text(json.dumps(doc, indent=1, sort_keys=True, default=_jsonable) + "\n", encoding="utf-8")
+        return path
+
+
+def _jsonable(value):
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} to metrics JSON")
+
+
+def start(name: str, **values) -> Context:
+    """Validate the parameters of notebook ``name`` and load its workspace and period.
+
+    Called from the first code cell of every notebook.
+    """
+    p = params_mod.validate(name, **values)
+    _inline_figures()
+    tables = load_workspace(p.workspace)
+    period = periods.resolve(p.period, tables)
+    out = paths.resolve(p.output_dir) if p.output_dir else paths.PROJECT_ROOT / "build" / "lab"
+    out.mkdir(parents=True, exist_ok=True)
+    return Context(name, p, tables, period, out)
+
+
+def _inline_figures() -> None:
+    """Let a bare ``Figure`` display as PNG in a kernel (no pyplot state involved)."""
+    from IPython import get_ipython
+
+    if get_ipython() is None:  # plain Python: nothing to display into
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("png")

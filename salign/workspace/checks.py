@@ -1,0 +1,233 @@
+"""Checks of the canonical tables: every row that breaks a rule, named by table, column, line and value."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from salign.core.problems import Problem
+from salign.workspace.schema import FUNNEL, TABLES
+
+#: Timestamps outside these years cannot be real CRM events (spreadsheet epochs, typos like 0205, 9999).
+PLAUSIBLE_YEARS = (1900, 2100)
+#: Problems shown per table, column and rule; a summary line counts the rest.
+SHOWN = 20
+
+
+@dataclass
+class Check:
+    """Rows of one table that break one rule.
+
+    ``detail`` holds per-row explanations (keyed by the row's index label), appended to ``message``.
+    """
+
+    table: str
+    rule: str
+    column: str | None
+    mask: pd.Series
+    message: str
+    detail: dict = field(default_factory=dict)
+
+    def problems(self, frame, file: str, limit: int = SHOWN) -> list:
+        hits = list(self.mask[self.mask].index)
+        out = [Problem(file, self.rule, self.message + self.detail.get(i, ""), column=self.column, line=int(i),
+                       value=None if self.column is None or self.column not in frame.columns else _shown(frame.at[i, self.column]))
+               for i in hits[:limit]]
+        if len(hits) > limit:
+            out.append(Problem(file, self.rule, f"{len(hits) - limit} more rows break this rule", column=self.column))
+        return out
+
+
+def _shown(v):
+
+    if v is None or (not isinstance(v, (list, tuple)) and pd.isna(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+def row_checks(name: str, frame) -> list[Check]:
+    """Rules about single rows of one typed table: required values, vocabularies, minimums, plausible dates,
+    and times that must not run backwards within a row."""
+
+    spec, out = TABLES[name], []
+    for col in spec.columns:
+        if col.name not in frame.columns:
+            continue
+        values = frame[col.name]
+        if col.required:
+            out.append(Check(name, "required-value", col.name, values.isna(), "this column must not be empty"))
+        if col.vocabulary:
+            out.append(Check(name, "vocabulary", col.name, values.notna() & ~values.isin(col.vocabulary),
+                             f"must be one of {', '.join(col.vocabulary)}"))
+        if col.min is not None and pd.api.types.is_numeric_dtype(values):
+            out.append(Check(name, "minimum", col.name, values.notna() & (values < col.min), f"must be at least {col.min:g}"))
+        if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(values):
+            years = values.dt.year
+            out.append(Check(name, "implausible-date", col.name,
+                             values.notna() & ((years < PLAUSIBLE_YEARS[0]) | (years > PLAUSIBLE_YEARS[1])),
+                             f"a CRM date must lie between {PLAUSIBLE_YEARS[0]} and {PLAUSIBLE_YEARS[1]}"))
+    for start, end in ((("created_at", "closed_at"),) if name == "opportunities" else
+                       (("created_at", "churned_at"),) if name == "accounts" else
+                       (("created_at", "updated_at"),) if name == "content" else ()):
+        if start in frame.columns and end in frame.columns and pd.api.types.is_datetime64_any_dtype(frame[end]) \
+                and pd.api.types.is_datetime64_any_dtype(frame[start]):
+            back = frame[end].notna() & frame[start].notna() & (frame[end] < frame[start])
+            out.append(Check(name, "time-order", end, back, f"{end} is before {start}",
+                             {i: f" ({frame.at[i, start]:%Y-%m-%d %H:%M})" for i in back[back].index[:SHOWN]}))
+    if name == "opportunities" and {"outcome", "closed_at"} <= set(frame.columns):
+        open_closed = frame["outcome"].eq("open") & frame["closed_at"].notna()
+        out.append(Check(name, "outcome-closed", "closed_at", open_closed,
+                         "an open opportunity has a close date; the outcome says open but the deal was closed"))
+    return out
+
+
+def key_checks(name: str, frame) -> list[Check]:
+    """Duplicate keys: exact repeats of an earlier row, and repeats whose other values conflict."""
+    spec = TABLES[name]
+    key = list(spec.key)
+    if not all(k in frame.columns for k in key):
+        return []
+    dup = frame.duplicated(key, keep="first")
+    if not dup.any():
+        return []
+    exact = frame.astype(str).duplicated(keep="first") & dup
+    first_line = {}
+    for i, k in zip(frame.index, map(tuple, frame[key].astype(str).to_numpy())):
+        first_line.setdefault(k, i)
+    detail = {}
+    for i in dup[dup].index[:SHOWN]:
+        k = tuple(frame.loc[i, key].astype(str)) if frame.index.is_unique else None
+        j = first_line.get(k)
+        if j is None:
+            continue
+        if exact[i]:
+            detail[i] = f" (an exact repeat of line {j})"
+        else:
+            diff = [c for c in frame.columns if c not in key and str(frame.at[i, c]) != str(frame.at[j, c])]
+            shown = "; ".join(f"{c}: {_shown(frame.at[j, c])!r} vs {_shown(frame.at[i, c])!r}" for c in diff[:3])
+            detail[i] = f" with different values than line {j} ({shown})"
+    label = ", ".join(key)
+    return [Check(name, "duplicate-key", key[0], dup, f"the key ({label}) appears more than once", detail)]
+
+
+def reference_checks(frames: dict) -> list[Check]:
+    """References into other tables that find no row there (orphans)."""
+    out = []
+    for name, frame in frames.items():
+        spec = TABLES[name]
+        for col, target in spec.references.items():
+            if col not in frame.columns or target not in frames:
+                continue
+            key = TABLES[target].key[0]
+            if key not in frames[target].columns:
+                continue
+            have = set(frames[target][key].dropna())
+            orphan = frame[col].notna() & ~frame[col].isin(have)
+            detail = {}
+            if orphan.any():
+                width = _zero_padded_width(have)
+                for i in orphan[orphan].index[:SHOWN]:
+                    v = str(frame.at[i, col])
+                    if width and v.isdigit() and v.zfill(width) in have:
+                        detail[i] = (f"; {v.zfill(width)!r} exists: a spreadsheet probably dropped the leading zeros "
+                                     "(export ids as text)")
+            out.append(Check(name, "orphan-reference", col, orphan, f"no {target} row has {key} = this value", detail))
+    return out
+
+
+def _zero_padded_width(ids: set) -> int:
+    padded = [v for v in ids if isinstance(v, str) and v.isdigit() and v.startswith("0")]
+    return max(map(len, padded)) if padded else 0
+
+
+def stage_order_checks(frames: dict) -> list[Check]:
+    """Stage histories that go back in time: a lead first reaching a later stage before an earlier one,
+    or any stage before the lead was created."""
+    import pandas as pd
+
+    stages = frames.get("stages")
+    if stages is None or not {"lead_id", "stage", "at"} <= set(stages.columns) or stages.empty:
+        return []
+    st = stages[stages["at"].notna() & stages["stage"].isin(FUNNEL)]
+    first = st.sort_values("at", kind="stable").drop_duplicates(["lead_id", "stage"])
+    wide = first.pivot(index="lead_id", columns="stage", values="at")
+    wide = wide.reindex(columns=[s for s in FUNNEL if s in wide.columns])
+    ns = np.column_stack([wide[c].array.asi8 for c in wide.columns])  # NaT is the smallest int64
+    earlier = np.maximum.accumulate(ns, axis=1)
+    back = np.zeros_like(ns, dtype=bool)
+    back[:, 1:] = (ns[:, 1:] < earlier[:, :-1]) & wide.notna().to_numpy()[:, 1:]
+    bad_pairs = pd.DataFrame(back, index=wide.index, columns=wide.columns).stack()
+    bad_pairs = bad_pairs[bad_pairs]
+    mask = pd.Series(False, index=stages.index)
+    detail = {}
+    if len(bad_pairs):
+        bad = set(bad_pairs.index)
+        key = list(zip(first["lead_id"], first["stage"]))
+        rows = first.index[[k in bad for k in key]]
+        mask.loc[rows] = True
+        for i in rows[:SHOWN]:
+            lead, stage = stages.at[i, "lead_id"], stages.at[i, "stage"]
+            before = wide.loc[lead, :stage].iloc[:-1]
+            later = before[before > stages.at[i, "at"]]
+            detail[i] = (f" (lead {lead} reached {stage} at {stages.at[i, 'at']:%Y-%m-%d %H:%M}, before "
+                         f"{later.index[0]} at {later.iloc[0]:%Y-%m-%d %H:%M})")
+    out = [Check("stages", "stage-order", "stage", mask, "this stage was first reached before an earlier stage of "
+                 f"the funnel ({' < '.join(FUNNEL)}): the history goes backwards", detail)]
+    leads = frames.get("leads")
+    if leads is not None and {"lead_id", "created_at"} <= set(leads.columns) and pd.api.types.is_datetime64_any_dtype(leads["created_at"]):
+        created = leads.drop_duplicates("lead_id").set_index("lead_id")["created_at"]
+        made = stages["lead_id"].map(created)
+        early = stages["at"].notna() & made.notna() & (stages["at"] < made)
+        out.append(Check("stages", "before-created", "at", early, "this stage event is before the lead was created",
+                         {i: f" (lead created {made[i]:%Y-%m-%d %H:%M})" for i in early[early].index[:SHOWN]}))
+    return out
+
+
+def currency_checks(frames: dict, currency: str, rates: dict) -> list[Check]:
+    """Amounts in a currency other than the workspace's, with no exchange rate declared."""
+    out = []
+    for name, frame in frames.items():
+        if "currency" not in frame.columns:
+            continue
+        values = frame["currency"].astype("string").str.strip().str.upper()
+        foreign = values.notna() & (values != currency.upper()) & ~values.isin([c.upper() for c in rates])
+        out.append(Check(name, "mixed-currency", "currency", foreign.fillna(False).astype(bool),
+                         f"amounts in this currency cannot be added to {currency} amounts: declare exchange_rates "
+                         f"in workspace.yaml (1 unit of it in {currency}) or convert the amounts"))
+    return out
+
+
+def validate_tables(frames: dict, files: dict, currency: str | None = None, rates: dict | None = None) -> list:
+    """Check typed frames against the data model; return every problem (never raises).
+
+    Rules: required columns present and filled, vocabularies, minimums, plausible dates,
+    times in order, unique keys, references into other tables, stage histories that do not
+    go backwards, and (when ``currency`` is given) one currency or declared exchange rates.
+    """
+    problems: list[Problem] = []
+    checks: list[Check] = []
+    for name, frame in frames.items():
+        spec, file = TABLES[name], str(files[name])
+        for c in [c for c in spec.required if c not in frame.columns]:
+            problems.append(Problem(file, "required-column", f"table '{name}' needs this column "
+                                    f"(has: {', '.join(map(str, frame.columns))})" + _looks_like(name, frame),
+                                    column=c, line=1, value=",".join(map(str, frame.columns))))
+        checks += row_checks(name, frame) + key_checks(name, frame)
+    checks += reference_checks(frames) + stage_order_checks(frames)
+    if currency is not None:
+        checks += currency_checks(frames, currency, rates or {})
+    for check in checks:
+        problems += check.problems(frames[check.table], str(files[check.table]))
+    return problems
+
+
+def _looks_like(name: str, frame) -> str:
+    """' - it looks like the X table' when the header matches another table's required columns."""
+    cols = set(map(str, frame.columns))
+    for other, spec in TABLES.items():
+        if other != name and set(spec.required) <= cols and TABLES[name].key[0] not in cols:
+            return f"; the header looks like the '{other}' table: is the file declared under the right table?"
+    return ""

@@ -1,0 +1,134 @@
+"""``workspace.yaml``: how the files are written (Formats), where each table comes from, the calendar."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from salign.workspace.schema import TABLES
+
+
+class Formats(BaseModel):
+    """How files are written, for workspaces and imports alike. Nothing is guessed: dates are read with exactly
+    these formats; ``true_values``/``false_values`` are the tokens of yes/no columns an import reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    decimal: str = Field(default=".", min_length=1, max_length=1)
+    thousands: str | None = Field(default=None, min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    datetime_format: str = "%Y-%m-%dT%H:%M:%SZ"
+    date_format: str = "%Y-%m-%d"
+    timestamps_timezone: str = Field(default="UTC", description="zone of timestamps written without an offset")
+    null_values: list[str] = Field(default_factory=lambda: [""])
+    placeholders: list[str] = Field(default_factory=list, description="values meaning 'missing' (e.g. --None--)")
+    true_values: list[str] = Field(default_factory=lambda: ["true", "yes", "1"], description="yes tokens (imports)")
+    false_values: list[str] = Field(default_factory=lambda: ["false", "no", "0"], description="no tokens (imports)")
+
+    @field_validator("timestamps_timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        check_zone(v)
+        return v
+
+    def merged(self, override: "Formats | None", fields: set[str] | None = None) -> "Formats":
+        """These formats with the fields ``override`` sets explicitly (or ``fields`` of it) replaced."""
+        if override is None:
+            return self
+        fields = override.model_fields_set if fields is None else fields
+        return self.model_copy(update={f: getattr(override, f) for f in fields})
+
+
+class TableSource(BaseModel):
+    """Where one table comes from: a file (with ``formats`` that differ from the workspace's), a database
+    table (``schema.table``) or a read-only query. Database rows are ordered by ``order_by`` (default: the key)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str | None = None
+    formats: Formats | None = Field(default=None, description="only the fields given replace the workspace's")
+    table: str | None = None
+    query: str | None = None
+    order_by: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "TableSource":
+        if sum(x is not None for x in (self.file, self.table, self.query)) != 1:
+            raise ValueError("a table comes from exactly one of 'file', 'table' (database) or 'query' (database)")
+        if self.formats is not None and self.file is None:
+            raise ValueError("'formats' applies to files only")
+        if self.order_by is not None and self.file is not None:
+            raise ValueError("'order_by' applies to database tables and queries only")
+        return self
+
+    def formats_for(self, workspace: Formats) -> Formats:
+        """The workspace's formats with this table's declared fields replaced."""
+        return workspace.merged(self.formats)
+
+
+class Database(BaseModel):
+    """A SQL database holding the tables (PostgreSQL). The URL is read from the environment variable
+    ``url_env`` unless ``url`` is given; a password never belongs in workspace.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str | None = None
+    url_env: str = "SALIGN_DATABASE_URL"
+
+
+class WorkspaceConfig(BaseModel):
+    """The strict model of ``workspace.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    timezone: str = "UTC"
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    currency: str = "EUR"
+    as_of: dt.date | None = Field(default=None, description="data cut-off; default: the newest timestamp in the data")
+    formats: Formats = Formats()
+    exchange_rates: dict[str, float] = Field(default_factory=dict,
+                                             description="value of one unit of each other currency in `currency`")
+    database: Database | None = None
+    tables: dict[str, str | TableSource] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        check_zone(v)
+        return v
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _positive_rates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, r in v.items() if not r > 0]
+        if bad:
+            raise ValueError(f"exchange rates must be positive numbers ({', '.join(bad)})")
+        return {k.upper(): r for k, r in v.items()}
+
+    @model_validator(mode="after")
+    def _database_named(self) -> "WorkspaceConfig":
+        if self.database is None and any(s.file is None for s in self.sources().values()):
+            raise ValueError("tables read from a database need a 'database' section (url or url_env)")
+        return self
+
+    def sources(self) -> dict[str, TableSource]:
+        """Every table's source; a plain string is a file path."""
+        return {n: s if isinstance(s, TableSource) else TableSource(file=s) for n, s in self.tables.items()}
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, v: dict) -> dict:
+        unknown = sorted(set(v) - set(TABLES))
+        if unknown:
+            raise ValueError(f"unknown table(s) {', '.join(unknown)}; the canonical tables are {', '.join(TABLES)}")
+        return v
+
+
+def check_zone(v: str) -> None:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Berlin)") from None
