@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from salign.common.result import Skipped  # noqa: F401  (transition: analyses move to salign.common.result)
 from salign.common.stats import Rate
 
 
@@ -51,27 +52,6 @@ def table(frame: pd.DataFrame, caption: str | None = None, index: bool = False, 
     cap = f"<p class='caption'>{esc(caption)}</p>" if caption else ""
     more = (f"<p class='note'>Showing {max_rows:,} of {len(frame):,} rows.</p>" if len(frame) > max_rows else "")
     return cap + body + more
-
-
-@dataclass
-class Skipped:
-    """Stands in for a result an analysis could not produce, and says why."""
-
-    what: str
-    reason: str
-
-    def _repr_html_(self) -> str:
-        return f"<div class='salign-skipped'><strong>Skipped: {esc(self.what)}</strong> — {esc(self.reason)}</div>"
-
-    def __repr__(self) -> str:
-        return f"Skipped: {self.what} - {self.reason}"
-
-    def metrics(self) -> dict:
-        return {"skipped": self.reason}
-
-    def figure(self) -> None:
-        """Nothing to draw; the skip message already says why."""
-        return None
 
 
 class Result:

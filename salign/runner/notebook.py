@@ -5,8 +5,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from IPython import get_ipython
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+
 from salign.common import periods
-from salign.common.render import Skipped
+from salign.common.result import Result, Skipped
+from salign.report.html import result_html
 from salign.core import paths
 from salign.runner import params as params_mod
 from salign.workspace.load import load_workspace
@@ -73,7 +77,7 @@ def start(name: str, **values) -> Context:
     Called from the first code cell of every notebook.
     """
     p = params_mod.validate(name, **values)
-    _inline_figures()
+    _show_results()
     tables = load_workspace(p.workspace)
     period = periods.resolve(p.period, tables)
     out = paths.resolve(p.output_dir) if p.output_dir else paths.PROJECT_ROOT / "build" / "lab"
@@ -81,12 +85,10 @@ def start(name: str, **values) -> Context:
     return Context(name, p, tables, period, out)
 
 
-def _inline_figures() -> None:
-    """Let a bare ``Figure`` display as PNG in a kernel (no pyplot state involved)."""
-    from IPython import get_ipython
-
-    if get_ipython() is None:  # plain Python: nothing to display into
+def _show_results() -> None:
+    """In a kernel, display a :class:`Result` as the report shows it and a bare ``Figure`` as PNG."""
+    shell = get_ipython()
+    if shell is None:  # plain Python: nothing to display into
         return
-    from matplotlib_inline.backend_inline import set_matplotlib_formats
-
+    shell.display_formatter.formatters["text/html"].for_type(Result, result_html)
     set_matplotlib_formats("png")

@@ -1,0 +1,65 @@
+"""Results to HTML: the only place analysis output becomes markup (Jinja templates, every text escaped).
+
+:func:`result_html` renders a :class:`~salign.common.result.Result` (title and blocks) or a
+:class:`~salign.common.result.Skipped`; :func:`table_html` a table. Numbers in table cells
+that are still numbers are formatted with :mod:`salign.common.fmt`.
+"""
+from __future__ import annotations
+
+import html
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from salign.common import fmt
+from salign.common.result import Bullets, Heading, Paragraph, Result, Skipped, Table
+from salign.core import paths
+
+ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(paths.TEMPLATES_DIR), autoescape=True,
+                         trim_blocks=True, lstrip_blocks=True)
+
+
+def esc(value) -> str:
+    """Escape any value for HTML (CRM text is never trusted)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns read as people read them: thousands separators, no decimals for whole numbers,
+    one from 100 up, else three."""
+    shown = frame.copy()
+    for col in shown.columns:
+        values = shown[col]
+        if pd.api.types.is_float_dtype(values) and not values.isna().all():
+            whole = (values.dropna() % 1 == 0).all()
+            digits = 0 if whole else (1 if values.abs().max() >= 100 else 3)
+            shown[col] = values.map(lambda x, d=digits: fmt.number(x, d))
+    return shown
+
+
+def table_html(table: Table) -> str:
+    """The escaped ``<table>`` of a :class:`Table` (caption and row limit are the template's)."""
+    shown = _cells(table.frame.head(table.max_rows))
+    return shown.to_html(index=table.index, escape=True, border=0, classes="salign-table", na_rep=fmt.MISSING)
+
+
+def _block(b) -> dict:
+    if isinstance(b, Paragraph):
+        return {"kind": "paragraph", "block": b}
+    if isinstance(b, Bullets):
+        return {"kind": "bullets", "block": b}
+    if isinstance(b, Heading):
+        return {"kind": "heading", "block": b}
+    if isinstance(b, Table):
+        n = len(b.frame)
+        return {"kind": "table", "block": b, "html": Markup(table_html(b)), "more": n > b.max_rows,
+                "shown": fmt.count(b.max_rows), "total": fmt.count(n)}
+    raise TypeError(f"a result block is a Paragraph, Bullets, Table or Heading, not {type(b).__name__}")
+
+
+def result_html(result: Result) -> str:
+    """A result as an HTML fragment: ``<div class='salign-result'>`` with its title and blocks."""
+    skipped = isinstance(result, Skipped)
+    blocks = [] if skipped else [_block(b) for b in result.blocks()]
+    return ENV.get_template("result.html.j2").render(result=result, blocks=blocks, skipped=skipped)
