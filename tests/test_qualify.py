@@ -12,12 +12,14 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 from salign import cli, qualify, scoring
+from salign.common.result import Heading
 from salign.core.problems import WorkspaceError
 from salign.definitions.qualification import QualificationDefinition, load_definition
 from salign.qualify import leakage
 from salign.qualify.auc import auc_ci, auc_difference
 from salign.qualify.features import candidates
 from salign.qualify.target import holdout_split
+from salign.report.html import result_html
 from salign.scoring.bins import BinSpec, fit_spec
 from salign.scoring.score import Scorer
 from salign.workspace.load import load_workspace
@@ -196,8 +198,22 @@ def test_every_section_reports_json_metrics_identically_twice(small):
     assert json.dumps(fit2.metrics(), sort_keys=True) == json.dumps(small["fit"].metrics(), sort_keys=True)
     for key in ("data", "fit", "comparison", "threshold", "criteria", "signoff"):
         json.dumps(small[key].metrics())
-        assert small[key]._repr_html_().startswith("<div class='salign-result'>")
-    assert small["comparison"].figure() is not None and small["threshold"].figure() is not None
+        assert result_html(small[key]).startswith("<div class='salign-result'>")
+    for key in ("comparison", "threshold"):
+        assert small[key].figure() is not None and small[key].figure_description
+
+
+def test_the_sign_off_page_is_text_with_blank_lines_to_sign(small):
+    signoff = small["signoff"]
+    blocks = signoff.blocks()
+    assert [b.text for b in blocks if isinstance(b, Heading)] == [
+        "Minimum information before handoff", "Disqualified whatever the score", "Signed off by"]
+    signatures = blocks[-1].frame
+    assert list(signatures["team"]) == ["Marketing", "Sales"]
+    assert signatures.drop(columns="team").map(lambda cell: set(cell) == {"_"}).all().all()
+    assert f"at least {signoff.definition.threshold.score} points" in blocks[1].text
+    page = result_html(signoff)
+    assert "<code>qualification.yaml</code>" in page and "<h4>Signed off by</h4>" in page
 
 
 def test_threshold_is_the_highest_score_that_delivers_the_commitment(small):

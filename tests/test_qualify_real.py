@@ -9,6 +9,7 @@ import pytest
 from salign import qualify
 from salign.core import paths
 from salign.imports import import_mapping
+from salign.report.html import result_html
 from salign.workspace.load import load_workspace
 
 MAPPING = paths.PROJECT_ROOT / "data" / "mappings" / "x_education.yaml"
@@ -43,7 +44,7 @@ def test_without_dates_the_holdout_is_stratified_and_the_report_says_so(xed):
     data = xed["data"]
     assert data.split.kind == "stratified" and data.split.cutoff is None
     assert "only 1 distinct creation day" in data.split.reason
-    assert "stratified random" in data._repr_html_()
+    assert "stratified random" in result_html(data)
 
 
 @pytest.mark.real_data

@@ -9,6 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from salign import qualify
 from salign.core import paths
+from salign.report.html import result_html
 from salign.scoring.score import Scorer
 from salign.workspace.load import load_workspace
 
@@ -44,7 +45,7 @@ def test_the_planted_leak_is_named_and_excluded(study, truth):
         assert truth["leak_timestamps"][col] in rules["timestamp"]
         assert data.leakage.auc[col] == pytest.approx(truth["leak_auc"], abs=0.02)
     assert "lead_quality" in study["signoff"].definition.data.excluded_as_leaks
-    assert "lead_quality" in study["data"].leakage._repr_html_()
+    assert "lead_quality" in result_html(study["data"].leakage)
 
 
 def test_features_are_known_at_the_decision_point(study):

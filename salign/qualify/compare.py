@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_curve
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import rates
-from salign.qualify import models
+from salign.qualify import models, text
 from salign.qualify.auc import AUC, auc_ci, auc_difference
 from salign.qualify.teams import TEAMS, RuleMeasure, measure, whose
 from salign.workspace.tables import MissingData
@@ -65,7 +66,7 @@ def reliability(y: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
 
 
 @dataclass
-class Comparison(render.Result):
+class Comparison(Result):
     """The scorecard, its challengers and the teams' rules on the same holdout leads."""
 
     models: list[ModelResult]
@@ -73,6 +74,8 @@ class Comparison(render.Result):
     period: str
     rules: list[RuleMeasure] = field(default_factory=list)
     title: str = "Models compared on the same holdout"
+    figure_description = ("Three panels comparing the models on the holdout leads: ROC curves (the teams' rules as "
+                          "points), observed success rate against predicted probability, and lift by decile of score.")
 
     @property
     def by_key(self) -> dict[str, ModelResult]:
@@ -112,33 +115,36 @@ class Comparison(render.Result):
                                     "lift": round(r.lift, 4)} for r in self.by_key["scorecard"].lift.itertuples()],
                 "period": self.period}
 
-    def html_body(self) -> str:
-        rows = [{"model": NAMES[m.key], "holdout AUC (95% CI)": str(m.auc), "Brier score": f"{m.brier:.4f}",
-                 "lift in the top 10%": f"{m.lift['lift'].iloc[0]:.1f}×"} for m in self.models]
+    def blocks(self) -> list:
+        rows = [{"model": NAMES[m.key], "holdout AUC (95% CI)": str(m.auc), "Brier score": fmt.number(m.brier, 4),
+                 "lift in the top 10%": text.times(m.lift["lift"].iloc[0])} for m in self.models]
         d, lo, hi = self.scorecard_gap
         best = self.best
         verdict = ("The scorecard is the most accurate model here." if best.key == "scorecard" else
-                   f"The best model is {NAMES[best.key]}; the scorecard's AUC is {-d:.3f} lower "
+                   f"The best model is {NAMES[best.key]}; the scorecard's AUC is {fmt.number(-d, 3)} lower "
                    f"(95% CI of the difference {lo:+.3f} to {hi:+.3f}).")
-        parts = [render.table(pd.DataFrame(rows), caption=f"{len(self.y):,} holdout leads ({self.period})"),
-                 f"<p>{render.esc(verdict)} A lower Brier score means better calibrated probabilities.</p>"]
+        out = [Table(pd.DataFrame(rows), caption=f"{fmt.count(len(self.y))} holdout leads ({self.period})"),
+               Paragraph(f"{verdict} A lower Brier score means better calibrated probabilities.")]
         if self.rules:
-            rr = []
-            for row in self.rule_rows():
-                r, s = row["rule"], row["scorecard"]
-                rr.append({"team rule": r.team, "leads called qualified": str(r.flagged), "precision": str(r.precision),
-                           "recall": str(r.recall), "scorecard, same number of leads: precision": str(s.precision),
-                           "scorecard: recall": str(s.recall)})
-            parts.append(render.table(pd.DataFrame(rr), caption="Each team's rule on the holdout, and the scorecard "
-                                                                "calling the same number of leads qualified"))
+            out.append(Table(self._rules_table(), caption="Each team's rule on the holdout, and the scorecard "
+                                                         "calling the same number of leads qualified"))
         lift = self.by_key["scorecard"].lift
         shown = pd.DataFrame({"decile (best first)": lift["decile"],
-                              "success rate": [render.rate_cell(k, n, lo_, hi_) for k, n, lo_, hi_ in
+                              "success rate": [fmt.rate(*r) for r in
                                                lift[["k", "n", "ci_low", "ci_high"]].itertuples(index=False)],
-                              "lift": lift["lift"].map("{:.2f}×".format),
-                              "share of all successes so far": lift["cumulative_recall"].map("{:.0%}".format)})
-        parts.append(render.table(shown, caption="Scorecard: lift by decile on the holdout"))
-        return "".join(parts)
+                              "lift": [text.times(x, 2) for x in lift["lift"]],
+                              "share of all successes so far": [fmt.percent(x, 0) for x in lift["cumulative_recall"]]})
+        return out + [Table(shown, caption="Scorecard: lift by decile on the holdout")]
+
+    def _rules_table(self) -> pd.DataFrame:
+        rows = []
+        for row in self.rule_rows():
+            r, s = row["rule"], row["scorecard"]
+            rows.append({"team rule": r.team, "leads called qualified": text.rate(r.flagged),
+                         "precision": text.rate(r.precision), "recall": text.rate(r.recall),
+                         "scorecard, same number of leads: precision": text.rate(s.precision),
+                         "scorecard: recall": text.rate(s.recall)})
+        return pd.DataFrame(rows)
 
     def figure(self):
         fig, (roc, rel, lift) = plotting.figure(1, 3, size=(12.0, 4.0))

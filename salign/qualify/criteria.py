@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign.common import render
+from salign.common import fmt
+from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import Rate
 from salign.definitions.rules import Condition
+from salign.qualify import text
 from salign.qualify.features import NUMERIC
 from salign.scoring.bins import fit_spec
 from salign.workspace.schema import PII_COLUMNS
@@ -42,8 +44,9 @@ class Requirement:
 
     @property
     def why(self) -> str:
-        evidence = (f"without it {self.without.value:.1%} succeed ({self.without.n:,} training leads), with it "
-                    f"{self.with_.value:.1%}" if self.without.n and self.with_.n else "no training lead lacks it")
+        evidence = (f"without it {fmt.percent(self.without.value)} succeed ({fmt.count(self.without.n)} training "
+                    f"leads), with it {fmt.percent(self.with_.value)}" if self.without.n and self.with_.n
+                    else "no training lead lacks it")
         source = ("required by sla.yaml and by the data" if self.from_sla and self.from_data
                   else "required by sla.yaml" if self.from_sla else "required by the data")
         return f"{source}: {evidence}"
@@ -57,13 +60,14 @@ class Segment:
 
     @property
     def why(self) -> str:
-        return (f"{self.train.value:.1%} of {self.train.n:,} training leads succeeded; holdout "
-                f"{self.holdout.value:.1%} of {self.holdout.n:,}" if self.holdout.n else
-                f"{self.train.value:.1%} of {self.train.n:,} training leads succeeded")
+        train = f"{fmt.percent(self.train.value)} of {fmt.count(self.train.n)} training leads succeeded"
+        if not self.holdout.n:
+            return train
+        return f"{train}; holdout {fmt.percent(self.holdout.value)} of {fmt.count(self.holdout.n)}"
 
 
 @dataclass
-class Criteria(render.Result):
+class Criteria(Result):
     """Minimum information and disqualification rules for the definition."""
 
     required: list[Requirement]
@@ -78,16 +82,17 @@ class Criteria(render.Result):
                 "disqualify": [{"rule": s.rule.describe(), "train": s.train.as_dict(), "holdout": s.holdout.as_dict()}
                                for s in self.segments]}
 
-    def html_body(self) -> str:
-        req = pd.DataFrame([{"field": r.field, "success without it": str(r.without), "success with it": str(r.with_),
-                             "why": r.why.split(":")[0]} for r in self.required])
-        seg = pd.DataFrame([{"disqualify when": s.rule.describe(), "training leads": str(s.train),
-                             "holdout leads": str(s.holdout)} for s in self.segments])
-        return (f"<p>Base rate of success in training: {render.esc(str(self.base))}.</p>"
-                + (render.table(req, caption="A lead must carry these fields before handoff") if len(req) else
-                   "<p>No field is required before handoff.</p>")
-                + (render.table(seg, caption="Segments that (almost) never succeed") if len(seg) else
-                   "<p>No segment has a near-zero success rate; nothing is disqualified outright.</p>"))
+    def blocks(self) -> list:
+        req = pd.DataFrame([{"field": r.field, "success without it": text.rate(r.without),
+                             "success with it": text.rate(r.with_), "why": r.why.split(":")[0]}
+                            for r in self.required])
+        seg = pd.DataFrame([{"disqualify when": s.rule.describe(), "training leads": text.rate(s.train),
+                             "holdout leads": text.rate(s.holdout)} for s in self.segments])
+        return [Paragraph(f"Base rate of success in training: {text.rate(self.base)}."),
+                Table(req, caption="A lead must carry these fields before handoff") if len(req) else
+                Paragraph("No field is required before handoff."),
+                Table(seg, caption="Segments that (almost) never succeed") if len(seg) else
+                Paragraph("No segment has a near-zero success rate; nothing is disqualified outright.")]
 
 
 def _required(data, sla_fields: list[str]) -> list[Requirement]:

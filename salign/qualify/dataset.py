@@ -6,10 +6,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import render
+from salign.common import fmt
 from salign.common.facts import MARKETING_WINDOW_DAYS
+from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate
-from salign.qualify import leakage
+from salign.qualify import leakage, text
 from salign.qualify.features import Candidates, candidates
 from salign.qualify.target import Split, holdout_split, outcomes
 
@@ -17,7 +18,7 @@ HOLDOUT_SHARE = 0.25
 
 
 @dataclass
-class Dataset(render.Result):
+class Dataset(Result):
     """Mature leads with their outcome, typed features, the leakage check and the train/holdout split.
 
     Attributes
@@ -76,19 +77,19 @@ class Dataset(render.Result):
                 "base_rate_holdout": self.rate(self.test).as_dict(), "split": self.split.as_dict(),
                 "features": sorted(self.kinds), "not_features": dict(sorted(self.cands.dropped.items()))}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         dropped = pd.DataFrame([{"column": c, "why it is not a feature": why} for c, why in
                                 sorted(self.cands.dropped.items())])
-        return (f"<p>Success means the lead <strong>{render.esc(self.outcome_text)}</strong>. "
-                f"{len(self.facts):,} leads are old enough for their outcome to be known; "
-                f"{render.esc(str(self.rate()))} succeeded.</p>"
-                f"<p>Holdout: {render.esc(self.split.reason)}. Success rate in training "
-                f"{render.esc(str(self.rate(self.train)))}, in the holdout {render.esc(str(self.rate(self.test)))}.</p>"
-                f"<p>Features are what was known at the decision point (the first MQL, or "
-                f"{MARKETING_WINDOW_DAYS} days after creation for leads never MQL'd): the lead's attributes, its "
-                f"persona and counts of its marketing activities before that point. {len(self.kinds)} candidate "
-                f"features remain after the leakage check.</p>"
-                + (render.table(dropped, caption="Columns that are not features") if len(dropped) else ""))
+        out = [Paragraph("Success means the lead ", Strong(self.outcome_text),
+                         f". {fmt.count(len(self.facts))} leads are old enough for their outcome to be known; "
+                         f"{text.rate(self.rate())} succeeded."),
+               Paragraph(f"Holdout: {self.split.reason}. Success rate in training {text.rate(self.rate(self.train))}, "
+                         f"in the holdout {text.rate(self.rate(self.test))}."),
+               Paragraph(f"Features are what was known at the decision point (the first MQL, or "
+                         f"{MARKETING_WINDOW_DAYS} days after creation for leads never MQL'd): the lead's attributes, "
+                         f"its persona and counts of its marketing activities before that point. "
+                         f"{fmt.count(len(self.kinds))} candidate features remain after the leakage check.")]
+        return out + ([Table(dropped, caption="Columns that are not features")] if len(dropped) else [])
 
 
 def prepare(tables, outcome: str = "sql", window_days: int = 90, random_state: int = 0,

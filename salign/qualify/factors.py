@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Paragraph, Result, Table
 from salign.scoring.score import Reasons
 
 #: the explained lead sits at this quantile of the holdout scores (a lead in the top decile)
@@ -14,7 +15,7 @@ SAMPLE_QUANTILE = 0.9
 
 
 @dataclass
-class Factors(render.Result):
+class Factors(Result):
     """Global: how much each feature moves scores; local: one holdout lead's points, feature by feature."""
 
     global_: pd.DataFrame
@@ -24,6 +25,8 @@ class Factors(render.Result):
     lead_probability: float
     reasons: list[str]
     title: str = "What drives the score"
+    figure_description = ("Horizontal bars, largest at the top: how much each scorecard feature's points vary across "
+                          "the holdout leads (standard deviation).")
 
     def metrics(self) -> dict:
         return {"global": [{"feature": r.feature, "spread": round(float(r.spread), 4), "range": int(r.range)}
@@ -31,18 +34,19 @@ class Factors(render.Result):
                 "sample_lead": {"lead_id": self.lead_id, "score": self.lead_score,
                                 "probability": round(self.lead_probability, 4), "reasons": self.reasons}}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         g = self.global_
-        shown = pd.DataFrame({"feature": g["feature"], "spread of its points (SD)": g["spread"].map("{:.1f}".format),
+        shown = pd.DataFrame({"feature": g["feature"],
+                              "spread of its points (SD)": [fmt.number(x, 1) for x in g["spread"]],
                               "points from-to": [f"0-{r}" for r in g["range"]], "best values": g["best"],
                               "worst values": g["worst"]})
         lead = self.lead.assign(points=self.lead["points"].map(str),
                                 **{"vs typical lead": self.lead["vs typical lead"].map("{:+.1f}".format)})
-        return (render.table(shown, caption="Features by how much they move the score of holdout leads")
-                + f"<p>One holdout lead explained (lead {render.esc(self.lead_id)}, in the top tenth by score): "
-                  f"{self.lead_score} points, probability {self.lead_probability:.0%}. Top reasons: "
-                  f"{render.esc('; '.join(self.reasons))}.</p>"
-                + render.table(lead))
+        return [Table(shown, caption="Features by how much they move the score of holdout leads"),
+                Paragraph(f"One holdout lead explained (lead {self.lead_id}, in the top tenth by score): "
+                          f"{self.lead_score} points, probability {fmt.percent(self.lead_probability, 0)}. "
+                          f"Top reasons: {'; '.join(self.reasons)}."),
+                Table(lead)]
 
     def figure(self):
         g = self.global_.iloc[::-1]

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import render
+from salign.common import fmt
+from salign.common.result import Paragraph, Result, Table
 from salign.qualify.auc import auc_ci
 from salign.qualify.features import NUMERIC, Candidates
 from salign.scoring.bins import fit_spec
@@ -42,7 +43,7 @@ MIN_LEVEL = 5
 
 
 @dataclass
-class LeakageReport(render.Result):
+class LeakageReport(Result):
     """Every candidate's single-column holdout AUC, and the flagged columns with their reasons.
 
     Attributes
@@ -69,20 +70,21 @@ class LeakageReport(render.Result):
     def headline(self) -> dict:
         return {"leaking_columns_excluded": len(self.flagged)}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         if self.flagged:
-            rows = [{"column": c, "AUC on its own": render.number(self.auc.get(c), 3),
+            n = len(self.flagged)
+            rows = [{"column": c, "AUC on its own": fmt.number(self.auc.get(c), 3),
                      "why it is excluded": "; ".join(text for _, text in why)}
                     for c, why in sorted(self.flagged.items())]
-            lead = (f"<p>{len(self.flagged)} column{'s' if len(self.flagged) != 1 else ''} would let a model see the "
-                    f"future; {'they are' if len(self.flagged) != 1 else 'it is'} excluded from every model below.</p>")
-            body = lead + render.table(pd.DataFrame(rows))
+            out = [Paragraph(f"{fmt.count(n)} column{'s' if n != 1 else ''} would let a model see the future; "
+                             f"{'they are' if n != 1 else 'it is'} excluded from every model below."),
+                   Table(pd.DataFrame(rows))]
         else:
-            body = "<p>No candidate feature looks like it is known only after the outcome.</p>"
+            out = [Paragraph("No candidate feature looks like it is known only after the outcome.")]
         kept = sorted(((a, c) for c, a in self.auc.items() if c not in self.flagged and np.isfinite(a)), reverse=True)
-        top = pd.DataFrame([{"column": c, "AUC on its own": render.number(a, 3)} for a, c in kept[:10]])
-        return body + (render.table(top, caption="Strongest remaining features on their own (holdout AUC)")
-                       if len(top) else "")
+        top = pd.DataFrame([{"column": c, "AUC on its own": fmt.number(a, 3)} for a, c in kept[:10]])
+        return out + ([Table(top, caption="Strongest remaining features on their own (holdout AUC)")]
+                      if len(top) else [])
 
 
 def single_column_auc(x: pd.Series, kind: str, y: np.ndarray, train: np.ndarray) -> float:

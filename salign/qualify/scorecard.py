@@ -20,7 +20,8 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
-from salign.common import render
+from salign.common import fmt
+from salign.common.result import Paragraph, Result, Table
 from salign.qualify.auc import AUC, auc_ci
 from salign.qualify.features import NUMERIC
 from salign.qualify.target import Split
@@ -103,7 +104,7 @@ def fit(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, ordered: bool, ra
 
 
 @dataclass
-class ScorecardFit(render.Result):
+class ScorecardFit(Result):
     """The fitted scorecard and its figures on the holdout.
 
     Attributes
@@ -150,13 +151,14 @@ class ScorecardFit(render.Result):
                              "points": int(p)})
         return pd.DataFrame(rows)
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         c = self.card
-        return (f"<p>{len(c.specs)} features, whole points; {c.points_to_double_odds} points double the odds of "
-                f"success; scores run from 0 to {c.max_score}. Holdout AUC {self.auc} on {self.auc.n:,} leads, "
-                f"Brier score {self.brier:.4f}. Probability of success = 1 / (1 + exp(-({c.intercept:.3f} + "
-                f"{c.slope:.4f} × score))), calibrated on the newest training leads.</p>"
-                + render.table(self.points_table(), max_rows=400))
+        return [Paragraph(f"{len(c.specs)} features, whole points; {c.points_to_double_odds} points double the odds "
+                          f"of success; scores run from 0 to {c.max_score}. Holdout AUC {self.auc} on "
+                          f"{fmt.count(self.auc.n)} leads, Brier score {fmt.number(self.brier, 4)}. Probability of "
+                          f"success = 1 / (1 + exp(-({fmt.number(c.intercept, 3)} + {fmt.number(c.slope, 4)} × "
+                          f"score))), calibrated on the newest training leads."),
+                Table(self.points_table(), max_rows=400)]
 
 
 def fit_scorecard(data) -> ScorecardFit:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from salign.common import render
+from salign.common import fmt
+from salign.common.result import Bullets, Code, Heading, Paragraph, Result, Strong, Table
 from salign.definitions.qualification import (
     Calibration,
     Data,
@@ -27,6 +28,8 @@ from salign.scoring.card import features_from_card
 from salign.scoring.score import Scorer
 
 FILE = "qualification.yaml"
+#: the blank lines of the signature table
+SIGNATURE_BLANKS = {"name": "_" * 28, "date": "_" * 14, "signature": "_" * 20}
 
 
 def _rule_figure(r) -> RuleFigure:
@@ -77,7 +80,7 @@ def build_definition(tables, data, fit, comparison, threshold, criteria) -> Qual
 
 
 @dataclass
-class SignOff(render.Result):
+class SignOff(Result):
     """The one-page definition for sign-off, and where its YAML was written."""
 
     definition: QualificationDefinition
@@ -92,42 +95,52 @@ class SignOff(render.Result):
                 "disqualify": [x.rule.describe() for x in d.disqualify],
                 "qualified_on_holdout": {"precision": q.precision, "recall": q.recall, "share": q.share_flagged}}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         d = self.definition
-        ev = d.evaluation
+        return [Paragraph(Strong(d.name), f", version {d.version}; data as of {d.data.as_of:%Y-%m-%d}, fingerprint "
+                                          f"{d.data.fingerprint}; file ", Code(self.path.name), "."),
+                self._rule(),
+                Paragraph(d.threshold.why),
+                Heading("Minimum information before handoff"),
+                Bullets([(Strong(m.field), f": {m.why}") for m in d.minimum_information] or ["none"]),
+                Heading("Disqualified whatever the score"),
+                Bullets([(Strong(x.rule.describe()), f": {x.why}") for x in d.disqualify]
+                        or ["none found in the data"]),
+                self._evidence(),
+                Table(self._models()),
+                Table(self._points(), caption="Points (add one line per feature)", max_rows=400),
+                Heading("Signed off by"),
+                Table(pd.DataFrame([{"team": team, **SIGNATURE_BLANKS} for team in ("Marketing", "Sales")]))]
+
+    def _rule(self) -> Paragraph:
+        """When a lead is sales-ready."""
+        d = self.definition
         top = sum(max(b.points for b in f.bins) for f in d.scorecard.features)
-        rows = []
-        for f in d.scorecard.features:
-            for b in f.bins:
-                rows.append({"feature": f.field, "value": _bin_text(b), "points": b.points})
-        card = pd.DataFrame(rows)
-        models = pd.DataFrame([{"model": NAMES["scorecard"], "holdout AUC": _auc(ev.scorecard)}]
-                              + [{"model": NAMES[k], "holdout AUC": _auc(v)} for k, v in ev.challengers.items()])
+        return Paragraph(Strong("A lead is sales-ready when"), " (1) its score is at least ",
+                         Strong(f"{d.threshold.score} points"), f" (of {top} possible), (2) it carries the minimum "
+                         "information below and (3) no disqualification rule applies. The score predicts whether a "
+                         "lead reaches ", Strong(d.outcome.stage), " within ", Strong(f"{d.outcome.window_days} days"),
+                         " of its creation.")
+
+    def _evidence(self) -> Paragraph:
+        """What the definition does on the holdout leads."""
+        ev = self.definition.evaluation
         q = ev.qualified
-        minimum = "".join(f"<li><strong>{render.esc(m.field)}</strong>: {render.esc(m.why)}</li>"
-                          for m in d.minimum_information) or "<li>none</li>"
-        disq = "".join(f"<li><strong>{render.esc(x.rule.describe())}</strong>: {render.esc(x.why)}</li>"
-                       for x in d.disqualify) or "<li>none found in the data</li>"
-        sign = "".join(f"<tr><th>{team}</th><td>Name: ____________________________</td>"
-                       f"<td>Date: ______________</td><td>Signature: ____________________</td></tr>"
-                       for team in ("Marketing", "Sales"))
-        return (f"<div class='salign-signoff'>"
-                f"<p><strong>{render.esc(d.name)}</strong>, version {d.version}; data as of {d.data.as_of:%Y-%m-%d}, "
-                f"fingerprint {render.esc(d.data.fingerprint)}; file <code>{render.esc(self.path.name)}</code>.</p>"
-                f"<p><strong>A lead is sales-ready when</strong> (1) its score is at least <strong>{d.threshold.score} "
-                f"points</strong> (of {top} possible), (2) it carries the minimum information below and (3) no "
-                f"disqualification rule applies. The score predicts whether a lead reaches "
-                f"<strong>{d.outcome.stage}</strong> within <strong>{d.outcome.window_days} days</strong> of its "
-                f"creation.</p>"
-                f"<p>{render.esc(d.threshold.why)}</p>"
-                f"<p><strong>Minimum information before handoff</strong></p><ul>{minimum}</ul>"
-                f"<p><strong>Disqualified whatever the score</strong></p><ul>{disq}</ul>"
-                f"<p><strong>Evidence</strong> ({render.esc(ev.split_note)}): the definition calls "
-                f"{_pct(q.share_flagged)} of holdout leads sales-ready; {_pct(q.precision)} of those succeeded "
-                f"(base rate {_pct(ev.base_rate)}) and they are {_pct(q.recall)} of all holdout successes.</p>"
-                + render.table(models)
-                + render.table(card, caption="Points (add one line per feature)", max_rows=400)
-                + f"<p><strong>Signed off by</strong></p><table class='salign-table'>{sign}</table></div>")
+        return Paragraph(Strong("Evidence"), f" ({ev.split_note}): the definition calls "
+                         f"{fmt.percent(q.share_flagged, 0)} of holdout leads sales-ready; "
+                         f"{fmt.percent(q.precision, 0)} of those succeeded (base rate {fmt.percent(ev.base_rate, 0)}) "
+                         f"and they are {fmt.percent(q.recall, 0)} of all holdout successes.")
+
+    def _models(self) -> pd.DataFrame:
+        """The scorecard's holdout AUC next to its challengers'."""
+        ev = self.definition.evaluation
+        return pd.DataFrame([{"model": NAMES["scorecard"], "holdout AUC": _auc(ev.scorecard)}]
+                            + [{"model": NAMES[k], "holdout AUC": _auc(v)} for k, v in ev.challengers.items()])
+
+    def _points(self) -> pd.DataFrame:
+        """The scorecard: one row per bin of every feature."""
+        return pd.DataFrame([{"feature": f.field, "value": _bin_text(b), "points": b.points}
+                             for f in self.definition.scorecard.features for b in f.bins])
 
 
 def _bin_text(b) -> str:
@@ -137,17 +150,13 @@ def _bin_text(b) -> str:
         return "any other value"
     if b.missing:
         return "missing"
-    lo = "" if b.from_ is None else f"from {b.from_:,g}"
-    hi = "" if b.below is None else f"below {b.below:,g}"
+    lo = "" if b.from_ is None else f"from {fmt.cut(b.from_, 6)}"
+    hi = "" if b.below is None else f"below {fmt.cut(b.below, 6)}"
     return " ".join(x for x in (lo, hi) if x)
 
 
 def _auc(m: ModelFigure) -> str:
-    return f"{m.auc:.3f} (95% CI {m.auc_ci[0]:.3f}-{m.auc_ci[1]:.3f})"
-
-
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{x:.0%}"
+    return f"{fmt.number(m.auc, 3)} (95% CI {fmt.number(m.auc_ci[0], 3)}-{fmt.number(m.auc_ci[1], 3)})"
 
 
 def write_definition(tables, data, fit, comparison, threshold, criteria, out_dir) -> SignOff:

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from salign.common import render
+from salign.common import fmt
+from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate
+from salign.qualify import text
 from salign.qualify.auc import auc_difference
 from salign.workspace.tables import MissingData
 
@@ -55,7 +57,7 @@ def measure(team: str, rule: str, flag: np.ndarray, y: np.ndarray) -> RuleMeasur
 
 
 @dataclass
-class RuleComparison(render.Result):
+class RuleComparison(Result):
     """Both teams' rules on the same leads, their agreement, and the verdict."""
 
     rules: list[RuleMeasure]
@@ -82,19 +84,20 @@ class RuleComparison(render.Result):
         first = {r.team: r for r in self.rules}
         lines = []
         for r in self.rules:
-            lines.append(f"{whose(r.team)} rule calls {r.flagged.value:.0%} of leads qualified; "
-                         f"{r.precision.value or 0:.0%} of those {self.outcome_phrase} "
-                         f"({_x(r.lift)} the base rate of {self.base.value:.0%}) and it finds "
-                         f"{r.recall.value or 0:.0%} of all leads that did.")
+            lines.append(f"{whose(r.team)} rule calls {fmt.percent(r.flagged.value, 0)} of leads qualified; "
+                         f"{fmt.percent(r.precision.value or 0, 0)} of those {self.outcome_phrase} "
+                         f"({text.times(r.lift)} the base rate of {fmt.percent(self.base.value, 0)}) and it finds "
+                         f"{fmt.percent(r.recall.value or 0, 0)} of all leads that did.")
         if self.better is None:
-            lines.append(f"Neither rule is clearly better: balanced accuracy {m.balanced_accuracy:.3f} vs "
-                         f"{s.balanced_accuracy:.3f} (difference {d:+.3f}, 95% CI {lo:+.3f} to {hi:+.3f}).")
+            lines.append(f"Neither rule is clearly better: balanced accuracy {fmt.number(m.balanced_accuracy, 3)} vs "
+                         f"{fmt.number(s.balanced_accuracy, 3)} (difference {d:+.3f}, 95% CI {lo:+.3f} to {hi:+.3f}).")
         else:
             win = first[self.better]
             lose = s if win is m else m
-            lines.append(f"{whose(win.team)} rule is the better screen: balanced accuracy {win.balanced_accuracy:.3f} "
-                         f"against {lose.balanced_accuracy:.3f} (difference {abs(d):.3f}, 95% CI "
-                         f"{min(abs(lo), abs(hi)):.3f} to {max(abs(lo), abs(hi)):.3f}), because {_why(win, lose)}.")
+            lines.append(f"{whose(win.team)} rule is the better screen: balanced accuracy "
+                         f"{fmt.number(win.balanced_accuracy, 3)} against {fmt.number(lose.balanced_accuracy, 3)} "
+                         f"(difference {fmt.number(abs(d), 3)}, 95% CI {fmt.number(min(abs(lo), abs(hi)), 3)} to "
+                         f"{fmt.number(max(abs(lo), abs(hi)), 3)}), because {_why(win, lose)}.")
         return " ".join(lines)
 
     @property
@@ -112,20 +115,21 @@ class RuleComparison(render.Result):
         out["better"] = self.better
         return out
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         shown = pd.DataFrame({
             "team": [r.team for r in self.rules], "rule": [r.rule for r in self.rules],
-            "leads called qualified": [str(r.flagged) for r in self.rules],
-            f"precision ({self.outcome_phrase})": [str(r.precision) for r in self.rules],
-            "recall": [str(r.recall) for r in self.rules],
-            "lift": [_x(r.lift) for r in self.rules],
-            "balanced accuracy": [f"{r.balanced_accuracy:.3f}" for r in self.rules]})
-        agree = (f"<p>The rules agree on {self.both + self.neither:,} of {self.base.n:,} leads "
-                 f"(Cohen's kappa {self.kappa:.2f}): both call {self.both:,} qualified, only marketing's "
-                 f"{self.only['marketing']:,}, only sales' {self.only['sales']:,}.</p>")
-        return (render.table(shown, caption=f"Measured on all {self.base.n:,} leads whose outcome is known "
-                                            f"(base rate {self.base})")
-                + agree + f"<p><strong>{render.esc(self.verdict())}</strong></p>")
+            "leads called qualified": [text.rate(r.flagged) for r in self.rules],
+            f"precision ({self.outcome_phrase})": [text.rate(r.precision) for r in self.rules],
+            "recall": [text.rate(r.recall) for r in self.rules],
+            "lift": [text.times(r.lift) for r in self.rules],
+            "balanced accuracy": [fmt.number(r.balanced_accuracy, 3) for r in self.rules]})
+        return [Table(shown, caption=f"Measured on all {fmt.count(self.base.n)} leads whose outcome is known "
+                                     f"(base rate {text.rate(self.base)})"),
+                Paragraph(f"The rules agree on {fmt.count(self.both + self.neither)} of {fmt.count(self.base.n)} "
+                          f"leads (Cohen's kappa {fmt.number(self.kappa, 2)}): both call {fmt.count(self.both)} "
+                          f"qualified, only marketing's {fmt.count(self.only['marketing'])}, only sales' "
+                          f"{fmt.count(self.only['sales'])}."),
+                Paragraph(Strong(self.verdict()))]
 
 
 def team_rules(tables, data) -> RuleComparison:
@@ -155,23 +159,22 @@ def team_rules(tables, data) -> RuleComparison:
 
 def _why(win: RuleMeasure, lose: RuleMeasure) -> str:
     """Why the rule with the higher balanced accuracy wins, in words."""
-    recall = f"it finds {win.recall.value:.0%} of the leads that succeed, against {lose.recall.value:.0%}"
+    def pct(r: Rate) -> str:
+        return fmt.percent(r.value, 0)
+
+    recall = f"it finds {pct(win.recall)} of the leads that succeed, against {pct(lose.recall)}"
     if (win.precision.value or 0) >= (lose.precision.value or 0):
-        return recall + f", and is at least as precise ({win.precision.value:.0%} against {lose.precision.value:.0%})"
+        return recall + f", and is at least as precise ({pct(win.precision)} against {pct(lose.precision)})"
     if (win.recall.value or 0) > (lose.recall.value or 0):
-        return (recall + f"; {whose(lose.team).lower()} rule is more precise ({lose.precision.value:.0%} against "
-                f"{win.precision.value:.0%}) but too narrow to be the definition")
+        return (recall + f"; {whose(lose.team).lower()} rule is more precise ({pct(lose.precision)} against "
+                f"{pct(win.precision)}) but too narrow to be the definition")
     return (f"it wrongly flags fewer of the leads that do not succeed; {whose(lose.team).lower()} rule finds more "
-            f"({lose.recall.value:.0%} against {win.recall.value:.0%}) but too loosely to be the definition")
+            f"({pct(lose.recall)} against {pct(win.recall)}) but too loosely to be the definition")
 
 
 def whose(team: str) -> str:
     """Marketing's, Sales'."""
     return team.capitalize() + ("'" if team.endswith("s") else "'s")
-
-
-def _x(lift: float | None) -> str:
-    return "n/a" if lift is None else f"{lift:.1f}×"
 
 
 def _r(x) -> float | None:

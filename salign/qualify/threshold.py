@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate
+from salign.qualify import text
 from salign.qualify.target import MIN_CREATION_DAYS
 from salign.workspace.tables import MissingData
 
@@ -35,7 +37,7 @@ SHARE_STEPS = np.arange(0.05, 1.0001, 0.05)
 
 
 @dataclass
-class ThresholdChoice(render.Result):
+class ThresholdChoice(Result):
     """The chosen threshold and the holdout trade-off table (one row per distinct score)."""
 
     table: pd.DataFrame
@@ -46,6 +48,9 @@ class ThresholdChoice(render.Result):
     inflow: float
     acceptance_measured: bool
     title: str = "A threshold that meets the SLA"
+    figure_description = ("Sales-ready leads per quarter at every score threshold against marketing's commitment, "
+                          "with the success rate (and, where measured, sales' acceptance) of the leads that pass, "
+                          "and the chosen threshold marked.")
 
     def row(self, score: int) -> pd.Series:
         return self.table.loc[self.table["score"] == score].iloc[0]
@@ -63,27 +68,26 @@ class ThresholdChoice(render.Result):
 
     def why(self) -> str:
         r = self.row(self.chosen)
-        volume = f"{r['volume']:,.0f}"
-        text = (f"At {self.chosen} points or more, {r['share']:.0%} of leads qualify: about {volume} per quarter at "
-                f"the recent inflow of {self.inflow:,.0f} leads, against marketing's commitment of "
-                f"{self.commitment:,}.")
+        out = (f"At {self.chosen} points or more, {fmt.percent(r['share'], 0)} of leads qualify: about "
+               f"{fmt.number(r['volume'])} per quarter at the recent inflow of {fmt.number(self.inflow)} leads, "
+               f"against marketing's commitment of {fmt.count(self.commitment)}.")
         if r["volume"] < self.commitment:
-            text += " Even every lead would not meet the commitment; the commitment needs to change."
+            out += " Even every lead would not meet the commitment; the commitment needs to change."
         if self.acceptance_measured:
             acc = self._rate(r, "accepted", "handed")
             met = (acc.value or 0) >= self.expected_acceptance
-            text += (f" Of such leads handed to sales in the past, sales accepted {_pct(acc.value)}, "
-                     f"{'meeting' if met else 'short of'} the {self.expected_acceptance:.0%} they expect.")
+            out += (f" Of such leads handed to sales in the past, sales accepted {fmt.percent(acc.value, 0)}, "
+                    f"{'meeting' if met else 'short of'} the {fmt.percent(self.expected_acceptance, 0)} they expect.")
             alt = self.acceptance_threshold
             if not met and alt is not None:
-                text += (f" {alt} points would meet it but yields only about {self.row(alt)['volume']:,.0f} leads "
-                         f"per quarter: the two commitments conflict and need to be settled together.")
+                out += (f" {alt} points would meet it but yields only about {fmt.number(self.row(alt)['volume'])} "
+                        f"leads per quarter: the two commitments conflict and need to be settled together.")
             elif not met:
-                text += " No threshold meets it on this data."
+                out += " No threshold meets it on this data."
         else:
-            text += (" The data have no handoff (mql) and acceptance (sal) stages, so sales' expected acceptance "
-                     "cannot be checked.")
-        return text
+            out += (" The data have no handoff (mql) and acceptance (sal) stages, so sales' expected acceptance "
+                    "cannot be checked.")
+        return out
 
     def metrics(self) -> dict:
         r = self.row(self.chosen)
@@ -110,20 +114,20 @@ class ThresholdChoice(render.Result):
         rows = t[t["score"].isin(picks)].sort_values("score", ascending=False)
         out = pd.DataFrame({
             "threshold (points)": [f"{s} ◀ chosen" if s == self.chosen else str(s) for s in rows["score"]],
-            "share of leads": rows["share"].map("{:.0%}".format),
-            "leads per quarter": rows["volume"].map("{:,.0f}".format),
-            "success rate": [str(Rate(int(k), int(n))) for k, n in zip(rows["k"], rows["n"])],
-            "wins per quarter": rows["wins_per_quarter"].map("{:,.1f}".format)})
+            "share of leads": [fmt.percent(x, 0) for x in rows["share"]],
+            "leads per quarter": [fmt.number(x) for x in rows["volume"]],
+            "success rate": [text.rate(Rate(int(k), int(n))) for k, n in zip(rows["k"], rows["n"])],
+            "wins per quarter": [fmt.number(x, 1) for x in rows["wins_per_quarter"]]})
         if self.acceptance_measured:
             out.insert(4, "accepted by sales (of those handed over)",
-                       [str(Rate(int(a), int(h))) for a, h in zip(rows["accepted"], rows["handed"])])
+                       [text.rate(Rate(int(a), int(h))) for a, h in zip(rows["accepted"], rows["handed"])])
         return out
 
-    def html_body(self) -> str:
-        return (f"<p><strong>{render.esc(self.why())}</strong></p>"
-                f"<p>Leads from {self.nurture} points up to the threshold are the nurture band: the next best "
-                f"leads, about as many again as the sales-ready ones.</p>"
-                + render.table(self.shown(), caption="Trade-off on the holdout leads, scaled to a quarter's inflow"))
+    def blocks(self) -> list:
+        return [Paragraph(Strong(self.why())),
+                Paragraph(f"Leads from {self.nurture} points up to the threshold are the nurture band: the next best "
+                          "leads, about as many again as the sales-ready ones."),
+                Table(self.shown(), caption="Trade-off on the holdout leads, scaled to a quarter's inflow")]
 
     def figure(self):
         fig, ax = plotting.figure(size=(8.0, 4.6))
@@ -207,7 +211,3 @@ def choose_threshold(tables, data, fit) -> ThresholdChoice:
     wider = table[table["volume"] >= NURTURE_FACTOR * commitment]
     nurture = min(int(wider["score"].max()) if not wider.empty else int(table["score"].min()), chosen)
     return ThresholdChoice(table, chosen, nurture, commitment, sla.sales.expected_acceptance_rate, inflow, measured)
-
-
-def _pct(x) -> str:
-    return "n/a" if x is None or pd.isna(x) else f"{x:.0%}"
