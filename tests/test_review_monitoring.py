@@ -8,6 +8,7 @@ import yaml
 
 from salign.common import periods
 from salign.common.facts import lead_facts
+from salign.report.html import result_html
 from salign.review import monitoring
 from salign.workspace.load import load_workspace
 from salign.workspace.tables import MissingData
@@ -91,7 +92,7 @@ def test_calibration_and_drift_equal_a_recomputation_by_hand(sample_copy):
     drift = m.drift.set_index("field")
     assert drift.loc["job_level", "psi"] == pytest.approx(value, abs=1e-9)
     assert set(drift.index) == {"job_level", "employees", "n_webinar"}
-    assert m.figure() is not None and "Reliability" in m.html_body()
+    assert m.figure() is not None and "Reliability" in result_html(m)
 
 
 def test_an_unsigned_definition_is_not_monitored(sample_copy):

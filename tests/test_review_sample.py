@@ -8,6 +8,7 @@ from lifelines import KaplanMeierFitter
 
 from salign.common import periods
 from salign.core import paths
+from salign.report.html import result_html
 from salign.review import changes, fixlist, funnel, handoff, sla, trend, winloss
 from salign.workspace.load import load_workspace
 
@@ -130,7 +131,7 @@ def test_rejection_reasons_never_show_a_contact(sample):
     for label in TRUTH["quarters"]:
         r = handoff.rejections(sample, quarter(sample, label))
         assert not r.reasons["reason"].str.contains("@").any()
-        assert "@" not in r._repr_html_()
+        assert "@" not in result_html(r)
 
 
 # --------------------------------------------------------------------------- Kaplan-Meier vs lifelines

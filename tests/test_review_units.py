@@ -8,8 +8,9 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import proportions_ztest
 
 from salign.common import periods
-from salign.common.render import Skipped
+from salign.common.result import Skipped
 from salign.common.stats import Rate
+from salign.report.html import result_html
 from salign.review import changes, fixlist, funnel, handoff, sla, winloss
 from salign.workspace.load import load_workspace
 from salign.workspace.tables import MissingData
@@ -75,7 +76,8 @@ def test_cohort_conversion_marks_immature_cohorts_and_labels_flow_ratios(tiny):
     m = c.metrics()["conversion"]
     assert m["mql_to_sal"]["k"] == 2 and m["mql_to_sal"]["n"] == 3 and m["mql_to_sal"]["immature"]
     assert m["opportunity_to_won"] == {**Rate(2, 2).as_dict(), "mature": 0, "immature": True, "flow_ratio": 1.0}
-    assert "immature" in c.html_body() and "flow ratio (not a conversion rate)" in c.html_body()
+    page = result_html(c)
+    assert "immature" in page and "flow ratio (not a conversion rate)" in page
     assert m["sal_to_sql"]["mature"] == 0
     short = funnel.stage_conversion(tiny, q(tiny, "2025Q4"), 20).metrics()["conversion"]
     assert short["mql_to_sal"]["mature"] == 3 and not short["mql_to_sal"]["immature"]

@@ -34,7 +34,8 @@ from scipy.stats import fisher_exact, norm
 from statsmodels.stats.proportion import proportions_ztest
 from statsmodels.stats.rates import test_poisson_2indep
 
-from salign.common import periods, render
+from salign.common import fmt, periods
+from salign.common.result import Bullets, Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg
 from salign.review import dimensions, funnel, handoff, sla, winloss
 from salign.workspace.tables import MissingData
@@ -89,8 +90,9 @@ class Figure:
 
 
 def p_text(p) -> str:
-    """A p- or q-value with its relation, for readers: ``< 0.001`` below that, else ``= 0.236``."""
-    return "n/a" if p is None or pd.isna(p) else "< 0.001" if p < 0.001 else f"= {p:.3f}"
+    """A p- or q-value with its relation, for readers: ``< 0.0001``, ``= 0.0003``, ``= 0.236`` (``n/a`` if missing)."""
+    text = fmt.p_value(p)
+    return text if text.startswith("<") or text == fmt.NO_CASES else f"= {text}"
 
 
 def lagged_cutoff(period, other, cutoff: pd.Timestamp) -> pd.Timestamp:
@@ -188,7 +190,7 @@ def compare(now: Figure, before: Figure) -> tuple[str, float | None]:
 
 
 @dataclass
-class Changes(render.Result):
+class Changes(Result):
     """Every figure now, last quarter and a year earlier, with its test, p and BH q-values."""
 
     table: pd.DataFrame
@@ -235,38 +237,43 @@ class Changes(render.Result):
                 "figures": rows, "not_measured": self.skipped, "biggest_change": self.biggest,
                 "headline": self.headline()}
 
-    def html_body(self) -> str:
-        def fmt(v):
-            if v is None:
-                return "no data"
-            if isinstance(v, dict):
-                return str(Rate(v["k"], v["n"]))
-            return render.number(v, 1 if isinstance(v, float) and abs(v) < 1000 else 0)
-
-        def change(r, against):
-            if r[f"{against}_p"] is None or pd.isna(r[f"{against}_p"]):
-                return "not tested"
-            verdict = "significant" if r[f"{against}_significant"] else "not significant (noise)"
-            return f"{verdict}; {r[f'{against}_test']}, p {p_text(r[f'{against}_p'])}, q {p_text(r[f'{against}_q'])}"
-
+    def blocks(self) -> list:
         t = self.table
         shown = pd.DataFrame({
             "figure": [FIGURES[n][2] for n in t["figure"]],
-            self.period: [fmt(v) for v in t["value"]],
-            f"last quarter ({self.previous})": [fmt(v) for v in t["previous"]],
-            "change vs last quarter": [change(r, "previous") for _, r in t.iterrows()],
-            f"a year earlier ({self.year_ago})": [fmt(v) for v in t["year_ago"]],
-            "change vs a year earlier": [change(r, "year_ago") for _, r in t.iterrows()],
+            self.period: [_figure_text(v) for v in t["value"]],
+            f"last quarter ({self.previous})": [_figure_text(v) for v in t["previous"]],
+            "change vs last quarter": [_change_text(r, "previous") for _, r in t.iterrows()],
+            f"a year earlier ({self.year_ago})": [_figure_text(v) for v in t["year_ago"]],
+            "change vs a year earlier": [_change_text(r, "year_ago") for _, r in t.iterrows()],
         })
-        skipped = "".join(f"<li>{render.esc(FIGURES[k][2])}: {render.esc(v)}</li>" for k, v in self.skipped.items())
-        big = self.biggest
-        lead = "" if big is None else (f"<p><strong>Biggest change vs last quarter:</strong> "
-                                       f"{render.esc(FIGURES[big][2])}.</p>")
-        return (lead + "<p>Each earlier quarter is measured as it stood the same time after its end as this one is "
-                "now, so cohorts that are still filling up are compared with cohorts at the same age. "
-                "'Significant' means the change survives Benjamini-Hochberg control of false discoveries at 5% "
-                "across every comparison in this table.</p>" + render.table(shown)
-                + (f"<p>Not measured:</p><ul>{skipped}</ul>" if skipped else ""))
+        out = [] if self.biggest is None else [
+            Paragraph(Strong("Biggest change vs last quarter:"), f" {FIGURES[self.biggest][2]}.")]
+        out += [Paragraph("Each earlier quarter is measured as it stood the same time after its end as this one is "
+                          "now, so cohorts that are still filling up are compared with cohorts at the same age. "
+                          "'Significant' means the change survives Benjamini-Hochberg control of false discoveries "
+                          "at 5% across every comparison in this table."),
+                Table(shown)]
+        if self.skipped:
+            out += [Paragraph("Not measured:"), Bullets([f"{FIGURES[k][2]}: {v}" for k, v in self.skipped.items()])]
+        return out
+
+
+def _figure_text(v) -> str:
+    """A figure of the change table as people read it: a rate with its interval, a count or an amount."""
+    if v is None:
+        return "no data"
+    if isinstance(v, dict):
+        return str(Rate(v["k"], v["n"]))
+    return fmt.number(v, 1 if isinstance(v, float) and abs(v) < 1000 else 0)
+
+
+def _change_text(row, against: str) -> str:
+    """The verdict on one change with its test, p- and q-value (``against``: previous or year_ago)."""
+    if row[f"{against}_p"] is None or pd.isna(row[f"{against}_p"]):
+        return "not tested"
+    verdict = "significant" if row[f"{against}_significant"] else "not significant (noise)"
+    return f"{verdict}; {row[f'{against}_test']}, p {p_text(row[f'{against}_p'])}, q {p_text(row[f'{against}_q'])}"
 
 
 def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Changes:
@@ -307,7 +314,7 @@ def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp |
 # --------------------------------------------------------------------------- by group
 
 @dataclass
-class GroupChanges(render.Result):
+class GroupChanges(Result):
     """MQL -> SQL conversion per group (persona or source): now, last quarter, a year earlier, tested."""
 
     table: pd.DataFrame
@@ -336,7 +343,7 @@ class GroupChanges(render.Result):
                            "significant": bool(r[f"{label}_significant"])} for label in ("previous", "year_ago")}}
         return {"by": self.dimension, "groups": out, "fell": sorted(self.fell["group"])}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         t = self.table
 
         def cell(r, label):
@@ -351,8 +358,8 @@ class GroupChanges(render.Result):
         fell = self.fell
         lead = ("No group's conversion fell beyond chance." if fell.empty else
                 "Conversion fell beyond chance for: " + ", ".join(fell["group"]) + ".")
-        return (f"<p>{render.esc(lead)} Same like-for-like rule and tests as the change table; Benjamini-Hochberg "
-                "over these comparisons.</p>" + render.table(shown))
+        return [Paragraph(f"{lead} Same like-for-like rule and tests as the change table; Benjamini-Hochberg over "
+                          "these comparisons."), Table(shown)]
 
 
 def by_group(tables, period, by: str = "persona", window_days: int = 90,

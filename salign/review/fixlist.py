@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign.common import render
-from salign.common.render import Skipped
+from salign.common import fmt
+from salign.common.result import Paragraph, Result, Skipped, Table
 from salign.workspace.tables import MissingData
 
 OWNERS = {"marketing_volume": "marketing", "marketing_min_fields": "marketing", "sales_follow_up": "sales"}
@@ -35,7 +35,7 @@ STAGE_OWNER = {"mql": "sales (acceptance) with marketing (lead quality)", "sal":
 
 
 @dataclass
-class FixList(render.Result):
+class FixList(Result):
     """The ranked items (rank, what, evidence, owner, leads affected) and the sections that could not contribute."""
 
     items: pd.DataFrame
@@ -48,18 +48,30 @@ class FixList(render.Result):
                            "owner": r.owner, "leads_affected": int(r.affected)} for r in self.items.itertuples()],
                 "not_considered": self.not_considered}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
+        out = [Paragraph(f"Generated from the numbers of {self.period}: broken commitments first, then specific "
+                         "failures, then the weakest funnel stage; within each, by leads affected.")]
         if self.items.empty:
-            body = "<p>Nothing in this quarter's numbers calls for a fix.</p>"
+            out.append(Paragraph("Nothing in this quarter's numbers calls for a fix."))
         else:
             shown = self.items.rename(columns={"what": "what to fix", "affected": "leads affected",
                                                "owner": "owner team"})[
                 ["rank", "what to fix", "evidence", "owner team", "leads affected"]]
-            body = render.table(shown)
-        gone = (f"<p class='note'>Not considered (section skipped): {render.esc(', '.join(self.not_considered))}.</p>"
-                if self.not_considered else "")
-        return (f"<p>Generated from the numbers of {self.period}: broken commitments first, then specific failures, "
-                "then the weakest funnel stage; within each, by leads affected.</p>" + body + gone)
+            out.append(Table(shown.assign(**{"leads affected": shown["leads affected"].map(fmt.count)})))
+        if self.not_considered:
+            out.append(Paragraph(f"Not considered (section skipped): {', '.join(self.not_considered)}.", note=True))
+        return out
+
+
+def _rate_evidence(k, n, lo, hi) -> str:
+    """A rate in an item's evidence: ``32.8% (80 of 244; 27.2%-38.9%)``.
+
+    The evidence is part of ``metrics.json``, so this keeps the wording it has always had there
+    (without the ``95% CI`` that :func:`salign.common.fmt.rate` puts before the interval).
+    """
+    if not n:
+        return fmt.rate(k, n)
+    return f"{fmt.percent(k / n)} ({fmt.count(k)} of {fmt.count(n)}; {fmt.percent(lo)}-{fmt.percent(hi)})"
 
 
 def fix_list(results: dict, period) -> FixList:
@@ -130,7 +142,7 @@ def fix_list(results: dict, period) -> FixList:
         overall = deals.overall.value
         for r in deals.by[deals.by["differs"] & (deals.by["rate"] < overall)].itertuples():
             add(2, "low_win_rate", f"Find out why deals of {r.dimension} {r.group} are won less often",
-                f"{render.rate_cell(r.k, r.n, r.ci_low, r.ci_high)} won vs {overall:.1%} of all deals closed",
+                f"{_rate_evidence(r.k, r.n, r.ci_low, r.ci_high)} won vs {overall:.1%} of all deals closed",
                 "sales" if r.dimension in ("product", "rep") else "marketing and sales", round((overall - r.rate) * r.n))
     st = got.get("stages")
     if st is not None:
@@ -138,7 +150,7 @@ def fix_list(results: dict, period) -> FixList:
         if len(t):
             w = t.sort_values("rate").iloc[0]
             add(3, "weakest_stage", f"Strengthen the weakest stage: {w['stage']} to {w['next']}",
-                f"{render.rate_cell(w['k'], w['n'], w['ci_low'], w['ci_high'])} converted within "
+                f"{_rate_evidence(w['k'], w['n'], w['ci_low'], w['ci_high'])} converted within "
                 f"{st.window_days} days in {st.period}", STAGE_OWNER[w["stage"]], w["n"] - w["k"])
     t = pd.DataFrame(items, columns=["group", "kind", "what", "evidence", "owner", "affected"])
     t = t.sort_values(["group", "affected"], ascending=[True, False], kind="stable").reset_index(drop=True)

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, kaplan_meier, rates
 from salign.review import dimensions
 from salign.workspace.schema import EXITS, FUNNEL
@@ -140,7 +141,7 @@ def cohort_rates(entries: StageEntries, period, stage: str, target: str, window_
 # --------------------------------------------------------------------------- cumulative funnel
 
 @dataclass
-class Funnel(render.Result):
+class Funnel(Result):
     """Cumulative conversion: share of the period's new leads that passed each stage within the window."""
 
     table: pd.DataFrame
@@ -158,22 +159,32 @@ class Funnel(render.Result):
         """Leads of the cohort whose window had not elapsed by the cutoff."""
         return int(self.table["n"].iloc[0] - self.table["mature"].iloc[0])
 
-    def html_body(self) -> str:
+    @property
+    def figure_description(self) -> str:
+        return (f"Bar chart: the share of the leads created in {self.period} that passed each funnel stage within "
+                f"{self.window_days} days, with 95% intervals.")
+
+    def blocks(self) -> list:
         t = self.table
-        shown = pd.DataFrame({"stage": t["stage"], "leads that passed it": t["k"].map("{:,}".format),
-                              f"share of {self.period} leads": [render.rate_cell(*r) for r in
-                                                                 zip(t["k"], t["n"], t["ci_low"], t["ci_high"])]})
-        note = (f" <strong>Immature cohort:</strong> {self.immature:,} of {int(t['n'].iloc[0]):,} leads had less than "
-                f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d %H:%M %Z}); their later stages may "
-                "still come, so these shares will rise." if self.immature else "")
-        return (f"<p>Cumulative conversion. Cohort: leads created in {self.period}, each followed for "
-                f"{self.window_days} days from creation.{note}</p>" + render.table(shown))
+        shown = pd.DataFrame({"stage": t["stage"], "leads that passed it": t["k"].map(fmt.count),
+                              f"share of {self.period} leads": _rate_cells(t)})
+        note = ((" ", Strong("Immature cohort:"),
+                 f" {fmt.count(self.immature)} of {fmt.count(t['n'].iloc[0])} leads had less than {self.window_days} "
+                 f"days before the data ends ({self.cutoff:%Y-%m-%d %H:%M %Z}); their later stages may still come, "
+                 "so these shares will rise.") if self.immature else ())
+        return [Paragraph(f"Cumulative conversion. Cohort: leads created in {self.period}, each followed for "
+                          f"{self.window_days} days from creation.", *note), Table(shown)]
 
     def figure(self):
         t = self.table
         fig, ax = _rate_bars(t["stage"], t)
         ax.set_title(f"Leads created in {self.period} passing each stage within {self.window_days} days (95% CI)")
         return fig
+
+
+def _rate_cells(t: pd.DataFrame) -> list[str]:
+    """Each row's rate as people read it, with its count and 95% interval."""
+    return [fmt.rate(*r) for r in zip(t["k"], t["n"], t["ci_low"], t["ci_high"])]
 
 
 def _rate_bars(labels, t: pd.DataFrame, **bar_kwargs):
@@ -202,7 +213,7 @@ def cohort_funnel(tables, period, window_days: int = 90, cutoff: pd.Timestamp | 
 # --------------------------------------------------------------------------- stage to stage
 
 @dataclass
-class StageConversion(render.Result):
+class StageConversion(Result):
     """Cohort conversion from each stage to the next, flow ratios (labelled) and the counted anomalies."""
 
     table: pd.DataFrame
@@ -226,27 +237,34 @@ class StageConversion(render.Result):
         return {"window_days": self.window_days, "cutoff": self.cutoff.isoformat(), "conversion": out,
                 "anomalies": self.anomalies}
 
-    def html_body(self) -> str:
+    @property
+    def figure_description(self) -> str:
+        return (f"Bar chart: the cohort conversion from each funnel stage to the next within {self.window_days} days "
+                f"for {self.period}, with 95% intervals; immature cohorts are hatched.")
+
+    def blocks(self) -> list:
         t = self.table
         shown = pd.DataFrame({
             "step": t["stage"] + " → " + t["next"],
-            "entered in the quarter": t["n"].map("{:,}".format),
-            f"converted within {self.window_days} days": [render.rate_cell(*r) for r in
-                                                          zip(t["k"], t["n"], t["ci_low"], t["ci_high"])],
-            "cohort": np.where(t["mature"] < t["n"], [f"immature ({m:,} of {n:,} followed the full window)"
-                                                      for m, n in zip(t["mature"], t["n"])], "mature"),
-            "flow ratio (not a conversion rate)": [render.number(x, 2) for x in t["flow"]],
+            "entered in the quarter": t["n"].map(fmt.count),
+            f"converted within {self.window_days} days": _rate_cells(t),
+            "cohort": np.where(t["mature"] < t["n"],
+                               [f"immature ({fmt.count(m)} of {fmt.count(n)} followed the full window)"
+                                for m, n in zip(t["mature"], t["n"])], "mature"),
+            "flow ratio (not a conversion rate)": [fmt.number(x, 2) for x in t["flow"]],
         })
         a = self.anomalies
-        rule = ("<p class='note'>One rule for messy histories: a lead has passed a stage from the first moment it "
-                "reached that stage or any later one. Counted in the whole history: skipped stages "
-                + ", ".join(f"{s} {n:,}" for s, n in a["skipped"].items())
-                + "; re-entered stages " + (", ".join(f"{s} {n:,}" for s, n in a["reentered"].items() if n) or "none")
-                + ".</p>")
-        return (f"<p>Cohorts: leads that entered each stage in {self.period}, each followed {self.window_days} days "
-                f"(data until {self.cutoff:%Y-%m-%d %H:%M %Z}). The flow ratio divides the quarter's entries into the next "
-                "stage by its entries into this one; those are different leads, so it is not a conversion rate.</p>"
-                + render.table(shown) + rule)
+        skipped = ", ".join(f"{s} {fmt.count(n)}" for s, n in a["skipped"].items())
+        reentered = ", ".join(f"{s} {fmt.count(n)}" for s, n in a["reentered"].items() if n) or "none"
+        return [
+            Paragraph(f"Cohorts: leads that entered each stage in {self.period}, each followed {self.window_days} days "
+                      f"(data until {self.cutoff:%Y-%m-%d %H:%M %Z}). The flow ratio divides the quarter's entries "
+                      "into the next stage by its entries into this one; those are different leads, so it is not a "
+                      "conversion rate."),
+            Table(shown),
+            Paragraph("One rule for messy histories: a lead has passed a stage from the first moment it reached that "
+                      f"stage or any later one. Counted in the whole history: skipped stages {skipped}; re-entered "
+                      f"stages {reentered}.", note=True)]
 
     def figure(self):
         t = self.table
@@ -275,7 +293,7 @@ def stage_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp
 # --------------------------------------------------------------------------- time in stage
 
 @dataclass
-class TimeInStage(render.Result):
+class TimeInStage(Result):
     """Days spent in each stage by the leads that entered it in the period (Kaplan-Meier, still-in censored)."""
 
     durations: dict
@@ -286,11 +304,16 @@ class TimeInStage(render.Result):
     def metrics(self) -> dict:
         return {s: d.as_dict() for s, d in self.durations.items()}
 
-    def html_body(self) -> str:
+    @property
+    def figure_description(self) -> str:
+        return (f"Kaplan-Meier curves, one per funnel stage: the share of the leads that entered the stage in "
+                f"{self.period} still in it, by days since they entered.")
+
+    def blocks(self) -> list:
         rows = pd.DataFrame([{"stage": s, "days in stage (Kaplan-Meier)": str(d)} for s, d in self.durations.items()])
-        return (f"<p>Leads that entered each stage in {self.period}. A lead leaves a stage when it reaches a later one "
-                "or is rejected, recycled, disqualified or lost; leads still in the stage when the data ends are "
-                "censored, not dropped.</p>" + render.table(rows))
+        return [Paragraph(f"Leads that entered each stage in {self.period}. A lead leaves a stage when it reaches a "
+                          "later one or is rejected, recycled, disqualified or lost; leads still in the stage when the "
+                          "data ends are censored, not dropped."), Table(rows)]
 
     def figure(self):
         fig, ax = plotting.figure()
@@ -328,7 +351,7 @@ def time_in_stage(tables, period, cutoff: pd.Timestamp | None = None) -> TimeInS
 # --------------------------------------------------------------------------- volumes
 
 @dataclass
-class Volumes(render.Result):
+class Volumes(Result):
     """Stage entries in the period by one attribute, and each group's MQL -> SQL cohort conversion."""
 
     table: pd.DataFrame
@@ -346,13 +369,16 @@ class Volumes(render.Result):
                                          "mql_to_sql": Rate(int(r["k"]), int(r["n"])).as_dict()}
                 for _, r in t.iterrows()}
 
-    def html_body(self) -> str:
+    @property
+    def figure_description(self) -> str:
+        return f"Horizontal bars: new leads, MQLs and SQLs of {self.period} for each {self.dimension}."
+
+    def blocks(self) -> list:
         t = self.table
-        shown = t[[self.dimension, *FUNNEL]].copy()
-        shown[f"MQL → SQL within {self.window_days} days"] = [render.rate_cell(*r) for r in
-                                                              zip(t["k"], t["n"], t["ci_low"], t["ci_high"])]
-        return (f"<p>Leads entering each stage in {self.period}, by {self.dimension} (flow counts), and the "
-                "cohort conversion of the quarter's MQLs.</p>" + render.table(shown))
+        shown = t[[self.dimension]].assign(**{s: t[s].map(fmt.count) for s in FUNNEL})
+        shown[f"MQL → SQL within {self.window_days} days"] = _rate_cells(t)
+        return [Paragraph(f"Leads entering each stage in {self.period}, by {self.dimension} (flow counts), and the "
+                          "cohort conversion of the quarter's MQLs."), Table(shown)]
 
     def figure(self):
         t = self.table.sort_values("mql")
@@ -384,7 +410,7 @@ def volumes(tables, period, by: str = "source", window_days: int = 90,
 # --------------------------------------------------------------------------- deals
 
 @dataclass
-class DealConversion(render.Result):
+class DealConversion(Result):
     """Opportunities created in the period and where they stood after the window: won, lost, still open."""
 
     table: pd.DataFrame
@@ -399,15 +425,16 @@ class DealConversion(render.Result):
         return {"window_days": self.window_days, "opportunities": n, "mature": mature, "immature": mature < n,
                 **{o: Rate(int(t.loc[o, "count"]), n).as_dict() for o in t.index}}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         t = self.table
         n, mature = int(t["count"].sum()), int(t["mature"].sum())
         shown = pd.DataFrame({f"within {self.window_days} days": t["outcome"],
-                              "share of the quarter's opportunities": [render.rate_cell(k, n) for k in t["count"]]})
-        note = ("" if mature == n else f" <strong>Immature cohort:</strong> only {mature:,} of {n:,} had the full "
-                f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d %H:%M %Z}).")
-        return (f"<p>Cohort: the {n:,} opportunities created in {self.period}, each followed {self.window_days} days."
-                f"{note}</p>" + render.table(shown))
+                              "share of the quarter's opportunities": [str(Rate(int(k), n)) for k in t["count"]]})
+        note = (() if mature == n else
+                (" ", Strong("Immature cohort:"), f" only {fmt.count(mature)} of {fmt.count(n)} had the full "
+                 f"{self.window_days} days before the data ends ({self.cutoff:%Y-%m-%d %H:%M %Z})."))
+        return [Paragraph(f"Cohort: the {fmt.count(n)} opportunities created in {self.period}, each followed "
+                          f"{self.window_days} days.", *note), Table(shown)]
 
 
 def deal_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> DealConversion:

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, kaplan_meier
 from salign.report import pii
 from salign.review import dimensions, funnel
@@ -59,7 +60,7 @@ def assignments(tables, cutoff: pd.Timestamp) -> pd.DataFrame:
 # --------------------------------------------------------------------------- routing
 
 @dataclass
-class Routing(render.Result):
+class Routing(Result):
     """Who receives the period's sales-ready leads and how fast they reach a rep."""
 
     declared: str
@@ -76,15 +77,16 @@ class Routing(render.Result):
                 "routed_within_limit": self.in_time.as_dict(), "max_hours_to_route": self.max_hours,
                 "hours_to_route": self.hours_to_route.as_dict(), "never_routed": self.never_routed.as_dict()}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         total = sum(self.first_to.values())
-        seen = ", ".join(f"{k}: {v:,} ({v / total:.0%})" for k, v in self.first_to.items()) if total else "none"
-        return (f"<p><strong>handoff.yaml:</strong> {render.esc(self.declared)}. <strong>In the data</strong>, the "
-                f"first assignment of the {total:,} sales-ready leads of {self.period} went to — {render.esc(seen)}.</p>"
-                f"<p>Reached a rep within {self.max_hours:g} h: {render.esc(self.in_time)}. "
-                f"Hours to reach a rep (Kaplan-Meier, leads never routed censored): "
-                f"{render.esc(self.hours_to_route)}. Never reached a rep by the cutoff: "
-                f"{render.esc(self.never_routed)}.</p>")
+        seen = (", ".join(f"{k}: {fmt.count(v)} ({fmt.percent(v / total, 0)})" for k, v in self.first_to.items())
+                if total else "none")
+        return [Paragraph(Strong("handoff.yaml:"), f" {self.declared}. ", Strong("In the data"),
+                          f", the first assignment of the {fmt.count(total)} sales-ready leads of {self.period} went "
+                          f"to — {seen}."),
+                Paragraph(f"Reached a rep within {fmt.cut(self.max_hours)} h: {self.in_time}. Hours to reach a rep "
+                          f"(Kaplan-Meier, leads never routed censored): {self.hours_to_route}. Never reached a rep "
+                          f"by the cutoff: {self.never_routed}.")]
 
 
 def routing(tables, period, cutoff: pd.Timestamp | None = None) -> Routing:
@@ -111,7 +113,7 @@ def routing(tables, period, cutoff: pd.Timestamp | None = None) -> Routing:
 # --------------------------------------------------------------------------- rejections
 
 @dataclass
-class Rejections(render.Result):
+class Rejections(Result):
     """Sales' decisions on handed-over leads: acceptance, rejection reasons and feedback, by rep."""
 
     acceptance: Rate
@@ -130,18 +132,25 @@ class Rejections(render.Result):
                 "by_rep": {r.rep: {"rejected": int(r.rejected), "without_reason": int(r.without_reason),
                                    "late_feedback": int(r.late)} for r in self.by_rep.itertuples()}}
 
-    def html_body(self) -> str:
+    @property
+    def figure_description(self) -> str:
+        return (f"Horizontal bars: the most frequent reasons sales gave for rejecting leads in {self.period}, "
+                "by number of rejections; rejections without a reason are in red.")
+
+    def blocks(self) -> list:
         r = self.reasons
-        shown = pd.DataFrame({"reason": r["reason"], "rejections": r["count"],
-                              "share": [render.rate_cell(k, n) for k, n in zip(r["count"], [r["count"].sum()] * len(r))]})
+        total = int(r["count"].sum())
+        shown = pd.DataFrame({"reason": r["reason"], "rejections": r["count"].map(fmt.count),
+                              "share": [str(Rate(int(k), total)) for k in r["count"]]})
         b = self.by_rep
-        reps = pd.DataFrame({"rep": b["rep"], "rejected": b["rejected"], "without a reason": b["without_reason"],
-                             f"feedback later than {self.feedback_days:g} days": b["late"]})
-        return (f"<p>Sales decisions dated in {self.period}: accepted {render.esc(self.acceptance)}; "
-                f"rejected {render.esc(self.rejected)}. <strong>{self.without_reason:,} rejected leads came back "
-                "without any feedback</strong> (no reason).</p>"
-                + render.table(shown, caption="Rejection reasons (contacts in the text removed)", max_rows=15)
-                + render.table(reps, caption="Rejections by rep"))
+        reps = pd.DataFrame({"rep": b["rep"], "rejected": b["rejected"].map(fmt.count),
+                             "without a reason": b["without_reason"].map(fmt.count),
+                             f"feedback later than {fmt.cut(self.feedback_days)} days": b["late"].map(fmt.count)})
+        return [Paragraph(f"Sales decisions dated in {self.period}: accepted {self.acceptance}; rejected "
+                          f"{self.rejected}. ", Strong(f"{fmt.count(self.without_reason)} rejected leads came back "
+                                                       "without any feedback"), " (no reason)."),
+                Table(shown, caption="Rejection reasons (contacts in the text removed)", max_rows=15),
+                Table(reps, caption="Rejections by rep")]
 
     def figure(self):
         r = self.reasons.head(12).iloc[::-1]
@@ -173,7 +182,7 @@ def rejections(tables, period, cutoff: pd.Timestamp | None = None) -> Rejections
 # --------------------------------------------------------------------------- recycling
 
 @dataclass
-class Recycling(render.Result):
+class Recycling(Result):
     """Leads sent back to nurture and what became of them."""
 
     table: pd.DataFrame
@@ -187,15 +196,23 @@ class Recycling(render.Result):
                               **{c: Rate(int(getattr(r, c)), int(r.n)).as_dict() for c in ("mql", "sql", "won")}}
                    for r in self.table.itertuples()}}
 
-    def html_body(self) -> str:
+    @property
+    def figure_description(self) -> str:
+        return (f"Grouped bars: for each reason leads were recycled since {self.since}, the share that later came "
+                "back as MQL, reached SQL, or were won.")
+
+    def blocks(self) -> list:
         t = self.table
-        shown = pd.DataFrame({"why recycled": t["reason"], f"recycled since {self.since}": t["n"],
-                              f"of them in {self.period}": t["in_period"],
-                              **{f"back to {c.upper()} later": [render.rate_cell(k, n) for k, n in zip(t[c], t["n"])]
-                                 for c in ("mql", "sql")},
-                              "won later": [render.rate_cell(k, n) for k, n in zip(t["won"], t["n"])]})
-        return (f"<p>Leads recycled since {self.since} (first recycling of each lead), followed to the end of the "
-                "data: did they come back as MQL, reach SQL, or win?</p>" + render.table(shown))
+
+        def later(c):
+            return [str(Rate(int(k), int(n))) for k, n in zip(t[c], t["n"])]
+
+        shown = pd.DataFrame({"why recycled": t["reason"], f"recycled since {self.since}": t["n"].map(fmt.count),
+                              f"of them in {self.period}": t["in_period"].map(fmt.count),
+                              "back to MQL later": later("mql"), "back to SQL later": later("sql"),
+                              "won later": later("won")})
+        return [Paragraph(f"Leads recycled since {self.since} (first recycling of each lead), followed to the end of "
+                          "the data: did they come back as MQL, reach SQL, or win?"), Table(shown)]
 
     def figure(self):
         t = self.table
@@ -235,7 +252,7 @@ def recycling(tables, period, lookback_quarters: int = 4, cutoff: pd.Timestamp |
 # --------------------------------------------------------------------------- stuck leads
 
 @dataclass
-class StuckLeads(render.Result):
+class StuckLeads(Result):
     """Sales-ready leads nobody owns at the cutoff."""
 
     stuck: int
@@ -252,15 +269,19 @@ class StuckLeads(render.Result):
         return {"stuck": self.stuck, "median_days_waiting": None if w.empty else round(float(w.median()), 2),
                 "older_than_30_days": int((w > 30).sum()), "recycled_without_decision_in_period": self.timed_out}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list:
         m = self.metrics()
-        wait = "" if not self.stuck else (f" They have waited a median of {m['median_days_waiting']:.1f} days; "
-                                          f"{m['older_than_30_days']:,} for more than 30 days.")
-        return (f"<p>At {self.cutoff:%Y-%m-%d %H:%M %Z}, <strong>{self.stuck:,} sales-ready leads had no owner</strong>: "
-                f"their latest MQL was more than {self.max_hours:g} h old and since then no rep was assigned and "
-                f"nothing happened.{wait} In {self.period}, {self.timed_out:,} leads went back to nurture straight from "
-                "MQL, with no sales decision on them.</p>" + (render.table(self.by_source, caption="Stuck leads by source")
-                                         if self.stuck else ""))
+        wait = "" if not self.stuck else (f" They have waited a median of {fmt.days(m['median_days_waiting'])} days; "
+                                          f"{fmt.count(m['older_than_30_days'])} for more than 30 days.")
+        text = Paragraph(f"At {self.cutoff:%Y-%m-%d %H:%M %Z}, ",
+                         Strong(f"{fmt.count(self.stuck)} sales-ready leads had no owner"),
+                         f": their latest MQL was more than {fmt.cut(self.max_hours)} h old and since then no rep was "
+                         f"assigned and nothing happened.{wait} In {self.period}, {fmt.count(self.timed_out)} leads "
+                         "went back to nurture straight from MQL, with no sales decision on them.")
+        if not self.stuck:
+            return [text]
+        by_source = self.by_source.assign(**{"stuck leads": self.by_source["stuck leads"].map(fmt.count)})
+        return [text, Table(by_source, caption="Stuck leads by source")]
 
 
 def stuck_leads(tables, period, cutoff: pd.Timestamp | None = None) -> StuckLeads:

@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
 from salign.common.facts import lead_facts
+from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, rates
 from salign.review import dimensions, funnel
 from salign.scoring.card import Scorecard
@@ -53,7 +54,7 @@ def psi_level(value: float) -> str:
 
 
 @dataclass
-class QualificationMonitor(render.Result):
+class QualificationMonitor(Result):
     """Calibration of the signed definition on a mature quarter, and drift of its inputs in the review's quarter."""
 
     version: int
@@ -83,26 +84,34 @@ class QualificationMonitor(render.Result):
                                 for r in self.reliability.itertuples()],
                 "drift": {r.field: {"psi": round(float(r.psi), 6), "level": r.level} for r in self.drift.itertuples()}}
 
-    def html_body(self) -> str:
+    @property
+    def figure_description(self) -> str:
+        return (f"Reliability diagram: for each decile of predicted probability, the observed share of the leads of "
+                f"{self.calibrated_on} that succeeded, with 95% intervals, against the diagonal of perfect "
+                "calibration.")
+
+    def blocks(self) -> list:
         verdict = ("well calibrated" if self.calibration_p is None or self.calibration_p >= 0.05 else
                    "mis-calibrated (observed differs from expected beyond chance)")
-        sample = (" <strong>In-sample:</strong> the definition learned from these leads, so this flatters it."
-                  if self.in_sample else "")
+        sample = ((" ", Strong("In-sample:"), " the definition learned from these leads, so this flatters it.")
+                  if self.in_sample else ())
         r = self.reliability
-        rel = pd.DataFrame({"predicted (mean)": [render.percent(x) for x in r["mean_p"]],
-                            "observed": [render.rate_cell(*x) for x in zip(r["k"], r["n"], r["ci_low"], r["ci_high"])]})
+        rel = pd.DataFrame({"predicted (mean)": [fmt.percent(x) for x in r["mean_p"]],
+                            "observed": [fmt.rate(*x) for x in zip(r["k"], r["n"], r["ci_low"], r["ci_high"])]})
         d = self.drift
-        drift = pd.DataFrame({"field": d["field"], "PSI": [render.number(x, 3) for x in d["psi"]], "level": d["level"]})
+        drift = pd.DataFrame({"field": d["field"], "PSI": [fmt.number(x, 3) for x in d["psi"]], "level": d["level"]})
         moved = d[d["level"] != "stable"]
         drift_lead = ("No input has shifted." if moved.empty else "Inputs that shifted: "
                       + ", ".join(f"{f} ({lvl})" for f, lvl in zip(moved["field"], moved["level"])) + ".")
-        return (f"<p>Definition version {self.version}. Calibration on the leads created in {self.calibrated_on} "
-                f"(the latest quarter whose outcome window has closed): {self.observed} succeeded against "
-                f"{self.expected:,.1f} expected; Brier score {self.brier:.4f}; {verdict}.{sample} Leads it calls "
-                f"qualified: {self.flagged}; precision {self.precision}; recall {self.recall}.</p>"
-                + render.table(rel, caption="Reliability by decile of predicted probability")
-                + f"<p>{render.esc(drift_lead)} Reference: {render.esc(self.reference)}; now: leads created in "
-                f"{self.period}.</p>" + render.table(drift, caption="Drift of the scorecard's inputs (PSI)"))
+        return [Paragraph(f"Definition version {self.version}. Calibration on the leads created in "
+                          f"{self.calibrated_on} (the latest quarter whose outcome window has closed): "
+                          f"{self.observed} succeeded against {fmt.number(self.expected, 1)} expected; Brier score "
+                          f"{fmt.number(self.brier, 4)}; {verdict}.", *sample,
+                          f" Leads it calls qualified: {self.flagged}; precision {self.precision}; recall "
+                          f"{self.recall}."),
+                Table(rel, caption="Reliability by decile of predicted probability"),
+                Paragraph(f"{drift_lead} Reference: {self.reference}; now: leads created in {self.period}."),
+                Table(drift, caption="Drift of the scorecard's inputs (PSI)")]
 
     def figure(self):
         r = self.reliability

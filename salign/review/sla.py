@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
 from salign.common.facts import first_reached
+from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
 from salign.review import dimensions, funnel
 
@@ -109,7 +110,7 @@ def decisions(tables, period, cutoff: pd.Timestamp | None = None) -> pd.DataFram
 
 
 @dataclass
-class SLAScorecard(render.Result):
+class SLAScorecard(Result):
     """Both teams' commitments against what happened; by rep and by week in :attr:`by_rep` / :attr:`by_week`."""
 
     delivered: int
@@ -166,45 +167,57 @@ class SLAScorecard(render.Result):
                 "rejections_with_reason": self.with_reason.as_dict(),
                 "misses": self.misses, "slow_reps": self.slow_reps,
                 "by_rep": {r.rep: {"leads": int(r.leads), "within_sla": Rate(int(r.k), int(r.n)).as_dict(),
-                                   "median_hours": _round(r.median_hours), "q_value": _round(r.q_value),
+                                   "median_hours": _for_metrics(r.median_hours),
+                                   "q_value": _for_metrics(r.q_value),
                                    "slow": bool(r.slow)} for r in self.by_rep.itertuples()},
                 "by_week": {r.week: {"leads": int(r.leads), "within_sla": Rate(int(r.k), int(r.n)).as_dict()}
                             for r in self.by_week.itertuples()}}
 
-    def html_body(self) -> str:
-        def met(ok):
-            return "yes" if ok else "no"
+    @property
+    def figure_description(self) -> str:
+        return (f"Two panels: the share of {self.period}'s sales-ready leads not yet followed up by hours since "
+                f"handoff (Kaplan-Meier) against the {fmt.cut(self.max_hours)} h SLA, and the share followed up "
+                "within the SLA by week of handoff, with 95% intervals, against the target.")
 
+    def blocks(self) -> list:
+        reps = self.by_rep
+        shown = pd.DataFrame({"rep": reps["rep"], "leads": reps["leads"].map(fmt.count),
+                              f"within {fmt.cut(self.max_hours)} h": [fmt.rate(*r) for r in zip(
+                                  reps["k"], reps["n"], reps["ci_low"], reps["ci_high"])],
+                              "median hours (Kaplan-Meier)": [fmt.number(x, 1) for x in reps["median_hours"]],
+                              "q-value vs rest of team": [fmt.p_value(x) for x in reps["q_value"]],
+                              "slow": np.where(reps["slow"], "SLOW", "")})
+        slow = (Paragraph(Strong("Slow to follow up:"), f" {', '.join(self.slow_reps)}.") if self.slow_reps else
+                Paragraph("No rep is significantly slower than the rest of the team."))
+        return [Paragraph(f"Sales-ready leads: first MQL in {self.period}. Data until "
+                          f"{self.cutoff:%Y-%m-%d %H:%M %Z}."),
+                Table(self._by_team(), caption="By team"),
+                Paragraph(f"Hours from handoff to first follow-up: {self.time_to_follow_up}"),
+                slow,
+                Table(shown, caption="By rep (slow: Kaplan-Meier median above the SLA, or within-SLA share "
+                                     "significantly below the rest of the team, Fisher's exact test with "
+                                     "Benjamini-Hochberg control)")]
+
+    def _by_team(self) -> pd.DataFrame:
+        """Each commitment of ``sla.yaml``, what was measured and whether it was met."""
         m = self.misses
-        rows = pd.DataFrame([
-            {"team": "marketing", "commitment": f"{self.commitment:,} sales-ready leads per quarter",
-             "measured": f"{self.delivered:,}", "met": met("marketing_volume" not in m)},
-            {"team": "marketing", "commitment": f"{self.min_fields_target:.0%} handed over with the minimum information",
-             "measured": str(self.min_fields), "met": met("marketing_min_fields" not in m)},
-            {"team": "marketing", "commitment": f"quality: about {self.expected_acceptance:.0%} accepted by sales",
+        return pd.DataFrame([
+            {"team": "marketing", "commitment": f"{fmt.count(self.commitment)} sales-ready leads per quarter",
+             "measured": fmt.count(self.delivered), "met": fmt.value("marketing_volume" not in m)},
+            {"team": "marketing",
+             "commitment": f"{fmt.percent(self.min_fields_target, 0)} handed over with the minimum information",
+             "measured": str(self.min_fields), "met": fmt.value("marketing_min_fields" not in m)},
+            {"team": "marketing",
+             "commitment": f"quality: about {fmt.percent(self.expected_acceptance, 0)} accepted by sales",
              "measured": str(self.acceptance), "met": "(expectation, not a commitment)"},
-            {"team": "sales", "commitment": f"{self.follow_up_target:.0%} followed up within {self.max_hours:g} h",
-             "measured": str(self.follow_up), "met": met("sales_follow_up" not in m)},
-            {"team": "sales", "commitment": f"feedback on rejected leads within {self.feedback_days:g} days",
+            {"team": "sales",
+             "commitment": f"{fmt.percent(self.follow_up_target, 0)} followed up within {fmt.cut(self.max_hours)} h",
+             "measured": str(self.follow_up), "met": fmt.value("sales_follow_up" not in m)},
+            {"team": "sales", "commitment": f"feedback on rejected leads within {fmt.cut(self.feedback_days)} days",
              "measured": str(self.feedback_in_time), "met": "(no target share in sla.yaml)"},
             {"team": "sales", "commitment": "rejections come with a reason",
              "measured": str(self.with_reason), "met": "(no target share in sla.yaml)"},
         ])
-        reps = self.by_rep
-        shown = pd.DataFrame({"rep": reps["rep"], "leads": reps["leads"],
-                              f"within {self.max_hours:g} h": [render.rate_cell(*r) for r in
-                                                               zip(reps["k"], reps["n"], reps["ci_low"], reps["ci_high"])],
-                              "median hours (Kaplan-Meier)": [render.number(x, 1) for x in reps["median_hours"]],
-                              "q-value vs rest of team": [render.number(x, 4) for x in reps["q_value"]],
-                              "slow": np.where(reps["slow"], "SLOW", "")})
-        slow = (f"<p><strong>Slow to follow up:</strong> {render.esc(', '.join(self.slow_reps))}.</p>"
-                if self.slow_reps else "<p>No rep is significantly slower than the rest of the team.</p>")
-        return (f"<p>Sales-ready leads: first MQL in {self.period}. Data until {self.cutoff:%Y-%m-%d %H:%M %Z}.</p>"
-                + render.table(rows, caption="By team")
-                + f"<p>Hours from handoff to first follow-up: {render.esc(self.time_to_follow_up)}</p>"
-                + slow + render.table(shown, caption="By rep (slow: Kaplan-Meier median above the SLA, or "
-                                      "within-SLA share significantly below the rest of the team, Fisher's exact "
-                                      "test with Benjamini-Hochberg control)"))
 
     def figure(self):
         """Left: Kaplan-Meier share not yet followed up by hours since handoff. Right: within-SLA share by week."""
@@ -230,7 +243,8 @@ class SLAScorecard(render.Result):
         return fig
 
 
-def _round(x, digits: int = 4):
+def _for_metrics(x, digits: int = 4):
+    """A number as ``metrics.json`` holds it: rounded to ``digits`` decimals, missing as None."""
     return None if x is None or pd.isna(x) else round(float(x), digits)
 
 

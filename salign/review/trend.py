@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg, kaplan_meier
 from salign.review import changes, funnel, sla
 from salign.workspace.tables import MissingData
@@ -32,7 +33,7 @@ SERIES = {
 
 
 @dataclass
-class Trend(render.Result):
+class Trend(Result):
     """Per-quarter series and the year-on-year comparison with its verdict."""
 
     quarters: pd.DataFrame
@@ -53,32 +54,30 @@ class Trend(render.Result):
         return {"verdict": self.verdict, "recent_quarters": self.recent, "earlier_quarters": self.earlier,
                 "by_quarter": q, "year_on_year": y}
 
-    def html_body(self) -> str:
-        def fmt(v):
-            if v is None:
-                return "n/a"
-            return str(Rate(v["k"], v["n"])) if isinstance(v, dict) else render.number(v, 1)
+    figure_description = ("Lines by quarter: the share followed up within the SLA, MQL to SQL conversion (drawn "
+                          "once half of a cohort is mature), acceptance by sales and rejections without a reason.")
 
+    def blocks(self) -> list:
         y = self.years
         shown = pd.DataFrame({"figure": [SERIES[f][1] for f in y["figure"]],
                               f"{self.earlier[0]}–{self.earlier[-1]}" if self.earlier else "earlier":
-                                  [fmt(v) for v in y["earlier"]],
-                              f"{self.recent[0]}–{self.recent[-1]}": [fmt(v) for v in y["recent"]],
+                                  [_figure_text(v) for v in y["earlier"]],
+                              f"{self.recent[0]}–{self.recent[-1]}": [_figure_text(v) for v in y["recent"]],
                               "change": [f"{d} ({t}, q {changes.p_text(q)})" for d, t, q in
                                          zip(y["direction"], y["test"], y["q"])]})
         q = self.quarters
 
         def cells(name):
-            return [render.rate_cell(k, n) for k, n in zip(q[f"{name}_k"], q[f"{name}_n"])]
+            return [str(Rate(int(k), int(n))) for k, n in zip(q[f"{name}_k"], q[f"{name}_n"])]
 
         series = pd.DataFrame({"quarter": q["quarter"], "within SLA": cells("follow_up_within_sla"),
-                               "median hours": [render.number(x, 1) for x in q["hours_to_first_follow_up"]],
+                               "median hours": [fmt.number(x, 1) for x in q["hours_to_first_follow_up"]],
                                f"MQL→SQL ({self.window_days} d, mature only)": cells("mql_to_sql"),
                                "accepted": cells("acceptance_by_sales"),
                                "rejections without reason": cells("rejections_without_reason")})
-        return (f"<p><strong>Verdict: {render.esc(self.verdict)}.</strong> The last four quarters against the four "
-                "before them (tests as in the change table; Benjamini-Hochberg over these comparisons).</p>"
-                + render.table(shown) + render.table(series, caption="Quarter by quarter"))
+        return [Paragraph(Strong(f"Verdict: {self.verdict}."), " The last four quarters against the four before them "
+                          "(tests as in the change table; Benjamini-Hochberg over these comparisons)."),
+                Table(shown), Table(series, caption="Quarter by quarter")]
 
     def figure(self):
         q = self.quarters
@@ -90,6 +89,13 @@ class Trend(render.Result):
         ax.set_title("Key rates by quarter (MQL to SQL drawn once half of a cohort is mature)")
         ax.legend(fontsize=8)
         return fig
+
+
+def _figure_text(v) -> str:
+    """A pooled figure as people read it: a rate with its interval, or a median; ``n/a`` when missing."""
+    if v is None:
+        return "n/a"
+    return str(Rate(v["k"], v["n"])) if isinstance(v, dict) else fmt.number(v, 1)
 
 
 def _rate(k, n) -> float:

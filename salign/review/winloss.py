@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact, mannwhitneyu
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
 from salign.review import dimensions, funnel
 from salign.review.handoff import clean_reason
@@ -90,7 +91,7 @@ def breakdown(closed: pd.DataFrame, dims, alpha: float = 0.05) -> pd.DataFrame:
 
 
 @dataclass
-class WinLoss(render.Result):
+class WinLoss(Result):
     """Win rate of the period's closed deals, by group, and why deals were lost."""
 
     overall: Rate
@@ -110,28 +111,38 @@ class WinLoss(render.Result):
                 "loss_reasons": {r.reason: int(r.count) for r in self.loss_reasons.itertuples()},
                 "pipeline_created": round(self.pipeline, 2), "opportunities_created": self.pipeline_deals}
 
-    def html_body(self) -> str:
+    @property
+    def figure_description(self) -> str:
+        return (f"Horizontal bars: the win rate of the deals closed in {self.period} by "
+                f"{self._figure_dimension or 'group'}, with 95% intervals, against the rate of all deals.")
+
+    @property
+    def _figure_dimension(self) -> str | None:
+        """The breakdown the figure shows: product, else the first one the data has."""
+        dims = list(dict.fromkeys(self.by["dimension"]))
+        return "product" if "product" in dims else (dims[0] if dims else None)
+
+    def blocks(self) -> list:
         b = self.by
         shown = pd.DataFrame({"by": b["dimension"], "group": b["group"],
-                              "win rate": [render.rate_cell(*r) for r in zip(b["k"], b["n"], b["ci_low"], b["ci_high"])],
+                              "win rate": [fmt.rate(*r) for r in zip(b["k"], b["n"], b["ci_low"], b["ci_high"])],
                               "differs from the rest": np.where(b["differs"], "yes (q < 0.05)", "")})
         diff = b[b["differs"]]
         lead = ("No group's win rate differs from the rest beyond chance (Benjamini-Hochberg, 5% false discoveries)."
                 if diff.empty else "Groups whose win rate differs from the rest beyond chance: "
-                + "; ".join(f"{r.dimension} {r.group} {r.rate:.0%}" for r in diff.itertuples()) + ".")
+                + "; ".join(f"{r.dimension} {r.group} {fmt.percent(r.rate, 0)}" for r in diff.itertuples()) + ".")
         lr = self.loss_reasons
-        return (f"<p>Deals closed in {self.period}: win rate {render.esc(self.overall)}. {render.esc(lead)} "
-                f"Pipeline created in the quarter: {render.number(self.pipeline)} across "
-                f"{self.pipeline_deals:,} new opportunities.</p>"
-                + render.table(shown, caption="Win rate by group (Fisher's exact test against the rest of the "
-                                              "breakdown, Benjamini-Hochberg over all groups)")
-                + (render.table(lr, caption="Why deals were lost") if len(lr) else
-                   "<p>The data records no reason for any lost deal of the quarter.</p>"))
+        return [Paragraph(f"Deals closed in {self.period}: win rate {self.overall}. {lead} Pipeline created in the "
+                          f"quarter: {fmt.number(self.pipeline)} across {fmt.count(self.pipeline_deals)} new "
+                          "opportunities."),
+                Table(shown, caption="Win rate by group (Fisher's exact test against the rest of the breakdown, "
+                                     "Benjamini-Hochberg over all groups)"),
+                Table(lr.assign(count=lr["count"].map(fmt.count)), caption="Why deals were lost") if len(lr) else
+                Paragraph("The data records no reason for any lost deal of the quarter.")]
 
     def figure(self):
         """Win rate by product (else by the first breakdown the data has), with intervals and the overall rate."""
-        dims = list(dict.fromkeys(self.by["dimension"]))
-        dim = "product" if "product" in dims else (dims[0] if dims else None)
+        dim = self._figure_dimension
         b = self.by[self.by["dimension"] == dim].sort_values("rate")
         fig, ax = plotting.figure()
         if len(b):
@@ -164,7 +175,7 @@ def win_loss(tables, period, dims=DIMENSIONS) -> WinLoss:
 # --------------------------------------------------------------------------- sales cycle
 
 @dataclass
-class SalesCycle(render.Result):
+class SalesCycle(Result):
     """Days from opportunity to close (Kaplan-Meier; open deals censored)."""
 
     overall: Duration
@@ -178,11 +189,14 @@ class SalesCycle(render.Result):
         return {"since": self.since, "days_to_close": self.overall.as_dict(),
                 "median_days_closed_deals": {k: v for k, v in self.by_outcome.items()}}
 
-    def html_body(self) -> str:
-        closed = ", ".join(f"{k} {render.number(v, 0)} days" for k, v in self.by_outcome.items() if v is not None)
-        return (f"<p>Deals created from {self.since} to the end of {self.period}: days to close (won or lost), "
-                f"{render.esc(self.overall)}. Deals still open are censored at the end of the data, so long "
-                f"cycles are not hidden. Median of the deals already closed, by outcome: {render.esc(closed)}.</p>")
+    figure_description = ("Kaplan-Meier curve: the share of deals still open by days since the opportunity was "
+                          "created; deals still open at the end of the data are censored.")
+
+    def blocks(self) -> list:
+        closed = ", ".join(f"{k} {fmt.days(v, 0)} days" for k, v in self.by_outcome.items() if v is not None)
+        return [Paragraph(f"Deals created from {self.since} to the end of {self.period}: days to close (won or lost), "
+                          f"{self.overall}. Deals still open are censored at the end of the data, so long cycles are "
+                          f"not hidden. Median of the deals already closed, by outcome: {closed}.")]
 
     def figure(self):
         fig, ax = plotting.figure()
@@ -220,7 +234,7 @@ def sales_cycle(tables, period, lookback_quarters: int = 4, cutoff: pd.Timestamp
 # --------------------------------------------------------------------------- key accounts
 
 @dataclass
-class KeyAccounts(render.Result):
+class KeyAccounts(Result):
     """Key accounts' wins and losses, and the deal attributes that separate won from lost."""
 
     how: str
@@ -240,24 +254,23 @@ class KeyAccounts(render.Result):
                                     "q_value": round(float(r.q_value), 6)}
                                    for r in self.contrasts[self.contrasts["differs"]].itertuples()]}
 
-    def html_body(self) -> str:
-        a = self.accounts.copy()
-        a["amount won"] = a["amount_won"].map(lambda x: render.number(x))
+    def blocks(self) -> list:
+        a = self.accounts.assign(**{"amount won": self.accounts["amount_won"].map(fmt.number)})
         cols = [c for c in ("account", "industry", "segment", "won", "lost", "amount won") if c in a.columns]
         c = self.contrasts
         shown = pd.DataFrame({"attribute": c["attribute"], "won deals": c["won"], "lost deals": c["lost"],
-                              "q-value": [render.number(x, 4) for x in c["q_value"]],
+                              "q-value": [fmt.p_value(x) for x in c["q_value"]],
                               "distinguishes": np.where(c["differs"], "yes", "")})
         found = c[c["differs"]]
         lead = ("Nothing separates their won deals from the lost ones beyond chance." if found.empty else
                 "What separates their won deals from the lost ones: "
                 + "; ".join(f"{r.attribute} (won {r.won}, lost {r.lost})" for r in found.itertuples()) + ".")
-        return (f"<p>{self.n_key:,} key accounts ({render.esc(self.how)}); {len(a):,} of them closed deals from "
-                f"{self.since} to the end of {self.period}. {render.esc(lead)}</p>"
-                + render.table(shown.head(12), caption="Won vs lost deals of key accounts: share or median among "
-                               "won and lost deals; Fisher's exact test for shares, Mann-Whitney for medians, "
-                               "Benjamini-Hochberg over all")
-                + render.table(a[cols], caption="Key accounts with closed deals", max_rows=25))
+        return [Paragraph(f"{fmt.count(self.n_key)} key accounts ({self.how}); {fmt.count(len(a))} of them closed "
+                          f"deals from {self.since} to the end of {self.period}. {lead}"),
+                Table(shown.head(12), caption="Won vs lost deals of key accounts: share or median among won and lost "
+                                              "deals; Fisher's exact test for shares, Mann-Whitney for medians, "
+                                              "Benjamini-Hochberg over all"),
+                Table(a[cols], caption="Key accounts with closed deals", max_rows=25)]
 
 
 def contrasts(closed: pd.DataFrame, categorical, numeric, alpha: float = 0.05) -> pd.DataFrame:
@@ -269,13 +282,13 @@ def contrasts(closed: pd.DataFrame, categorical, numeric, alpha: float = 0.05) -
             has = closed[col].astype(str).eq(value)
             a, b = int((has & won).sum()), int((has & ~won).sum())
             p = fisher_exact([[a, int(won.sum()) - a], [b, int((~won).sum()) - b]])[1]
-            rows.append({"attribute": f"{col} = {value}", "won": render.percent(a / max(int(won.sum()), 1), 0),
-                         "lost": render.percent(b / max(int((~won).sum()), 1), 0), "p": p})
+            rows.append({"attribute": f"{col} = {value}", "won": fmt.percent(a / max(int(won.sum()), 1), 0),
+                         "lost": fmt.percent(b / max(int((~won).sum()), 1), 0), "p": p})
     for col in numeric:
         x, y = closed.loc[won, col].dropna(), closed.loc[~won, col].dropna()
         if len(x) and len(y):
-            rows.append({"attribute": f"median {col.replace('_', ' ')}", "won": render.number(x.median(), 0),
-                         "lost": render.number(y.median(), 0), "p": mannwhitneyu(x, y).pvalue})
+            rows.append({"attribute": f"median {col.replace('_', ' ')}", "won": fmt.number(x.median(), 0),
+                         "lost": fmt.number(y.median(), 0), "p": mannwhitneyu(x, y).pvalue})
     t = pd.DataFrame(rows, columns=["attribute", "won", "lost", "p"])
     reject, q = benjamini_hochberg(t["p"], alpha)
     t["q_value"], t["differs"] = q, reject
