@@ -10,6 +10,7 @@ from salign.content import journey
 from salign.content.inventory import place_of
 from salign.content.personas import common_tag_map
 from salign.definitions.models import PersonaSet
+from salign.report.html import result_html
 from salign.runner import notebook
 from salign.workspace.load import load_workspace
 from salign.workspace.schema import TABLES
@@ -100,7 +101,7 @@ def test_inventory_classifies_ages_and_places(hand):
     assert inv.metrics()["other_stage"] == ["C5"]
     assert a.at["C5", "buying_stage"] is None or pd.isna(a.at["C5", "buying_stage"])
     assert list(a["place"]) == ["CMS", "Google Drive", "example.test", "website", "website", "unknown"]
-    html = inv._repr_html_()
+    html = result_html(inv)
     assert "2026-01-01 00:00" in html and "Europe/Berlin" in html   # the cut-off in the workspace's time zone
 
 
@@ -155,7 +156,7 @@ def test_influence_matches_a_hand_computed_mantel_haenszel_odds_ratio(hand):
     assert row["or_low"] < row["odds_ratio"] < row["or_high"] and 0 < row["q"] <= 1
     m = res.metrics()
     assert m["tested"] == 1 and m["pairs"]["C1@awareness"]["touched"]["n"] == 20
-    assert "association, not cause" in res._repr_html_()
+    assert "association, not cause" in result_html(res)
     assert content.influence(tables, inv, choice, period, min_leads=21).pairs.empty
 
 
@@ -231,8 +232,8 @@ def test_notebook_sections_skip_with_reasons_without_content(tiny_workspace, tmp
     ctx = notebook.start("02_content_audit", workspace=str(tiny_workspace), output_dir=str(tmp_path))
     inv = ctx.attempt(content.inventory, ctx.tables, ctx.period.end, key="content_inventory")
     personas = ctx.attempt(content.choose_personas, ctx.tables, key="personas_used")
-    matrix = ctx.attempt(content.content_matrix, ctx.tables, inv, personas, ctx.period)
-    ctx.attempt(content.write_gaps, matrix, ctx.out)
+    matrix = ctx.attempt(content.content_matrix, ctx.tables, inv, personas, ctx.period, key="content_matrix")
+    ctx.attempt(content.write_gaps, matrix, ctx.out, key="write_gaps")
     skipped = ctx.metrics
     assert "content_id (required)" in skipped["content_inventory"]["skipped"]
     assert "content" in skipped["content_matrix"]["skipped"] and "skipped" in skipped["write_gaps"]
@@ -250,7 +251,7 @@ def _run_all(folder):
     matrix = content.content_matrix(tables, inv, choice, period)
     plan = content.messaging_plan(matrix, inv, use, choice)
     for result in (inv, choice, use, infl, matrix, plan):
-        assert result._repr_html_() and result.metrics() is not None
+        assert result_html(result) and result.metrics() is not None
     for result in (use, infl, matrix):
         assert result.figure() is not None
     return inv, use, infl, matrix

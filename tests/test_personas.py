@@ -14,6 +14,7 @@ from salign.personas.common import FILE, to_yaml
 from salign.personas.levels import levels, nice
 from salign.personas.tree_rules import cut_bounds, group_rules
 from salign.personas.value import CustomerValue, ValueDefinitionError
+from salign.report.html import result_html
 from salign.runner.params import ParameterError, validate
 from salign.workspace.load import load_workspace
 from salign.workspace.tables import MissingData
@@ -81,7 +82,7 @@ def test_missing_margin_counts_as_one_and_is_reported(tiny_workspace):
     acc.write_text(acc.read_text().replace(",0.6,", ",,"))
     v = personas.customer_value(load_workspace(tiny_workspace))
     assert by_id(v).at["A1", "value"] == 50000 and v.metrics()["filled"] == {"gross_margin": 1}
-    assert "1 of 3 customers have no gross_margin" in v._repr_html_()
+    assert "1 of 3 customers have no gross_margin" in result_html(v)
 
 
 def test_no_won_deal_means_no_customers(tiny_workspace):

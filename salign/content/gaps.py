@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Block, Code, Paragraph, Result, Table
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
 from salign.content.touches import quarters
@@ -19,7 +20,7 @@ GAP_COLUMNS = ["rank", "persona", "stage", "reason", "current_assets", "stale_as
 
 
 @dataclass
-class ContentMatrix(render.Result):
+class ContentMatrix(Result):
     """Every persona x buying-stage cell.
 
     Attributes
@@ -38,6 +39,8 @@ class ContentMatrix(render.Result):
     quarter_labels: list[str]
     unknown_tags: dict
     title: str = "Content per persona and buying stage"
+    figure_description = ("Grid: current assets and their uses in the period for each persona (rows) and buying stage "
+                          "(columns), darker for more assets; gaps in red with the leads per quarter they affect.")
 
     @property
     def matrix(self) -> pd.DataFrame:
@@ -66,29 +69,26 @@ class ContentMatrix(render.Result):
     def headline(self) -> dict:
         return {"content_gaps": int(self.cells["gap"].sum())}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         c, g = self.cells, self.gaps
-        head = (f"<p>Personas from {render.esc(self.persona_source)}. {len(g):,} of {len(c):,} persona x stage cells "
-                f"have no current asset ({int((g['stale_assets'] > 0).sum()):,} of them only a stale one). Gaps are "
-                f"ranked by how many leads of the persona enter the stage per quarter "
-                f"({render.esc(', '.join(self.quarter_labels))}).</p>")
-        out = head
+        out = [Paragraph(
+            f"Personas from {self.persona_source}. {fmt.count(len(g))} of {fmt.count(len(c))} persona x stage cells "
+            f"have no current asset ({fmt.count((g['stale_assets'] > 0).sum())} of them only a stale one). Gaps are "
+            f"ranked by how many leads of the persona enter the stage per quarter ({', '.join(self.quarter_labels)}).")]
         if len(g):
             shown = g.assign(stale_ids=g["stale_ids"].map(", ".join),
-                             leads_per_quarter=g["leads_per_quarter"].map(lambda v: render.number(v, 1)))
+                             leads_per_quarter=g["leads_per_quarter"].map(lambda v: fmt.number(v, 1)))
             shown = shown[["rank", "persona", "stage", "reason", "stale_ids", "leads_per_quarter"]].rename(
                 columns={"stale_ids": "stale assets", "leads_per_quarter": "leads per quarter"})
-            out += render.table(shown, caption="Gaps, most leads affected first")
-        full = c.assign(assets=[f"{a} current, {s} stale" for a, s in zip(c["current_assets"], c["stale_assets"])],
-                        uses=c["uses_in_period"].map(render.number),
-                        leads=c["leads_per_quarter"].map(lambda v: render.number(v, 1)))
-        full = full.pivot(index="persona", columns="stage", values="assets").reindex(
+            out.append(Table(shown, caption="Gaps, most leads affected first"))
+        assets = c.assign(assets=[f"{a} current, {s} stale" for a, s in zip(c["current_assets"], c["stale_assets"])])
+        grid = assets.pivot(index="persona", columns="stage", values="assets").reindex(
             index=list(dict.fromkeys(c["persona"])), columns=list(BUYING_STAGES))
-        out += render.table(full, index=True, caption="Assets per persona (rows) and buying stage")
+        out.append(Table(grid, index=True, caption="Assets per persona (rows) and buying stage"))
         if self.unknown_tags:
             tags = pd.DataFrame({"asset": list(self.unknown_tags),
                                  "persona tags not in the set": [", ".join(v) for v in self.unknown_tags.values()]})
-            out += render.table(tags, caption="Assets tagged with personas the set in use does not have")
+            out.append(Table(tags, caption="Assets tagged with personas the set in use does not have"))
         return out
 
     def figure(self):
@@ -124,7 +124,7 @@ class ContentMatrix(render.Result):
 
 
 @dataclass
-class GapsFile(render.Result):
+class GapsFile(Result):
     """The ranked gaps written for people to work from."""
 
     name: str
@@ -134,9 +134,9 @@ class GapsFile(render.Result):
     def metrics(self) -> dict:
         return {"file": self.name, "rows": self.rows}
 
-    def html_body(self) -> str:
-        return (f"<p>The {self.rows:,} ranked gaps are in <code>{render.esc(self.name)}</code> in this report's "
-                f"folder (rank, persona, stage, reason, assets, use, leads per quarter).</p>")
+    def blocks(self) -> list[Block]:
+        return [Paragraph(f"The {fmt.count(self.rows)} ranked gaps are in ", Code(self.name), " in this report's "
+                          "folder (rank, persona, stage, reason, assets, use, leads per quarter).")]
 
 
 def write_gaps(matrix: ContentMatrix, folder: str | Path) -> GapsFile:

@@ -15,7 +15,8 @@ import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from statsmodels.stats.contingency_tables import StratifiedTable
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Block, Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg, rates
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
@@ -30,7 +31,7 @@ TICKS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass
-class Influence(render.Result):
+class Influence(Result):
     """Per asset and buying stage: touched vs comparable leads, with a persona-adjusted odds ratio.
 
     Attributes
@@ -49,6 +50,9 @@ class Influence(render.Result):
     min_leads: int
     alpha: float = 0.05
     title: str = "Influence: conversion of leads who used an asset vs comparable leads"
+    figure_description = ("Dots: persona-adjusted odds ratio of converting, leads who used the asset vs comparable "
+                          "leads who did not, with 95% intervals on a log scale, for the most used assets of each "
+                          "stage; green where clear after false discovery rate control.")
 
     def _notable(self) -> pd.DataFrame:
         p = self.pairs
@@ -66,34 +70,34 @@ class Influence(render.Result):
                 "cohorts": {s: {"from": a, "to": b, "leads": n} for s, (a, b, n) in self.cohorts.items()},
                 "pairs": pairs}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         m = self.metrics()
-        cohorts = "; ".join(f"{s}: {n:,} leads entering it {a} to {b}" for s, (a, b, n) in self.cohorts.items())
-        head = (f"<p><strong>This is association, not cause.</strong> Leads who use content are often more engaged "
-                f"or further along already; an asset that looks strong may simply be the one sales sends to "
-                f"promising leads. For each buying stage, leads who used an asset in their first "
-                f"{self.window_days} days in that stage are compared with leads of the same persona who entered the "
-                f"same stage in the same span and did not use it. Conversion: "
-                f"{render.esc('; '.join(f'{k} {v}' for k, v in OUTCOME.items()))}, within {self.window_days} days. "
-                f"Cohorts: {render.esc(cohorts)}. The odds ratio is adjusted for persona (Mantel-Haenszel); "
-                f"q is the p-value after Benjamini-Hochberg over all {m['tested']:,} asset-stage pairs with at least "
-                f"{self.min_leads} leads who used the asset.</p>"
-                f"<p>{m['higher']:,} pairs go with clearly higher conversion, {m['lower']:,} with clearly lower "
-                f"(q below {self.alpha}).</p>")
+        cohorts = "; ".join(f"{s}: {fmt.count(n)} leads entering it {a} to {b}" for s, (a, b, n) in self.cohorts.items())
+        outcomes = "; ".join(f"{k} {v}" for k, v in OUTCOME.items())
+        out = [Paragraph(
+            Strong("This is association, not cause."), " Leads who use content are often more engaged or further "
+            "along already; an asset that looks strong may simply be the one sales sends to promising leads. For each "
+            f"buying stage, leads who used an asset in their first {self.window_days} days in that stage are compared "
+            "with leads of the same persona who entered the same stage in the same span and did not use it. "
+            f"Conversion: {outcomes}, within {self.window_days} days. Cohorts: {cohorts}. The odds ratio is adjusted "
+            "for persona (Mantel-Haenszel); q is the p-value after Benjamini-Hochberg over all "
+            f"{fmt.count(m['tested'])} asset-stage pairs with at least {self.min_leads} leads who used the asset."),
+            Paragraph(f"{fmt.count(m['higher'])} pairs go with clearly higher conversion, {fmt.count(m['lower'])} with "
+                      f"clearly lower (q below {self.alpha}).")]
         if not len(self.pairs):
-            return head
+            return out
         p = self.pairs.sort_values(["q", "odds_ratio"], ascending=[True, False])
         shown = pd.DataFrame({
             "stage": p["stage"], "asset": p["content_id"], "title": p["title"],
-            "used it: converted": [render.rate_cell(k, n, lo, hi) for k, n, lo, hi in
+            "used it: converted": [fmt.rate(k, n, lo, hi) for k, n, lo, hi in
                                    zip(p["touched_k"], p["touched_n"], p["touched_lo"], p["touched_hi"])],
-            "comparable, did not: converted": [render.rate_cell(k, n, lo, hi) for k, n, lo, hi in
+            "comparable, did not: converted": [fmt.rate(k, n, lo, hi) for k, n, lo, hi in
                                                zip(p["comparable_k"], p["comparable_n"], p["comparable_lo"],
                                                    p["comparable_hi"])],
             "odds ratio (95% CI)": [_or_text(o, lo, hi) for o, lo, hi in
                                     zip(p["odds_ratio"], p["or_low"], p["or_high"])],
-            "q": p["q"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}")})
-        return head + render.table(shown, caption="Asset and stage pairs, clearest association first", max_rows=40)
+            "q": p["q"].map(fmt.p_value)})
+        return out + [Table(shown, caption="Asset and stage pairs, clearest association first", max_rows=40)]
 
     def figure(self):
         """Persona-adjusted odds ratios with 95% intervals for the most used asset-stage pairs of each stage."""
@@ -131,8 +135,9 @@ def _r(v):
 
 def _or_text(o, lo, hi) -> str:
     if not np.isfinite(o):
-        return "n/a"
-    return f"{o:.2f} ({lo:.2f}-{hi:.2f})" if np.isfinite(lo) and np.isfinite(hi) else f"{o:.2f} (n/a)"
+        return fmt.NO_CASES
+    ci = f"{fmt.number(lo, 2)}-{fmt.number(hi, 2)}" if np.isfinite(lo) and np.isfinite(hi) else fmt.NO_CASES
+    return f"{fmt.number(o, 2)} ({ci})"
 
 
 def _pooled(a: np.ndarray, n_a: np.ndarray, c: np.ndarray, n_c: np.ndarray) -> tuple[float, float, float, float]:

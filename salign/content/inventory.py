@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from salign.common import render
+from salign.common import fmt
+from salign.common.result import Block, Paragraph, Result, Table
 from salign.content.journey import BUYING_STAGES
 from salign.workspace.schema import TABLES
 from salign.workspace.tables import MissingData
@@ -39,7 +40,7 @@ def place_of(location: pd.Series) -> pd.Series:
 
 
 @dataclass
-class Inventory(render.Result):
+class Inventory(Result):
     """Every asset with its classification, age, staleness and location.
 
     Attributes
@@ -74,31 +75,30 @@ class Inventory(render.Result):
     def headline(self) -> dict:
         return {"stale_assets": int(self.assets["stale"].sum())}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         a = self.assets
         m = self.metrics()
-        head = (f"<p>{m['assets']:,} assets. {len(m['stale']):,} were not updated in the "
-                f"{self.stale_after_days:,} days before {self.as_of.tz_convert(self.timezone):%Y-%m-%d %H:%M} "
-                f"({render.esc(self.timezone)}), so they are stale; "
-                f"{len(m['unclassified']):,} have no persona or no buying stage (unclassified, listed below, "
-                f"not dropped).</p>")
+        out = [Paragraph(
+            f"{fmt.count(m['assets'])} assets. {fmt.count(len(m['stale']))} were not updated in the "
+            f"{fmt.count(self.stale_after_days)} days before {self.as_of.tz_convert(self.timezone):%Y-%m-%d %H:%M} "
+            f"({self.timezone}), so they are stale; {fmt.count(len(m['unclassified']))} have no persona or no buying "
+            "stage (unclassified, listed below, not dropped).")]
         where = pd.crosstab(a["place"], a["owner_team"].fillna("no owner")).rename_axis(index="where", columns=None)
-        out = head + render.table(where, index=True, caption="Where the assets live, by owner team")
+        out.append(Table(where, index=True, caption="Where the assets live, by owner team"))
         unclassified = a[a["unclassified"]]
         if len(unclassified):
-            out += render.table(self._shown(unclassified), caption="Unclassified assets: add personas and a stage")
+            out.append(Table(self._shown(unclassified), caption="Unclassified assets: add personas and a stage"))
         if a["other_stage"].any():
-            out += render.table(self._shown(a[a["other_stage"]]),
-                                caption=f"Assets with a stage outside {', '.join(BUYING_STAGES)}")
-        return out + render.table(self._shown(a), caption="Every asset, oldest update first",
-                                  max_rows=SHOWN_ASSETS)
+            out.append(Table(self._shown(a[a["other_stage"]]),
+                             caption=f"Assets with a stage outside {', '.join(BUYING_STAGES)}"))
+        return out + [Table(self._shown(a), caption="Every asset, oldest update first", max_rows=SHOWN_ASSETS)]
 
     def _shown(self, a: pd.DataFrame) -> pd.DataFrame:
         cols = ["content_id", "title", "type", "owner_team", "personas", "stage", "age_days", "stale", "location"]
         shown = a.sort_values(["age_days", "content_id"], ascending=[False, True])
         shown = shown.reindex(columns=cols).rename(columns={"age_days": "days since update", "owner_team": "owner"})
         text = ["title", "type", "owner", "personas", "stage", "location"]
-        shown[text] = shown[text].astype(object).where(shown[text].notna(), "–")
+        shown[text] = shown[text].astype(object).where(shown[text].notna(), fmt.MISSING)
         return shown.assign(stale=shown["stale"].map({True: "stale", False: ""}))
 
 

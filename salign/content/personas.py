@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign.common import render
+from salign.common import fmt
 from salign.common.facts import leads_with_accounts
+from salign.common.result import Block, Paragraph, Result, Table
 from salign.definitions.models import UNASSIGNED, PersonaSet
 from salign.definitions.rules import RuleError
 from salign.workspace.tables import MissingData
@@ -18,7 +19,7 @@ _WORD = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True, eq=False)
-class PersonaChoice(render.Result):
+class PersonaChoice(Result):
     """The persona set(s) in use, where they came from, and how asset tags map onto them.
 
     Attributes
@@ -54,16 +55,16 @@ class PersonaChoice(render.Result):
         out[UNASSIGNED] = int((self.leads["label"] == UNASSIGNED).sum())
         return out
 
-    def html_body(self) -> str:
-        out = (f"<p>Personas from {render.esc(self.source)}: {render.esc(', '.join(self.ids))}. "
-               f"For use by persona, {render.esc(self.how_leads_are_assigned)}.</p>")
+    def blocks(self) -> list[Block]:
+        out = [Paragraph(f"Personas from {self.source}: {', '.join(self.ids)}. For use by persona, "
+                         f"{self.how_leads_are_assigned}.")]
         if self.leads is not None:
             counts = pd.Series(self.leads_per_persona(), name="leads").rename_axis("persona")
-            out += render.table(counts.reset_index(), caption=f"Leads per persona (all {len(self.leads):,} leads)")
+            out.append(Table(counts.reset_index(), caption=f"Leads per persona (all {fmt.count(len(self.leads))} leads)"))
         mapped = {k: v for k, v in sorted(self.tag_map.items()) if v != (k,)}
         if mapped:
             tags = pd.DataFrame({"asset tag": list(mapped), "counts as": [", ".join(v) for v in mapped.values()]})
-            out += render.table(tags, caption="Team persona tags on assets, mapped to the common personas they became")
+            out.append(Table(tags, caption="Team persona tags on assets, mapped to the common personas they became"))
         return out
 
     @property

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign.common import render
+from salign.common import fmt
+from salign.common.result import Block, Paragraph, Result, Table
 
 #: Actions in the order the plan lists them (the two kinds of gap action together, by gap rank).
 ACTIONS = ("fill gap", "refresh to fill gap", "share", "refresh", "retire", "promote or retire", "classify", "retag")
@@ -14,7 +15,7 @@ _GROUP = {"fill gap": 0, "refresh to fill gap": 0, "share": 1, "refresh": 2, "re
 
 
 @dataclass
-class MessagingPlan(render.Result):
+class MessagingPlan(Result):
     """What to do next with the content, one row per action: ``action``, ``what``, ``why``, ``owner``."""
 
     items: pd.DataFrame
@@ -25,11 +26,10 @@ class MessagingPlan(render.Result):
         return {"actions": {a: int(counts.get(a, 0)) for a in ACTIONS},
                 "items": [[r.action, r.what] for r in self.items.itertuples()]}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         m = self.metrics()["actions"]
-        parts = [f"{n:,} to {a}" for a, n in m.items() if n]
-        head = f"<p>{render.esc('; '.join(parts) or 'Nothing to do')}.</p>"
-        return head + render.table(self.items, max_rows=80)
+        parts = [f"{fmt.count(n)} to {a}" for a, n in m.items() if n]
+        return [Paragraph(f"{'; '.join(parts) or 'Nothing to do'}."), Table(self.items, max_rows=80)]
 
 
 def _owner(team_of: dict, persona: str) -> str:

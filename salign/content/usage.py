@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Block, Paragraph, Result, Table
 from salign.content.journey import BUYING_STAGES, NO_LEAD, UNKNOWN
 from salign.content.touches import EARLIER, content_touches, quarters
 from salign.workspace.schema import TEAMS
@@ -26,7 +27,7 @@ def shareable_types(by_asset: pd.DataFrame) -> tuple[str, ...]:
 
 
 @dataclass
-class Usage(render.Result):
+class Usage(Result):
     """Content use up to the end of the period.
 
     Attributes
@@ -55,6 +56,7 @@ class Usage(render.Result):
     quarter_labels: list[str]
     persona_rule: str
     title: str = "Content use"
+    figure_description = "Bars: uses of an asset in each recent quarter, marketing and sales side by side."
 
     @property
     def unused(self) -> list[str]:
@@ -81,33 +83,33 @@ class Usage(render.Result):
     def headline(self) -> dict:
         return {"unused_assets": len(self.unused), "lost_assets": len(self.lost)}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         m = self.metrics()
         given = "as given" if self.shareable_given else "types with at least one asset both teams used"
-        head = (f"<p>{m['touches']:,} uses of an asset up to the end of {self.period}, {m['touches_in_period']:,} of "
-                f"them in {self.period}. {len(self.unused):,} assets were never used; {len(self.lost):,} shareable "
-                f"assets are used by one team only (shareable types, {given}: "
-                f"{render.esc(', '.join(self.shareable) or 'none')}). Lead personas: {render.esc(self.persona_rule)}."
-                f"</p>")
         seg = self.segments
-        out = head + render.table(self.per_quarter, index=True, caption="Uses per quarter by team")
+        out = [Paragraph(
+            f"{fmt.count(m['touches'])} uses of an asset up to the end of {self.period}, "
+            f"{fmt.count(m['touches_in_period'])} of them in {self.period}. {fmt.count(len(self.unused))} assets were "
+            f"never used; {fmt.count(len(self.lost))} shareable assets are used by one team only (shareable types, "
+            f"{given}: {', '.join(self.shareable) or 'none'}). Lead personas: {self.persona_rule}."),
+            Table(self.per_quarter, index=True, caption="Uses per quarter by team")]
         cur = seg[seg["quarter"] == self.period]
         grid = cur.pivot_table(index="persona", columns="buying_stage", values="uses", aggfunc="sum", fill_value=0)
         grid = grid.reindex(columns=[c for c in STAGE_COLUMNS if c in grid.columns])
-        out += render.table(grid, index=True, caption=f"Uses in {self.period} by the lead's persona (rows) and its "
-                                                      "buying stage at the time (columns)")
+        out.append(Table(grid, index=True, caption=f"Uses in {self.period} by the lead's persona (rows) and its "
+                                                   "buying stage at the time (columns)"))
         trend = seg.pivot_table(index="persona", columns="quarter", values="uses", aggfunc="sum", fill_value=0)
         cols = [EARLIER] * (EARLIER in trend.columns) + self.quarter_labels
-        out += render.table(trend.reindex(columns=cols, fill_value=0), index=True,
-                            caption="Uses per quarter by persona (a lead with two personas counts under both)")
+        out.append(Table(trend.reindex(columns=cols, fill_value=0), index=True,
+                         caption="Uses per quarter by persona (a lead with two personas counts under both)"))
         unused = self.by_asset.loc[self.unused, ["title", "type", "owner_team"]].reset_index()
-        out += render.table(unused, caption="Assets nobody used") if len(unused) else "<p>Every asset was used.</p>"
+        out.append(Table(unused, caption="Assets nobody used") if len(unused) else Paragraph("Every asset was used."))
         if len(self.lost):
-            out += render.table(self.lost, caption="Lost assets: shareable, but only one team uses them")
+            out.append(Table(self.lost, caption="Lost assets: shareable, but only one team uses them"))
         per_asset = self.by_asset.sort_values(["total", "title"], ascending=[False, True]).reset_index()
         cols = ["content_id", "title", "type", "marketing", "sales", *self.quarter_labels, "last_used"]
         per_asset = per_asset[cols].assign(last_used=per_asset["last_used"].dt.strftime("%Y-%m-%d"))
-        return out + render.table(per_asset, caption="Uses per asset (team columns: all history)", max_rows=200)
+        return out + [Table(per_asset, caption="Uses per asset (team columns: all history)", max_rows=200)]
 
     def figure(self):
         """Uses per quarter, marketing and sales side by side."""

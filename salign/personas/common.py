@@ -9,13 +9,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from salign.common import render
+from salign.common import fmt
 from salign.common.facts import leads_with_accounts
+from salign.common.result import Block, Code, Em, Paragraph, Result, Table
 from salign.common.stats import Rate
 from salign.definitions.models import UNASSIGNED, Persona, PersonaSet
 from salign.definitions.rules import Condition
 from salign.personas.compare import TEAMS
-from salign.personas.groups import group_stats, stats_metrics, stats_table
+from salign.personas.groups import group_stats, leads_cells, stats_metrics, stats_table
 from salign.workspace.tables import MissingData
 
 FILE = "personas.common.yaml"
@@ -61,7 +62,7 @@ def compact(x: float) -> str:
 
 
 @dataclass
-class CommonSet(render.Result):
+class CommonSet(Result):
     """The proposed common persona set and its evidence.
 
     Attributes
@@ -98,31 +99,31 @@ class CommonSet(render.Result):
         return {"common_personas": len(self.persona_set.personas),
                 "customers_in_a_common_persona": Rate(n - int(u["customers"]), n).as_dict()}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         n = int(self.table["customers"].sum())
         u = self.table[self.table["group"] == UNASSIGNED].iloc[0]
-        where = (f"written to <code>{render.esc(self.path.name)}</code> in this run's report folder"
-                 if self.path else "not written")
-        head = (f"<p>One persona per target segment, with the segment's rule ({where}). Each customer counts "
-                f"under the first persona whose rule it matches; {int(u['customers']):,} of {n:,} customers "
-                f"({render.percent(u['customers'] / n)}) match none and stay <em>unassigned</em>. To adopt it, copy "
-                "the file to the workspace's <code>definitions/</code>, edit it and rerun this notebook.</p>")
+        where = ("written to ", Code(self.path.name), " in this run's report folder") if self.path else ("not written",)
+        head = Paragraph(
+            "One persona per target segment, with the segment's rule (", *where, "). Each customer counts under the "
+            f"first persona whose rule it matches; {fmt.count(u['customers'])} of {fmt.count(n)} customers "
+            f"({fmt.percent(u['customers'] / n)}) match none and stay ", Em("unassigned"), ". To adopt it, copy the "
+            "file to the workspace's ", Code("definitions/"), ", edit it and rerun this notebook.")
         t = self.table
         shown = stats_table(t)
         shown.insert(1, "rule", [p.rule.describe() for p in self.persona_set.personas] + ["matches no persona"])
-        shown["leads"] = [f"{k:,} ({k / self.leads_total:.0%})" if self.leads_total else "–" for k in t["leads"]]
+        shown["leads"] = leads_cells(t["leads"], self.leads_total)
         shown["came from"] = [_origin(r) for _, r in t.iterrows()]
-        out = head + render.table(shown, caption="Proposed personas (evidence by rule)")
+        out = [head, Table(shown, caption="Proposed personas (evidence by rule)")]
         if not self.left_out.empty:
             lo = stats_table(self.left_out.assign(group=self.left_out["segment"] + ": " + self.left_out["description"]))
-            out += render.table(lo, caption="Segments left out (not targets): their customers stay unassigned")
+            out.append(Table(lo, caption="Segments left out (not targets): their customers stay unassigned"))
         return out
 
 
 def _origin(row) -> str:
     if row["group"] == UNASSIGNED:
         return ""
-    teams = "; ".join(f"{k} claims {v:.0%}" for k, v in row["team_personas"].items()) or "no team persona"
+    teams = "; ".join(f"{k} claims {fmt.percent(v, 0)}" for k, v in row["team_personas"].items()) or "no team persona"
     return f"segment {row['segment']}; {teams}"
 
 
@@ -239,7 +240,7 @@ def to_yaml(pset: PersonaSet, left_out: pd.DataFrame) -> str:
 
 
 @dataclass
-class AdoptedSet(render.Result):
+class AdoptedSet(Result):
     """The workspace's own common set (``definitions/personas.common.yaml``) measured like the proposal."""
 
     persona_set: PersonaSet
@@ -250,16 +251,17 @@ class AdoptedSet(render.Result):
     def metrics(self) -> dict:
         return {r["group"]: {**stats_metrics(r), "leads": int(r["leads"])} for _, r in self.table.iterrows()}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         n = int(self.table["customers"].sum())
         u = self.table[self.table["group"] == UNASSIGNED].iloc[0]
         t = self.table
         shown = stats_table(t)
         shown.insert(1, "rule", [p.rule.describe() for p in self.persona_set.personas] + ["matches no persona"])
-        shown["leads"] = [f"{k:,} ({k / self.leads_total:.0%})" if self.leads_total else "–" for k in t["leads"]]
-        return (f"<p>The set in the workspace's definitions, applied the same way (first match in file order): "
-                f"{n - int(u['customers']):,} of {n:,} customers assigned, {int(u['customers']):,} unassigned.</p>"
-                + render.table(shown))
+        shown["leads"] = leads_cells(t["leads"], self.leads_total)
+        return [Paragraph("The set in the workspace's definitions, applied the same way (first match in file order): "
+                          f"{fmt.count(n - int(u['customers']))} of {fmt.count(n)} customers assigned, "
+                          f"{fmt.count(u['customers'])} unassigned."),
+                Table(shown)]
 
 
 def adopted_set(tables, value) -> AdoptedSet:

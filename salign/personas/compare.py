@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
 from salign.common.facts import leads_with_accounts
+from salign.common.result import Block, Bullets, Paragraph, Result, Table
 from salign.common.stats import Rate
-from salign.personas.groups import group_stats, stats_metrics, stats_table
+from salign.personas.groups import group_stats, leads_cells, stats_metrics, stats_table
 
 TEAMS = ("marketing", "sales")
 #: bootstrap resamples for the interval of the difference in separation
@@ -29,7 +30,7 @@ def separation(member: np.ndarray, best: np.ndarray, worst: np.ndarray) -> float
 
 
 @dataclass
-class TeamPersonas(render.Result):
+class TeamPersonas(Result):
     """Each team's personas applied to customers (by their first contact) and to leads.
 
     Attributes
@@ -58,6 +59,8 @@ class TeamPersonas(render.Result):
     difference: dict
     leads_total: int
     title: str = "Both teams' personas against the data"
+    figure_description = ("Bars: share of each team persona's customers that are best and that are worst, persona "
+                          "names coloured by team; grid: customers claimed by both personas of each pair.")
 
     @property
     def better(self) -> str | None:
@@ -76,7 +79,7 @@ class TeamPersonas(render.Result):
         who = (f"{_possessive(self.better)} personas separate best from worst better" if self.better else
                "Neither team's personas separate best from worst clearly better")
         return (f"{who}: difference marketing - sales {d['estimate']:+.2f} (95% bootstrap interval "
-                f"{d['ci_low']:+.2f} to {d['ci_high']:+.2f}, {d['resamples']:,} resamples)")
+                f"{d['ci_low']:+.2f} to {d['ci_high']:+.2f}, {fmt.count(d['resamples'])} resamples)")
 
     def metrics(self) -> dict:
         out = {f"{r.team}.{r.persona}": {**stats_metrics(r._asdict()), "leads": int(r.leads)}
@@ -92,30 +95,30 @@ class TeamPersonas(render.Result):
         n = sum(self.claimed.values())
         return {"customers_no_team_persona_claims": Rate(self.claimed["neither"], n).as_dict()}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         c, n = self.claimed, sum(self.claimed.values())
-        head = (f"<p>Persona rules are applied to each customer's account and first contact, and to all "
-                f"{self.leads_total:,} leads. Of {n:,} customers, {c['both']:,} are claimed by both teams' personas, "
-                f"{c['marketing']:,} by marketing's only, {c['sales']:,} by sales' only and {c['neither']:,} by "
-                "neither.</p>")
         t = self.teams
         sep = " ".join(
-            f"{_possessive(r.team)} personas claim {r.best:,} of the {self.totals['best']:,} best customers and "
-            f"{r.worst:,} of the {self.totals['worst']:,} worst: separation {r.separation:+.2f}."
-            for r in t.itertuples())
-        head += (f"<p>Measure: separation = share of all best customers a team's personas claim minus share of all "
-                 f"worst customers they claim (Youden's J; 1 is perfect, 0 no better than chance). {sep} "
-                 f"{self.verdict()}.</p>")
+            f"{_possessive(r.team)} personas claim {fmt.count(r.best)} of the {fmt.count(self.totals['best'])} best "
+            f"customers and {fmt.count(r.worst)} of the {fmt.count(self.totals['worst'])} worst: separation "
+            f"{r.separation:+.2f}." for r in t.itertuples())
         p = self.personas
         shown = stats_table(p.assign(group=p["team"] + ": " + p["name"]))
         shown.insert(1, "rule", p["rule"].to_numpy())
-        shown["leads"] = [f"{k:,} ({k / self.leads_total:.0%})" if self.leads_total else "–" for k in p["leads"]]
+        shown["leads"] = leads_cells(p["leads"], self.leads_total)
         teams = stats_table(t.assign(group=t["team"] + " (all personas)"))
-        teams["leads"] = [f"{k:,} ({k / self.leads_total:.0%})" if self.leads_total else "–" for k in t["leads"]]
-        ov = self.overlap.copy()
-        return (head + render.table(shown, caption="Each persona: customers it claims, their value, best and worst")
-                + render.table(teams, caption="Each team's personas together")
-                + render.table(ov, index=True, caption="Overlap: customers claimed by both personas"))
+        teams["leads"] = leads_cells(t["leads"], self.leads_total)
+        return [
+            Paragraph(f"Persona rules are applied to each customer's account and first contact, and to all "
+                      f"{fmt.count(self.leads_total)} leads. Of {fmt.count(n)} customers, {fmt.count(c['both'])} are "
+                      f"claimed by both teams' personas, {fmt.count(c['marketing'])} by marketing's only, "
+                      f"{fmt.count(c['sales'])} by sales' only and {fmt.count(c['neither'])} by neither."),
+            Paragraph("Measure: separation = share of all best customers a team's personas claim minus share of all "
+                      "worst customers they claim (Youden's J; 1 is perfect, 0 no better than chance). "
+                      f"{sep} {self.verdict()}."),
+            Table(shown, caption="Each persona: customers it claims, their value, best and worst"),
+            Table(teams, caption="Each team's personas together"),
+            Table(self.overlap, index=True, caption="Overlap: customers claimed by both personas")]
 
     @property
     def totals(self) -> dict:
@@ -214,7 +217,7 @@ def _difference(a: np.ndarray, b: np.ndarray, best: np.ndarray, worst: np.ndarra
 
 
 @dataclass
-class TeamSegments(render.Result):
+class TeamSegments(Result):
     """Which data-driven segments each team's personas cover, and whether those segments are targets.
 
     Attributes
@@ -251,32 +254,35 @@ class TeamSegments(render.Result):
                 "nobody": sorted(targets - right["marketing"] - right["sales"]),
                 "wrong": {t: v[t]["wrong"] for t in TEAMS}}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         seg = self.segments.set_index("segment")
         rows = []
         for s, row in self.shares.iterrows():
-            r = {"segment": s, "rule": seg.at[s, "description"], "customers": int(seg.at[s, "customers"]),
+            size = int(seg.at[s, "customers"])
+            r = {"segment": s, "rule": seg.at[s, "description"], "customers": size,
                  "target": "yes" if seg.at[s, "target"] else "no"}
             for t in TEAMS:
-                k = int(round(row[t] * seg.at[s, "customers"]))
+                k = int(round(row[t] * size))
                 verdict = next((name for name in ("right", "wrong", "missed") if s in self.verdicts[t][name]), "")
-                r[f"{t} claims"] = f"{k:,} of {int(seg.at[s, 'customers']):,} ({row[t]:.0%}){' - ' + verdict if verdict else ''}"
+                r[f"{t} claims"] = (f"{fmt.count(k)} of {fmt.count(size)} ({fmt.percent(row[t], 0)})"
+                                    + (f" - {verdict}" if verdict else ""))
             rows.append(r)
         a = self.agreement()
 
         def names(xs):
             return ", ".join(xs) if xs else "none"
 
-        text = (f"<p>A team covers a segment when its personas claim at least {self.threshold:.0%} of the "
-                f"segment's customers. Right: a covered target segment; wrong: a covered segment that is not a target; "
-                f"missed: a target segment not covered.</p><ul>"
-                f"<li>Both teams are right about: {render.esc(names(a['both_right']))}.</li>"
-                f"<li>Only marketing sees: {render.esc(names(a['one_right']['marketing']))}; only sales sees: "
-                f"{render.esc(names(a['one_right']['sales']))}.</li>"
-                f"<li>Neither team sees: {render.esc(names(a['nobody']))}.</li>"
-                f"<li>Marketing targets a segment that is not a target: {render.esc(names(a['wrong']['marketing']))}; "
-                f"sales: {render.esc(names(a['wrong']['sales']))}.</li></ul>")
-        return text + render.table(pd.DataFrame(rows))
+        return [
+            Paragraph(f"A team covers a segment when its personas claim at least {fmt.percent(self.threshold, 0)} of "
+                      "the segment's customers. Right: a covered target segment; wrong: a covered segment that is not "
+                      "a target; missed: a target segment not covered."),
+            Bullets([f"Both teams are right about: {names(a['both_right'])}.",
+                     f"Only marketing sees: {names(a['one_right']['marketing'])}; only sales sees: "
+                     f"{names(a['one_right']['sales'])}.",
+                     f"Neither team sees: {names(a['nobody'])}.",
+                     f"Marketing targets a segment that is not a target: {names(a['wrong']['marketing'])}; "
+                     f"sales: {names(a['wrong']['sales'])}."]),
+            Table(pd.DataFrame(rows))]
 
 
 def team_segments(teams: TeamPersonas, segments, threshold: float = 0.5) -> TeamSegments:

@@ -8,7 +8,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from salign.common import render
+from salign.common import fmt
+from salign.common.result import Block, Paragraph, Result, Table
 from salign.common.stats import Rate
 from salign.definitions.rules import Condition
 
@@ -74,7 +75,7 @@ def _bounds(c: Condition) -> tuple[float | None, float | None] | None:
 
 
 @dataclass
-class Conjunctions(render.Result):
+class Conjunctions(Result):
     """The best-separating short conjunctions in both directions.
 
     Attributes
@@ -101,16 +102,17 @@ class Conjunctions(render.Result):
                                   "best_part": round(float(r.best_part), 4)}
                                  for r in self.table.itertuples()]}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         c = self.counts
-        head = (f"<p>Conjunctions of two or three attribute levels, searched (beam of {BEAM}) among the firmographic "
-                f"and first-contact levels that are significant markers on their own, held by at least {c['min_support']:,} of {c['customers']:,} customers. "
-                "Separation = share of the group that is best minus the share that is worst (the reverse for "
-                "warnings); a conjunction is listed only if it separates better than each of its parts. "
-                "They are found by search, so treat them as hypotheses to confirm, not as tested findings.</p>")
+        out = [Paragraph(
+            f"Conjunctions of two or three attribute levels, searched (beam of {BEAM}) among the firmographic and "
+            f"first-contact levels that are significant markers on their own, held by at least "
+            f"{fmt.count(c['min_support'])} of {fmt.count(c['customers'])} customers. Separation = share of the group "
+            "that is best minus the share that is worst (the reverse for warnings); a conjunction is listed only if "
+            "it separates better than each of its parts. They are found by search, so treat them as hypotheses to "
+            "confirm, not as tested findings.")]
         if self.table.empty:
-            return head + "<p>No conjunction separates better than its parts.</p>"
-        out = head
+            return out + [Paragraph("No conjunction separates better than its parts.")]
         for direction, caption in (("mark", "Marks: groups rich in best customers"),
                                    ("warning", "Warnings: groups rich in worst customers")):
             t = self.table[self.table["direction"] == direction]
@@ -122,8 +124,8 @@ class Conjunctions(render.Result):
                 "worst": [str(Rate(int(k), int(n))) for k, n in zip(t["worst_k"], t["n"])],
                 "separation": t["separation"].map(lambda x: f"{x:+.2f}"),
                 "best single part": t["best_part"].map(lambda x: f"{x:+.2f}"),
-                "lift": t["lift"].map(lambda x: f"{x:.2f}")})
-            out += render.table(shown, caption=caption)
+                "lift": t["lift"].map(lambda x: fmt.number(x, 2))})
+            out.append(Table(shown, caption=caption))
         return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salign.common import render
+from salign.common import fmt
 from salign.common.stats import Rate
 
 
@@ -45,10 +45,15 @@ def stats_table(frame: pd.DataFrame, label: str = "group") -> pd.DataFrame:
     groups = frame[label] if label in frame.columns else frame.index
     return pd.DataFrame({
         "group": list(groups),
-        "customers": [f"{n:,} ({s:.0%})" for n, s in zip(frame["customers"], frame["share"])],
-        "share of value": frame["value_share"].map(render.percent).to_numpy(),
-        "value per customer": frame["value_per_customer"].map(render.number).to_numpy(),
+        "customers": [f"{fmt.count(n)} ({fmt.percent(s, 0)})" for n, s in zip(frame["customers"], frame["share"])],
+        "share of value": frame["value_share"].map(fmt.percent).to_numpy(),
+        "value per customer": frame["value_per_customer"].map(fmt.number).to_numpy(),
         "best": [str(Rate(int(k), int(n))) for k, n in zip(frame["best"], frame["customers"])],
         "worst": [str(Rate(int(k), int(n))) for k, n in zip(frame["worst"], frame["customers"])],
-        "share of all worst": frame["worst_capture"].map(render.percent).to_numpy(),
+        "share of all worst": frame["worst_capture"].map(fmt.percent).to_numpy(),
     })
+
+
+def leads_cells(leads, total: int) -> list[str]:
+    """Leads a group matches with their share of all ``total`` leads, ``1,234 (12%)``; a dash without leads."""
+    return [f"{fmt.count(k)} ({fmt.percent(k / total, 0)})" if total else fmt.MISSING for k in leads]

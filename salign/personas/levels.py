@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from salign.common import fmt
 from salign.definitions.rules import Condition
 
 
@@ -42,10 +43,6 @@ def numeric_edges(s: pd.Series, bins: int) -> list[float]:
     return edges
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.3g}"
-
-
 def numeric_levels(s: pd.Series, field: str, bins: int) -> list[tuple[str, Condition]]:
     """Bins of a numeric attribute as (label, condition).
 
@@ -56,14 +53,14 @@ def numeric_levels(s: pd.Series, field: str, bins: int) -> list[tuple[str, Condi
     if not edges:
         return []
     step = 1.0 if _int_valued(s) else 0.0
-    first = f"under {_fmt(edges[0])}" if step else f"{_fmt(edges[0])} or less"
+    first = f"under {fmt.cut(edges[0])}" if step else f"{fmt.cut(edges[0])} or less"
     if step and edges[0] - step == s.min():
-        first = _fmt(edges[0] - step)
+        first = fmt.cut(edges[0] - step)
     out = [(first, Condition(field=field, max=edges[0] - step))]
     for lo, hi in zip(edges, edges[1:]):
-        label = _fmt(lo) if lo == hi - step else f"{_fmt(lo)}-{_fmt(hi - step)}"
+        label = fmt.cut(lo) if lo == hi - step else f"{fmt.cut(lo)}-{fmt.cut(hi - step)}"
         out.append((label, Condition(field=field, between=(lo, hi - step))))
-    out.append((f"{_fmt(edges[-1])} or more", Condition(field=field, min=edges[-1])))
+    out.append((f"{fmt.cut(edges[-1])} or more", Condition(field=field, min=edges[-1])))
     if s.isna().any():
         out.append(("missing", Condition(field=field, is_null=True)))
     return out

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Block, Paragraph, Result, Table
 from salign.common.stats import Rate, benjamini_hochberg, rates
 from salign.personas.levels import levels
 from salign.personas.profiles import attribute_columns
@@ -89,7 +90,7 @@ def level_table(customers: pd.DataFrame, attributes: list[str], kinds: dict[str,
 
 
 @dataclass
-class Markers(render.Result):
+class Markers(Result):
     """Attribute levels tested for best and worst customers.
 
     Attributes
@@ -112,6 +113,8 @@ class Markers(render.Result):
     counts: dict
     fdr: float
     title: str = "What marks a best customer, and what warns of a bad one"
+    figure_description = ("Bars: lift of the ten strongest marks of a best customer (left) and warning signs (right), "
+                          "each with the 95% interval of the level's share; a dotted line at lift 1 (no difference).")
 
     def found(self, outcome: str, sign: str = "+") -> pd.DataFrame:
         """Significant levels for ``outcome`` with ``sign``, strongest first."""
@@ -161,32 +164,33 @@ class Markers(render.Result):
         out = pd.DataFrame({
             "attribute": frame["attribute"], "kind": frame["kind"], "level": frame["level"],
             "customers": frame["n"],
-            f"share {outcome}": [render.rate_cell(k, n, lo, hi) for k, n, lo, hi in zip(
+            f"share {outcome}": [fmt.rate(k, n, lo, hi) for k, n, lo, hi in zip(
                 frame[f"{outcome}_k"], frame["n"], frame[f"{outcome}_share_lo"], frame[f"{outcome}_share_hi"])],
             f"share {outcome} without it": [str(Rate(int(self.counts[outcome] - k), int(self.counts["customers"] - n)))
                                             for k, n in zip(frame[f"{outcome}_k"], frame["n"])],
             f"share {other}": [str(Rate(int(k), int(n))) for k, n in zip(frame[f"{other}_k"], frame["n"])],
-            "lift": [f"{v:.2f}" for v in frame[f"{outcome}_lift"]],
-            "q": [f"{q:.2g}" for q in frame[f"{outcome}_q"]],
+            "lift": [fmt.number(v, 2) for v in frame[f"{outcome}_lift"]],
+            "q": [fmt.p_value(q) for q in frame[f"{outcome}_q"]],
         })
         return out
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         c = self.counts
         m = self.metrics()
-        head = (f"<p>{m['attributes']:,} attributes ({m['levels']:,} levels; numbers in quantile bins rounded to "
-                f"1-2-5 values) compared across {c['customers']:,} customers: {c['best']:,} best "
-                f"({render.percent(c['best'] / c['customers'])}) and {c['worst']:,} worst "
-                f"({render.percent(c['worst'] / c['customers'])}). Fisher exact test per level and outcome "
-                f"({m['tests']:,} tests, levels held by at least {MIN_TESTED} customers), false discovery rate "
-                f"held at {self.fdr:.0%} (Benjamini-Hochberg): the test compares the level's customers with the "
-                f"others ('share best' vs 'share best without it'). Lift is the level's share over the overall "
-                f"share; the figure shows it with the 95% interval of the level's share.</p>")
-        marks = render.table(self._display(self.marks, "best"), max_rows=25,
-                             caption=f"Marks of a long-term, profitable relationship ({len(self.marks):,})")
-        warns = render.table(self._display(self.warnings, "worst"), max_rows=25,
-                             caption=f"Warning signs ({len(self.warnings):,})")
-        return head + marks + warns
+        return [
+            Paragraph(f"{fmt.count(m['attributes'])} attributes ({fmt.count(m['levels'])} levels; numbers in quantile "
+                      f"bins rounded to 1-2-5 values) compared across {fmt.count(c['customers'])} customers: "
+                      f"{fmt.count(c['best'])} best ({fmt.percent(c['best'] / c['customers'])}) and "
+                      f"{fmt.count(c['worst'])} worst ({fmt.percent(c['worst'] / c['customers'])}). Fisher exact test "
+                      f"per level and outcome ({fmt.count(m['tests'])} tests, levels held by at least {MIN_TESTED} "
+                      f"customers), false discovery rate held at {fmt.percent(self.fdr, 0)} (Benjamini-Hochberg): the "
+                      "test compares the level's customers with the others ('share best' vs 'share best without "
+                      "it'). Lift is the level's share over the overall share; the figure shows it with the 95% "
+                      "interval of the level's share."),
+            Table(self._display(self.marks, "best"), max_rows=25,
+                  caption=f"Marks of a long-term, profitable relationship ({fmt.count(len(self.marks))})"),
+            Table(self._display(self.warnings, "worst"), max_rows=25,
+                  caption=f"Warning signs ({fmt.count(len(self.warnings))})")]
 
     def figure(self):
         """Lift with its interval for the strongest marks (left) and warning signs (right)."""

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Block, Em, Paragraph, Result, Strong, Table
 from salign.definitions.rules import Condition
 from salign.personas.conjunctions import BUYER_KINDS
 from salign.personas.groups import group_stats, stats_table
@@ -77,7 +78,7 @@ def choose_k(X: np.ndarray, k_min: int, k_max: int, random_state: int) -> tuple[
 
 
 @dataclass
-class Segments(render.Result):
+class Segments(Result):
     """Customer segments with their rules and evidence.
 
     Attributes
@@ -103,6 +104,8 @@ class Segments(render.Result):
     k: int
     features: list
     title: str = "Data-driven customer segments"
+    figure_description = ("Line: mean silhouette for each number of segments k tried, the chosen k dotted (left); "
+                          "bars: each segment's share of all value and of all worst customers (right).")
 
     def metrics(self) -> dict:
         return {"k": self.k, "features": self.features,
@@ -118,23 +121,24 @@ class Segments(render.Result):
     def headline(self) -> dict:
         return {"customer_segments": self.k}
 
-    def html_body(self) -> str:
-        sil = ", ".join(f"k={k}: {v:.3f}" for k, v in self.silhouettes.items())
-        head = (f"<p>K-means (10 starts, fixed seed) on {len(self.features)} attributes that mark best or worst "
-                f"customers ({render.esc(', '.join(self.features))}): numbers standardised (log scale when they "
-                f"span orders of magnitude), text one-hot. The number of segments is the one with the highest "
-                f"mean silhouette ({sil}): <strong>{self.k}</strong>. Each segment's rule comes from a shallow "
-                "decision tree; 'rule fit' says how many members it matches and how many others it also "
-                "matches. A segment is a <em>target</em> when it holds a larger share of all value than of all "
-                "worst customers.</p>")
+    def blocks(self) -> list[Block]:
+        sil = ", ".join(f"k={k}: {fmt.number(v, 3)}" for k, v in self.silhouettes.items())
         t = self.table
         shown = stats_table(t).drop(columns=["group"])
         shown.insert(0, "segment", t["segment"].to_numpy())
         shown.insert(1, "rule", t["description"].to_numpy())
-        shown["rule fit"] = [f"matches {r:.0%} of members; {p:.0%} of matches are members"
+        shown["rule fit"] = [f"matches {fmt.percent(r, 0)} of members; {fmt.percent(p, 0)} of matches are members"
                              for r, p in zip(t["rule_recall"], t["rule_precision"])]
         shown["target"] = np.where(t["target"], "yes", "no")
-        return head + render.table(shown)
+        return [
+            Paragraph(f"K-means (10 starts, fixed seed) on {len(self.features)} attributes that mark best or worst "
+                      f"customers ({', '.join(self.features)}): numbers standardised (log scale when they span "
+                      "orders of magnitude), text one-hot. The number of segments is the one with the highest mean "
+                      f"silhouette ({sil}): ", Strong(str(self.k)), ". Each segment's rule comes from a shallow "
+                      "decision tree; 'rule fit' says how many members it matches and how many others it also "
+                      "matches. A segment is a ", Em("target"), " when it holds a larger share of all value than of "
+                      "all worst customers."),
+            Table(shown)]
 
     def figure(self):
         """Silhouette by k (left); share of all value vs share of all worst customers per segment (right)."""

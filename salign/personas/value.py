@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from salign.common import plotting, render
+from salign.common import fmt, plotting
+from salign.common.result import Block, Paragraph, Result, Strong, Table
 from salign.definitions.models import ValueDefinition
 from salign.personas.profiles import attribute_kinds, customer_profiles
 from salign.workspace.tables import MissingData
@@ -93,13 +94,13 @@ def describe(definition: ValueDefinition) -> str:
     for i, t in enumerate(definition.terms):
         factors = " x ".join(t.factors)
         w = abs(t.weight)
-        text = factors if w == 1 else f"{render.number(w, 0 if float(w).is_integer() else 2)} x {factors}"
+        text = factors if w == 1 else f"{fmt.number(w, 0 if float(w).is_integer() else 2)} x {factors}"
         parts.append(("- " if t.weight < 0 else ("+ " if i else "")) + text)
     return " ".join(parts)
 
 
 @dataclass
-class CustomerValue(render.Result):
+class CustomerValue(Result):
     """Customers with their value and best/worst flags.
 
     Attributes
@@ -129,6 +130,8 @@ class CustomerValue(render.Result):
     kinds: dict[str, str] = field(default_factory=dict)
     filled: dict[str, int] = field(default_factory=dict)
     title: str = "Customers ranked by value"
+    figure_description = ("Bars: every customer's value, highest first, best in green and worst in red (left); "
+                          "line: cumulative share of all value by share of customers, top decile dotted (right).")
 
     @property
     def churned(self) -> pd.Series:
@@ -154,32 +157,33 @@ class CustomerValue(render.Result):
     def headline(self) -> dict:
         return {"customers": int(len(self.customers))}
 
-    def html_body(self) -> str:
+    def blocks(self) -> list[Block]:
         m = self.metrics()
         c = self.customers
         n = len(c)
-        head = (f"<p>Value = <strong>{render.esc(m['value_definition'])}</strong> ({render.esc(self.source)}). "
-                f"{n:,} customers (accounts with at least one won deal). Best: {m['best']:,} "
-                f"(the top {self.best_share:.0%} by value{', churned customers excluded' if m['churned'] else ''}); "
-                f"worst: {m['worst']:,} (the bottom {self.worst_share:.0%}"
-                f"{', plus churned customers' if self.definition.churned_is_worst and m['churned'] else ''}). "
-                f"{m['churned']:,} of {n:,} churned; {m['negative_value']:,} have a negative value.</p>")
-        for name, k in self.filled.items():
-            head += (f"<p>{k:,} of {n:,} customers have no {render.esc(name)}; they count with "
-                     f"{render.esc(name)} = {self.definition.if_missing[name]:g}.</p>")
+        churned_best = ", churned customers excluded" if m["churned"] else ""
+        churned_worst = ", plus churned customers" if self.definition.churned_is_worst and m["churned"] else ""
+        out = [Paragraph(
+            "Value = ", Strong(m["value_definition"]), f" ({self.source}). {fmt.count(n)} customers (accounts with at "
+            f"least one won deal). Best: {fmt.count(m['best'])} (the top {fmt.percent(self.best_share, 0)} by value"
+            f"{churned_best}); worst: {fmt.count(m['worst'])} (the bottom {fmt.percent(self.worst_share, 0)}"
+            f"{churned_worst}). {fmt.count(m['churned'])} of {fmt.count(n)} churned; "
+            f"{fmt.count(m['negative_value'])} have a negative value.")]
+        out += [Paragraph(f"{fmt.count(k)} of {fmt.count(n)} customers have no {name}; they count with "
+                          f"{name} = {fmt.cut(self.definition.if_missing[name])}.") for name, k in self.filled.items()]
         if m["unvalued"]:
-            head += f"<p>{m['unvalued']:,} customers have no value (a component is missing) and are left out.</p>"
-        top_n = max(1, n // 10)
-        head += (f"<p>Concentration: the top decile ({top_n:,} customers) holds "
-                 f"{render.percent(m['top_decile_value_share'])} of the total value of "
-                 f"{render.number(m['value_total'])}.</p>")
+            out.append(Paragraph(f"{fmt.count(m['unvalued'])} customers have no value (a component is missing) and "
+                                 "are left out."))
+        out.append(Paragraph(f"Concentration: the top decile ({fmt.count(max(1, n // 10))} customers) holds "
+                             f"{fmt.percent(m['top_decile_value_share'])} of the total value of "
+                             f"{fmt.number(m['value_total'])}."))
         cols = [col for col in ("account_id", "industry", "employees", "won_revenue", "gross_margin", "value", "best",
                                 "worst") if col in c.columns]
         top = c.sort_values("value", ascending=False)[cols].head(10).round(3)
         for col in ("employees", "won_revenue"):
             if col in top.columns:
-                top[col] = top[col].map(render.number)
-        return head + render.table(top, caption=f"The ten most valuable of {n:,} customers")
+                top[col] = top[col].map(fmt.number)
+        return out + [Table(top, caption=f"The ten most valuable of {fmt.count(n)} customers")]
 
     def figure(self):
         """Sorted customer value (best and worst coloured) and the cumulative share of value."""
