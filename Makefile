@@ -50,8 +50,10 @@ validate: $(STAMP) ## validate $(WORKSPACE) and list every problem
 bench: $(STAMP) ## run the benchmark scripts in benchmarks/
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
-lint: $(STAMP) ## check the code style and the notebooks' conventions
-	$(BIN)/python -m pytest tests/test_notebook_conventions.py -q -p no:cacheprovider
+lint: $(STAMP) ## check the code style (ruff), the rooms' import contracts and the notebooks' conventions
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/python -m pytest tests/test_notebook_conventions.py tests/test_layers.py -q -p no:cacheprovider
 
 PG_DIR ?= $(CURDIR)/build/postgres
 PG_PORT ?= 55432

@@ -1,4 +1,9 @@
-"""The ``salign`` command line."""
+"""The ``salign`` command line.
+
+The only module that imports salign inside functions: it defers each command's imports (pandas,
+papermill, scikit-learn ...) into the branch that runs it, so that ``salign --help`` and a usage
+error answer at once. Everything else imports at the top (tests/test_layers.py checks).
+"""
 from __future__ import annotations
 
 import argparse

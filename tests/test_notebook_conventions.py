@@ -1,12 +1,19 @@
-"""Committed notebooks: no outputs, one literal parameters cell, validated first, no logic, kernelspec python3."""
+"""Committed notebooks: no outputs, one literal parameters cell, validated first, no logic, kernelspec python3.
+
+A notebook's parameters are declared once, in salign.runner.params; its ``parameters`` cell (which
+papermill reads), its ``notebook.start`` call and the CLI's defaults must say the same.
+"""
 import ast
+import io
+import tokenize
 
 import nbformat
 import papermill
 import pytest
 
+from salign import cli
 from salign.core import paths
-from salign.runner.params import MODELS
+from salign.runner.params import MODELS, CommonParams
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
 
@@ -37,3 +44,33 @@ def test_conventions(path):
             assert not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef, ast.Lambda)), \
                 "logic belongs in the salign package"
     assert "ctx.finish()" in code[-1].source, "the notebook ends by writing its metrics"
+
+
+def _declared(source: str) -> list[tuple]:
+    """``name: type = value  # help`` lines as (name, type, value, type of value, help)."""
+    comments = {tok.start[0]: tok.string.lstrip("#").strip()
+                for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
+    return [(n.target.id, ast.unparse(n.annotation), n.value.value, type(n.value.value).__name__,
+             comments.get(n.lineno)) for n in ast.parse(source).body]
+
+
+def _fields(model) -> list[tuple]:
+    return [(name, f.annotation.__name__, f.default, type(f.default).__name__, f.description)
+            for name, f in model.model_fields.items()]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_parameters_cell_says_what_the_model_says(path):
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    model = MODELS[path.stem]
+    assert _declared(code[0].source) == _fields(model), "name, type, default and help as in salign.runner.params"
+    start = next(n for n in ast.walk(ast.parse(code[1].source))
+                 if isinstance(n, ast.Call) and ast.unparse(n.func) == "notebook.start")
+    assert [(k.arg, ast.unparse(k.value)) for k in start.keywords] == [(f, f) for f in model.model_fields], \
+        "notebook.start gets every parameter, by its own name"
+
+
+def test_the_cli_defaults_are_the_models():
+    args = cli._parser().parse_args(["review"])
+    assert args.period == CommonParams.model_fields["period"].default
+    assert args.workspace == str(paths.resolve(CommonParams.model_fields["workspace"].default))

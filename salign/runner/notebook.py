@@ -10,8 +10,8 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from salign.common import periods
 from salign.common.result import Result, Skipped
-from salign.report.html import result_html
 from salign.core import paths
+from salign.report.html import result_html
 from salign.runner import params as params_mod
 from salign.workspace.load import load_workspace
 from salign.workspace.tables import MissingData, Tables
@@ -29,14 +29,14 @@ class Context:
     metrics: dict = field(default_factory=dict)
     headline: dict = field(default_factory=dict)
 
-    def attempt(self, fn, *args, key: str | None = None, **kwargs):
+    def attempt(self, fn, *args, key: str, **kwargs):
         """Run one analysis; on missing data return a :class:`Skipped` that says why.
 
         A :class:`Skipped` argument propagates (the dependent section is skipped too).
-        The result's ``metrics()`` are recorded under ``key`` (default: the function's name),
-        and its ``headline()`` figures, if it has any, go to the overview page.
+        The result's ``metrics()`` are recorded under ``key``, the section's name in metrics.json
+        (declared by the notebook, so renaming a function does not rename a metric), and its
+        ``headline()`` figures, if it has any, go to the overview page.
         """
-        key = key or fn.__name__
         upstream = next((a for a in list(args) + list(kwargs.values()) if isinstance(a, Skipped)), None)
         if upstream is not None:
             result = Skipped(key.replace("_", " "), f"depends on '{upstream.what}', which was skipped")
