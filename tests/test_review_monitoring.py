@@ -84,7 +84,7 @@ def test_calibration_and_drift_equal_a_recomputation_by_hand(sample_copy):
     now = facts[(facts["created_at"] >= pd.Timestamp("2026-07-01", tz="Europe/Berlin"))]["job_level"]
     value = 0.0
     for level in list(LEVEL_POINTS) + ["(other)", "(missing)"]:
-        def share(s):
+        def share(s, level=level):
             hit = s.isna() if level == "(missing)" else (~s.isin(LEVEL_POINTS) & s.notna()) if level == "(other)" \
                 else s.eq(level)
             return max(hit.mean(), 1e-4)

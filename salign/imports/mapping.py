@@ -113,7 +113,7 @@ def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file
     _cross_table_checks(builders)
     _currencies(builders, mapping, problems)
     problems.raise_if_any(str(folder))
-    for name, b in builders.items():
+    for b in builders.values():
         b.finish()
     _note_constants(mapping, report)
     return Built({n: b.frame_final for n, b in builders.items()}, report, mapping)
@@ -380,7 +380,7 @@ class _Part:
 
     def _events(self, base: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
         parts = []
-        for i, e in enumerate(self.tmap.events):
+        for e in self.tmap.events:
             at_spec = e.at if isinstance(e.at, ColumnMap) else ColumnMap(**{"from": e.at})
             if e.optional and any(f not in rows.columns for f in _origin_fields(at_spec)):
                 self.report.notes.append(f"{self.src.path.name} has no {', '.join(_origin_fields(at_spec))}: "

@@ -135,7 +135,7 @@ def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = N
     recent, earlier = labels[-4:], labels[-8:-4]
     years = []
     for name in SERIES:
-        def pool(qs):
+        def pool(qs, name=name):
             if name == "hours_to_first_follow_up":
                 mask = np.logical_or.reduce([pooled[q][1].to_numpy() for q in qs]) if qs else np.zeros(len(h), bool)
                 km, _ = kaplan_meier(h.loc[mask, "hours"], h.loc[mask, "followed_up"])
