@@ -3,7 +3,7 @@
 Usage: .venv/bin/python benchmarks/bench_pages.py [--workspace data/sample] [--period latest]
 
 Prints, for one review of the workspace: each page's size and share of the budget; the
-time publish.build takes (pages, PII scan of every output and page) when run again on
+time report.build.build takes (pages, PII scan of every output and page) when run again on
 the executed notebooks; how long a second run waits before it is refused by the lock;
 and how far past ``--timeout`` a run with a hung kernel ends.
 """
@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 
 from salign.core import paths
-from salign.report import publish
+from salign.report.build import build
+from salign.report.safety import PAGE_BUDGET_BYTES
 from salign.runner.execute import RunLocked, RunTimeout, review
 from salign.runner.lock import RunLock
 from salign.workspace.load import load_workspace
@@ -29,7 +30,7 @@ def page_sizes(report: Path) -> None:
     print(f"{'page':<28}{'bytes':>10}{'of budget':>11}")
     for page in sorted(report.glob("*.html")) + [report.parent / "index.html"]:
         size = page.stat().st_size
-        print(f"{page.relative_to(report.parent).as_posix():<28}{size:>10,}{size / publish.PAGE_BUDGET_BYTES:>11.1%}")
+        print(f"{page.relative_to(report.parent).as_posix():<28}{size:>10,}{size / PAGE_BUDGET_BYTES:>11.1%}")
 
 
 def publish_seconds(report: Path, tables, period: str, tmp: Path) -> float:
@@ -40,7 +41,7 @@ def publish_seconds(report: Path, tables, period: str, tmp: Path) -> float:
     for name in names:
         (staging / f"{name}.metrics.json").write_text(json.dumps(merged.get(name, {})))
     t0 = time.perf_counter()
-    publish.build(staging, tables, period, names, out=report.parent)
+    build(staging, tables, period, names, out=report.parent)
     return time.perf_counter() - t0
 
 
@@ -81,7 +82,7 @@ def main() -> None:
         print(f"review of {args.workspace} ({report.name}): {time.perf_counter() - t0:.1f} s")
         page_sizes(report)
         tables = load_workspace(args.workspace)
-        print(f"publish.build again on the executed notebooks: {publish_seconds(report, tables, report.name, tmp):.2f} s")
+        print(f"report.build.build again on the executed notebooks: {publish_seconds(report, tables, report.name, tmp):.2f} s")
         print(f"second run refused by the lock after {lock_refusal_seconds(args.workspace, report.name, out):.2f} s")
         print(f"hung kernel, --timeout 10: the run ended {timeout_overshoot(args.workspace, report.name, out, tmp):.1f} s "
               f"after the deadline")

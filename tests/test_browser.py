@@ -19,7 +19,7 @@ import pytest
 
 from salign import cli
 from salign.core import paths
-from salign.report import publish
+from salign.runner import publish
 from salign.workspace.load import load_workspace
 
 pytestmark = pytest.mark.slow

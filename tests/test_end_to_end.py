@@ -6,7 +6,8 @@ import pytest
 
 from salign import cli
 from salign.core import paths
-from salign.report import publish
+from salign.report import safety
+from salign.report.pii import pii_values
 from salign.workspace.load import load_workspace
 
 pytestmark = pytest.mark.slow
@@ -80,13 +81,13 @@ def test_metrics_are_byte_identical_on_rerun(report, tmp_path):
 
 
 def test_pages_carry_no_code_and_no_sample_pii(report):
-    pii = publish.pii_values(load_workspace(SAMPLE))
+    pii = pii_values(load_workspace(SAMPLE))
     assert len(pii) > 1000
     pages = sorted(report.glob("*.html"))
     assert len(pages) == 5
     for page in pages:
         html = page.read_text()
-        assert publish.check_page(page.name, html, pii) == [], page.name
+        assert safety.check_page(page.name, html, pii) == [], page.name
         assert "ctx = notebook.start" not in html and "from salign import" not in html
 
 

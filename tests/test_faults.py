@@ -22,7 +22,7 @@ import pytest
 
 from salign import cli
 from salign.core import paths
-from salign.report import publish
+from salign.runner import publish
 from salign.runner.execute import RunError, RunLocked, RunTimeout, review
 from salign.runner.lock import LOCK_NAME, RunLock
 
@@ -41,12 +41,12 @@ sys.exit(cli.main(sys.argv[2:]))
 CLI_DYING_IN_PUBLISH = """\
 import os, signal, sys
 from salign import cli
-from salign.report import publish
-real_build = publish.build
+from salign.runner import execute
+real_build = execute.build
 def build_then_die(*args, **kwargs):
     real_build(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)
-publish.build = build_then_die
+execute.build = build_then_die
 sys.exit(cli.main(sys.argv[1:]))
 """
 

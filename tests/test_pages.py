@@ -12,14 +12,16 @@ import pytest
 
 from salign.common.stats import Rate
 from salign.core import paths
-from salign.report import publish
+from salign.report import overview, pages, safety
+from salign.report.cards import ARROWS, Card, headline_cards, kpi_grid, kpi_html
 from salign.report.pii import Matcher, pii_values
+from salign.runner import publish
 from salign.runner.execute import RunError, review
 from salign.workspace.load import load_workspace
 
 
-def cards_of(headline: dict) -> dict[str, publish.Card]:
-    return {c.label: c for c in publish.headline_cards({"notebooks": {"04_quarterly_review": {"headline": headline}}})}
+def cards_of(headline: dict) -> dict[str, Card]:
+    return {c.label: c for c in headline_cards({"notebooks": {"04_quarterly_review": {"headline": headline}}})}
 
 
 # --------------------------------------------------------------------------- the headline contract
@@ -53,8 +55,8 @@ def test_a_comparison_gets_an_arrow_coloured_by_significance_and_direction(previ
                                   "change_significant": significant, "higher_is_better": higher_is_better}})["Win rate"]
     assert (card.value, card.arrow, card.tone) == ("70.0%", arrow, tone)
     assert "vs last quarter" in card.change and ("not significant" in card.change) != significant
-    shown = publish.kpi_html(card)
-    assert f"tone-{tone}" in shown and publish.ARROWS[arrow] in shown
+    shown = kpi_html(card)
+    assert f"tone-{tone}" in shown and ARROWS[arrow] in shown
 
 
 def test_a_comparison_without_previous_has_no_arrow_and_numbers_show_their_difference():
@@ -64,13 +66,13 @@ def test_a_comparison_without_previous_has_no_arrow_and_numbers_show_their_diffe
                                              "higher_is_better": False}})
     first = cards["Pipeline created"]
     assert (first.arrow, first.tone, first.change) == (None, None, "")
-    assert "arrow" not in publish.kpi_html(first)
+    assert "arrow" not in kpi_html(first)
     hours = cards["Hours to follow up"]
     assert (hours.arrow, hours.tone) == ("down", "good") and hours.change.startswith("-3.50 vs last quarter (5.50)")
 
 
 def test_headline_text_from_the_data_is_escaped():
-    shown = publish.kpi_html(cards_of({"top_account": "<script>alert(1)</script>"})["Top account"])
+    shown = kpi_html(cards_of({"top_account": "<script>alert(1)</script>"})["Top account"])
     assert "<script>" not in shown and "&lt;script&gt;" in shown
 
 
@@ -112,7 +114,7 @@ def test_check_page_names_every_unsafe_construct():
            "<img src='https://cdn.example/x.png'>": "network", "<div style=\"background:url(//x.example/a)\">": "network",
            "<div class=\"input_area\">ctx = 1</div>": "source code"}
     for snippet, word in bad.items():
-        problems = publish.check_page("p.html", f"<html><body>{snippet}</body></html>")
+        problems = safety.check_page("p.html", f"<html><body>{snippet}</body></html>")
         assert problems and word in problems[0], snippet
 
 
@@ -123,13 +125,13 @@ def test_leaks_are_named_by_notebook_section_and_cell_without_the_value():
             "execute_result", data={"text/html": "<p>call me: jo.doe@example.test</p>", "text/plain": "x"},
             execution_count=1)])])
     nb.cells[2].id = "cell-7"
-    problems = publish.cell_leaks("04_quarterly_review", publish.shareable(nb), Matcher())
+    problems = safety.cell_leaks("04_quarterly_review", pages.shareable(nb), Matcher())
     assert problems == ["04_quarterly_review.html: e-mail address (jo***st) in notebook 04_quarterly_review, "
                         "section 'Lead notes', cell cell-7"]
 
 
 def test_metrics_are_scanned_too():
-    leaks = publish.metrics_leaks({"notebooks": {"x": {"sections": {"top": ["jo.doe@example.test"]}}}}, Matcher())
+    leaks = safety.metrics_leaks({"notebooks": {"x": {"sections": {"top": ["jo.doe@example.test"]}}}}, Matcher())
     assert leaks == ["metrics.json > notebooks > x > sections > top > [0]: e-mail address (jo***st)"]
 
 
@@ -138,7 +140,7 @@ def test_signable_artifacts_are_scanned_but_the_executed_notebooks_are_internal(
     (tmp_path / "notebooks" / "01_personas.ipynb").write_text("ann.lee@alpha.test")  # internal, never shared
     (tmp_path / "personas.common.yaml").write_text("owner: Ann Lee\n")
     (tmp_path / "qualification.yaml").write_text("criteria: []\n")
-    assert publish.artifact_leaks(tmp_path, Matcher({"Ann Lee"})) == [
+    assert safety.artifact_leaks(tmp_path, Matcher({"Ann Lee"})) == [
         "personas.common.yaml: value of a PII column (an***ee)"]
 
 
@@ -153,7 +155,7 @@ def test_shareable_keeps_narrative_and_rich_results_only():
         nbformat.v4.new_code_cell("r", outputs=[nbformat.v4.new_output(
             "display_data", data={"text/html": "<b>result</b>", "text/plain": "R()"})]),
     ])
-    kept = publish.shareable(nb)
+    kept = pages.shareable(nb)
     assert [c.source for c in kept.cells] == ["r"]
 
 
@@ -161,8 +163,8 @@ def test_page_structure(tiny_workspace):
     tables = load_workspace(tiny_workspace)
     body = ("<h2 id='a'>First</h2><p>x</p><h2 id=\"Both-teams'-view\">Both teams' view</h2>"
             "<img alt=\"Figure\" src=\"data:image/png;base64,AAAA\">")
-    kpis = publish.kpi_grid(cards_of({"win_rate": Rate(1, 2).as_dict()}).values())
-    text = publish.page("Quarterly alignment review", publish._alt_texts(body), "2025Q4", tables,
+    kpis = kpi_grid(cards_of({"win_rate": Rate(1, 2).as_dict()}).values())
+    text = pages.page("Quarterly alignment review", pages._alt_texts(body), "2025Q4", tables,
                         [{"href": "index.html", "label": "Overview"}], heading="The review", kpis=kpis, lede="<p>Why</p>")
     assert text.count("<h1>") == 1 and "<h1>The review</h1>" in text
     assert "2025Q4" in text and tables.fingerprint in text and "data up to 2025-12-31" in text
@@ -171,12 +173,12 @@ def test_page_structure(tiny_workspace):
     assert [html.unescape(a) for a in re.findall(r'<img alt="([^"]+)"', text)] == ["Figure: Both teams' view"]
     main = text[text.index("<main>"):]
     assert main.index("Why") < main.index("id=\"headline\"") < main.index("First")
-    assert "@media print" in text and publish.check_page("p.html", text, pii_values(tables)) == []
+    assert "@media print" in text and safety.check_page("p.html", text, pii_values(tables)) == []
 
 
 def test_size_budget_refuses_a_page_over_3_mb():
     big = "<html><body><img alt='Figure' src='data:image/png;base64," + "A" * (3 * 2**20) + "'></body></html>"
-    problems = publish.check_page("04_quarterly_review.html", big)
+    problems = safety.check_page("04_quarterly_review.html", big)
     assert problems == ["04_quarterly_review.html: 3.0 MB is over the page budget of 3 MB (3.0 MB of it embedded images)"]
 
 
@@ -203,7 +205,7 @@ def test_index_lists_periods_newest_first_with_trend_lines(tmp_path, tiny_worksp
     lines = re.findall(r"<polyline points='([^']+)'/>", index)
     assert len(lines) == 2 and all(len(line.split()) == 3 for line in lines)  # the broken period is a gap
     assert "80.0%" in index and "tone-good" in index and "2025Q2 50.0%, 2025Q3 60.0%, 2025Q4 80.0%" in index
-    assert publish.check_page("index.html", index) == []
+    assert safety.check_page("index.html", index) == []
 
 
 # --------------------------------------------------------------------------- a hostile workspace, end to end
@@ -250,8 +252,9 @@ def test_hostile_workspace_refuses_to_publish_a_page_showing_the_notes(hostile_r
     nb = nbformat.read(nbs / "04_quarterly_review.ipynb", as_version=4)
     at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## "))
     section = nb.cells[at].source.splitlines()[0][3:].strip()
-    cell = nbformat.v4.new_code_cell("from IPython.display import HTML\nfrom salign import render\n"
-                                     "HTML(render.table(ctx.tables.leads[['lead_id', 'notes']], caption='Lead notes'))")
+    cell = nbformat.v4.new_code_cell("from IPython.display import HTML\nfrom salign.common.result import Table\n"
+                                     "from salign.report.html import table_html\n"
+                                     "HTML(table_html(Table(ctx.tables.leads[['lead_id', 'notes']], caption='Lead notes')))")
     cell.id = "notes-table"
     nb.cells.insert(at + 1, cell)
     nbformat.write(nb, nbs / "04_quarterly_review.ipynb")
@@ -271,16 +274,16 @@ def test_hostile_workspace_refuses_to_publish_a_page_showing_the_notes(hostile_r
 def test_published_pages_are_within_budget(hostile_report):
     _, out = hostile_report
     for page in list((out / "2025Q4").glob("*.html")) + [out / "index.html"]:
-        assert page.stat().st_size < publish.PAGE_BUDGET_BYTES
+        assert page.stat().st_size < safety.PAGE_BUDGET_BYTES
 
 
 def test_overview_puts_the_quarterly_review_first_and_says_where_figures_are_missing():
     metrics = {"notebooks": {"01_personas": {"headline": {"customers": 463}},
                              "04_quarterly_review": {"headline": {"win_rate": Rate(1, 2).as_dict()}},
                              "02_content_audit": {"headline": {}, "skipped": {"content_matrix": "no content table"}}}}
-    body = publish.overview_body(metrics, ledes={"01_personas": "<p>Who are <em>our</em> best customers?</p><p>More</p>"})
+    body = overview.overview_body(metrics, ledes={"01_personas": "<p>Who are <em>our</em> best customers?</p><p>More</p>"})
     assert body.index("Quarterly alignment review</a></h3>") < body.index("Buyer personas</a></h3>")
     assert "Content audit</a></h3>" not in body and "content matrix — no content table" in body
     assert "Buyer personas</a> — Who are our best customers?</li>" in body
-    empty = publish.overview_body({"notebooks": {"01_personas": {"headline": {}}}})
+    empty = overview.overview_body({"notebooks": {"01_personas": {"headline": {}}}})
     assert "reported no headline figures" in empty

@@ -5,14 +5,15 @@ import pandas as pd
 import pytest
 
 from salign.common.render import table
-from salign.report import publish
+from salign.report import cards, pages, pii, safety
+from salign.runner import publish
 from salign.workspace.load import load_workspace
 
 
 def test_check_page_finds_emails_phones_scripts_and_pii_values():
     html = ("<html><body><p>Contact ann.lee@alpha.test or +49 30 5550101</p><script>alert(1)</script>"
             "<img src='https://cdn.example/x.png'><p>Ann Lee</p></body></html>")
-    found = publish.check_page("p.html", html, {"Ann Lee"})
+    found = safety.check_page("p.html", html, {"Ann Lee"})
     text = "\n".join(found)
     assert "e-mail" in text and "phone" in text and "<script>" in text and "network" in text and "PII column" in text
     assert "ann.lee@alpha.test" not in text  # the message itself does not repeat the leak
@@ -21,7 +22,7 @@ def test_check_page_finds_emails_phones_scripts_and_pii_values():
 def test_escaped_text_is_safe_and_embedded_images_are_ignored():
     html = ("<p>&lt;script&gt;alert(1)&lt;/script&gt; Acme</p>"
             "<img src='data:image/png;base64,QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo+NDkgMzAgMTIzNDU2Nzg='>")
-    assert publish.check_page("p.html", html, set()) == []
+    assert safety.check_page("p.html", html, set()) == []
 
 
 def test_render_table_escapes_crm_text():
@@ -30,7 +31,7 @@ def test_render_table_escapes_crm_text():
 
 
 def test_pii_values_from_inputs(tiny_workspace):
-    values = publish.pii_values(load_workspace(tiny_workspace))
+    values = pii.pii_values(load_workspace(tiny_workspace))
     assert {"ann.lee@alpha.test", "+49 30 5550101", "Ann Lee"} <= values
 
 
@@ -70,17 +71,17 @@ def test_comparison_card_label_names_the_figure():
     metrics = {"notebooks": {"04_quarterly_review": {"headline": {"biggest_change": {
         "value": 2.5, "previous": 7.4, "change_significant": True, "higher_is_better": False,
         "label": "Biggest change: median hours to first follow-up"}}}}}
-    (card,) = publish.headline_cards(metrics)
+    (card,) = cards.headline_cards(metrics)
     assert card.label == "Biggest change: median hours to first follow-up"
 
 
 def test_a_heading_that_repeats_the_one_before_is_dropped():
     body = ("<h2 id='x'>The scorecard<a class='anchor-link' href='#x'></a></h2><div><h4>The Scorecard</h4>"
             "<p>text</p><h4>Points</h4></div>")
-    out = publish._without_repeated_titles(body)
+    out = pages._without_repeated_titles(body)
     assert out.count("corecard") == 1 and "<h4>Points</h4>" in out and "<p>text</p>" in out
 
 
 def test_section_headings_are_never_dropped():
     body = "<h4>Gaps</h4><h2 id='gaps'>Gaps</h2>"
-    assert publish._without_repeated_titles(body) == body
+    assert pages._without_repeated_titles(body) == body

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from salign import cli
-from salign.report import publish
+from salign.report import safety
+from salign.report.pii import pii_values
 from salign.workspace.load import load_workspace
 
 pytestmark = pytest.mark.slow
@@ -52,11 +53,11 @@ def test_metrics_equal_hand_computed_values(tiny_report):
 
 def test_pages_have_no_code_and_no_pii(tiny_report):
     ws, out = tiny_report
-    pii = publish.pii_values(load_workspace(ws))
+    pii = pii_values(load_workspace(ws))
     for page in (out / "2025Q4").glob("*.html"):
         html = page.read_text()
-        assert publish.check_page(page.name, html, pii) == []
-        assert "notebook.start" not in html and "import " not in publish.visible_text(html)
+        assert safety.check_page(page.name, html, pii) == []
+        assert "notebook.start" not in html and "import " not in safety.visible_text(html)
         assert "<img" in html or page.name in ("index.html", "02_content_audit.html", "03_qualification.html")
         assert "notebooks/" not in html, "executed notebooks are internal"
 

@@ -70,6 +70,25 @@ def cut(x: float, significant: int = 3) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.{significant}g}"
 
 
+def signed(x) -> str:
+    """A difference with its sign, to the precision of :func:`value`.
+
+    >>> signed(1234), signed(-3.5)
+    ('+1,234', '-3.50')
+    """
+    text = value(x)
+    return text if text.startswith("-") else "+" + text
+
+
+def points(delta: float) -> str:
+    """A difference of two shares in percentage points.
+
+    >>> points(0.015), points(-0.1)
+    ('+1.5 pts', '-10.0 pts')
+    """
+    return f"{delta * 100:+.1f} pts"
+
+
 def money(x, currency: str = "") -> str:
     """An amount in the workspace currency, whole units: ``EUR 1,234,568``."""
     if _missing(x):

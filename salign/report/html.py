@@ -2,7 +2,8 @@
 
 :func:`result_html` renders a :class:`~salign.common.result.Result` (title and blocks) or a
 :class:`~salign.common.result.Skipped`; :func:`table_html` a table. Numbers in table cells
-that are still numbers are formatted with :mod:`salign.common.fmt`.
+that are still numbers are formatted with :mod:`salign.common.fmt`. :func:`fragment` and
+:func:`macro` give the other report modules the same templates and environment.
 """
 from __future__ import annotations
 
@@ -18,6 +19,16 @@ from salign.core import paths
 
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(paths.TEMPLATES_DIR), autoescape=True,
                          trim_blocks=True, lstrip_blocks=True)
+
+
+def fragment(template: str, **values) -> Markup:
+    """The HTML a template of ``templates/`` makes of ``values`` (escaped unless already :class:`Markup`)."""
+    return Markup(ENV.get_template(template).render(**values))
+
+
+def macro(template: str, name: str):
+    """A template's macro as a Python callable returning :class:`Markup`: ``macro("kpis.html.j2", "card")``."""
+    return getattr(ENV.get_template(template).module, name)
 
 
 def esc(value) -> str:

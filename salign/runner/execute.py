@@ -18,8 +18,9 @@ from nbclient.exceptions import DeadKernelError
 
 from salign.common import periods
 from salign.core import paths
-from salign.report import publish
+from salign.report.build import PublishError, build
 from salign.runner import params as params_mod
+from salign.runner import publish
 from salign.runner.kernels import Kernels
 from salign.runner.lineage import lineage
 from salign.runner.lock import LockHeld, RunLock
@@ -196,7 +197,7 @@ def _run(tables, quarter, out: Path, notebooks: list[str], jobs: int, cell_timeo
                                        f"while {', '.join(names)} ran", names, staging, out, quarter))
             if failed:
                 raise _failure(failed[0][0], failed[0][1], staging, out, quarter)
-        publish.build(staging, tables, quarter, notebooks, out=out)
+        build(staging, tables, quarter, notebooks, out=out)
         finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         (staging / "lineage.json").write_text(json.dumps(
             lineage(tables, quarter, values | {"output_dir": f"{out}/{quarter}"}, started, finished_at, durations),
@@ -207,7 +208,7 @@ def _run(tables, quarter, out: Path, notebooks: list[str], jobs: int, cell_timeo
         progress(f"published {target / 'index.html'}")
         progress(f"all periods: {out / 'index.html'}")
         return target
-    except publish.PublishError as exc:
+    except PublishError as exc:
         raise RunError(f"{exc}\n(the previous report of {quarter}, if any, is unchanged)") from None
     except BaseException:  # an interrupt while notebooks run: no kernel may outlive the run
         kernels.kill_all()

@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-#: at most this many numeric ranges per feature
+from salign.common import fmt
+
 #: the two kinds of feature a scorecard bins
 NUMERIC, CATEGORICAL = "numeric", "categorical"
+#: at most this many numeric ranges per feature
 MAX_NUMERIC_BINS = 10
 #: a numeric range or category level needs at least this share of training leads (and MIN_COUNT leads)
 MIN_SHARE = 0.01
@@ -47,7 +49,7 @@ class BinSpec:
     def labels(self) -> list[str]:
         """A readable label for every bin."""
         if self.kind == NUMERIC:
-            e = [_fmt(x) for x in self.edges]
+            e = [fmt.cut(x, 6) for x in self.edges]
             if not e:
                 return ["any value", "missing"]
             return [f"below {e[0]}"] + [f"{a} to below {b}" for a, b in zip(e, e[1:])] + [f"{e[-1]} or more", "missing"]
@@ -137,10 +139,6 @@ def _edges(x: np.ndarray, need: int) -> tuple[float, ...]:
 def _round(x: float) -> float:
     """Cut points with at most 6 significant digits (readable in the signed YAML; values are unchanged)."""
     return float(f"{x:.6g}")
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
 
 
 def is_number(values) -> bool:

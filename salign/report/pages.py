@@ -1,0 +1,164 @@
+"""Executed notebooks -> pages: what a reader gets (narrative and rich results), its HTML body, contents, alt texts.
+
+:func:`shareable` keeps a notebook's narrative and rich results; :func:`notebook_body` exports that
+to HTML (the first heading becomes the page's heading, the rest of its cell the lede); :func:`page`
+puts a body in the self-contained page of ``templates/page.html.j2`` (inline CSS, embedded images,
+no scripts).
+"""
+from __future__ import annotations
+
+import json
+import re
+from html import escape, unescape
+
+import nbformat
+from markupsafe import Markup
+from nbconvert import HTMLExporter
+
+from salign.core import paths
+from salign.core.version import __version__
+from salign.report.html import ENV
+
+TITLES = {
+    "01_personas": "Buyer personas",
+    "02_content_audit": "Content audit",
+    "03_qualification": "Qualified-lead definition",
+    "04_quarterly_review": "Quarterly alignment review",
+}
+#: cells that are plumbing, not content
+HIDDEN_TAGS = {"parameters", "injected-parameters"}
+#: output kinds a shared page shows; a bare text/plain result is a Python repr and is left out
+SHOWN_MIME = ("text/html", "image/png", "image/jpeg", "image/svg+xml", "text/markdown")
+ALT_PLACEHOLDER = "Figure"
+
+
+def title(name: str) -> str:
+    """The title of a notebook's page (the notebook's name where it has none)."""
+    return TITLES.get(name, name)
+
+
+def _element(tag: str) -> re.Pattern:
+    """A pattern finding the elements whose name matches ``tag`` (a regular expression, e.g. ``h[1-6]``).
+
+    Its groups are the element's name, its attributes and its inner HTML.
+    """
+    return re.compile(rf"<({tag})\b([^>]*)>(.*?)</\1\s*>", flags=re.S | re.I)
+
+
+_HEADING = _element("h[1-6]")
+_PARAGRAPH = _element("p")
+_ID = re.compile(r"""\bid=(?:"([^"]+)"|'([^']+)')""")
+
+
+def shareable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook as a reader gets it: narrative and rich results only.
+
+    Dropped: the parameters cells, every code cell's source (by the exporter),
+    streams (stdout/stderr), errors, and results that are only ``text/plain``
+    (Python reprs such as ``Tables(...)``); code cells left without output go too.
+    """
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a deep copy
+    kept = []
+    for cell in nb.cells:
+        if set(cell.get("metadata", {}).get("tags", [])) & HIDDEN_TAGS:
+            continue
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if o.get("output_type") in ("display_data", "execute_result")
+                            and any(m in o.get("data", {}) for m in SHOWN_MIME)]
+            if not cell.outputs:
+                continue
+            cell.metadata["alt"] = ALT_PLACEHOLDER  # replaced by the section's name in _alt_texts
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+def notebook_body(nb: nbformat.NotebookNode) -> tuple[str, str, str]:
+    """``(heading, lede, body)`` of a shareable notebook, the lede and body as HTML fragments.
+
+    ``heading`` is the text of the first cell's ``#`` heading (it becomes the
+    page's ``<h1>``), ``lede`` the rest of that cell, ``body`` the rest of the
+    notebook. Every image gets an alt text naming its section.
+    """
+    heading, lede = "", ""
+    first = nb.cells[0] if nb.cells else None
+    if first is not None and first.cell_type == "markdown" and re.match(r"\s*#\s", first.source):
+        head, _, rest = first.source.strip().partition("\n")
+        heading = head.lstrip("#").strip()
+        lede = _export(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(rest)])) if rest.strip() else ""
+        nb = nbformat.from_dict(dict(nb, cells=nb.cells[1:]))
+    return heading, lede, _alt_texts(_without_repeated_titles(_export(nb)))
+
+
+def _export(nb: nbformat.NotebookNode) -> str:
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, anchor_link_text="")
+    return exporter.from_notebook_node(nb)[0]
+
+
+def _text(fragment: str) -> str:
+    """The text of an HTML fragment: tags dropped (without adding spaces), entities decoded."""
+    return unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def _without_repeated_titles(body: str) -> str:
+    """Drop a sub-heading (h3-h6) that only repeats the heading just before it.
+
+    A result's own title (shown when it is displayed alone in a notebook) often
+    says the same as the narrative's section heading above it.
+    """
+    out, last, pos = [], None, 0
+    for m in _HEADING.finditer(body):
+        text = _text(m.group(3)).casefold()
+        if text and text == last and m.group(1).lower() not in ("h1", "h2"):  # h1/h2 carry the contents
+            out.append(body[pos:m.start()])
+            pos = m.end()
+        last = text
+    return "".join(out) + body[pos:]
+
+
+def _alt_texts(body: str) -> str:
+    """Name each image's section in its alt text (``Figure: <the h2-h4 heading above it>``)."""
+    section = [""]
+
+    def swap(m):
+        if m.group(1) is not None:
+            section[0] = _text(m.group(2))
+            return m.group(0)
+        return f'<img alt="{escape("Figure: " + section[0] if section[0] else "Figure")}"'
+
+    return re.sub(rf"(<h[2-4]\b[^>]*>)(.*?)</h[2-4]>|<img\s+alt=\"{ALT_PLACEHOLDER}\"", swap, body, flags=re.S)
+
+
+def _toc(body: str) -> list[dict]:
+    """The contents: every ``h2`` with an id, in order."""
+    entries = []
+    for m in _HEADING.finditer(body):
+        found = _ID.search(m.group(2))
+        if m.group(1).lower() == "h2" and found:
+            entries.append({"id": unescape(found.group(1) or found.group(2)), "text": _text(m.group(3))})
+    return entries
+
+
+def summary(lede: str) -> str:
+    """The first paragraph of a lede as plain text (inline markup dropped without adding spaces)."""
+    first = _PARAGRAPH.search(lede)
+    return re.sub(r"\s+", " ", _text(first.group(3) if first else lede))
+
+
+def page(title: str, body: str, period, tables, nav: list[dict], heading: str = "", kpis: str = "",
+         lede: str = "", dated: bool = True) -> str:
+    """A complete, self-contained page: inline CSS, embedded images, no scripts.
+
+    ``title`` names the page in the navigation and the browser tab, ``heading``
+    (default: the title) is its ``<h1>``, ``lede`` the introduction under it and
+    ``kpis`` the headline cards shown before the body (all three HTML).
+    ``dated=False`` leaves out the data's last day (the index spans periods).
+    """
+    css = (paths.TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
+    toc = ([{"id": "headline", "text": "Headline figures"}] if kpis else []) + _toc(body)
+    return ENV.get_template("page.html.j2").render(
+        title=title, heading=heading or title, body=Markup(body), css=Markup(css), kpis=Markup(kpis), lede=Markup(lede),
+        period=str(period), fingerprint=tables.fingerprint, workspace_name=tables.config.name,
+        as_of=f"{tables.as_of:%Y-%m-%d}" if dated else "", toc=toc, nav=nav, version=__version__)
