@@ -5,9 +5,9 @@ import duckdb
 import pytest
 
 from salign import cli
+from salign.common.pii import pii_values
 from salign.core import paths
 from salign.report import safety
-from salign.report.pii import pii_values
 from salign.workspace.load import load_workspace
 
 pytestmark = pytest.mark.slow

@@ -86,8 +86,6 @@ def _sources():
         yield path, "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
 
 
-@pytest.mark.xfail(strict=False, reason="personas, content, qualify and review (and salign/common/render.py) "
-                                        "are still being moved to the result model")
 def test_no_html_markup_outside_the_report():
     found = [f"{path.relative_to(paths.PROJECT_ROOT)}: {m.group(0)}" for path, text in _sources()
              for m in [MARKUP.search(text)] if m]

@@ -10,11 +10,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from salign.common.pii import Matcher, pii_values
 from salign.common.stats import Rate
 from salign.core import paths
 from salign.report import overview, pages, safety
 from salign.report.cards import ARROWS, Card, headline_cards, kpi_grid, kpi_html
-from salign.report.pii import Matcher, pii_values
 from salign.runner import publish
 from salign.runner.execute import RunError, review
 from salign.workspace.load import load_workspace

@@ -4,8 +4,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from salign.common.render import table
-from salign.report import cards, pages, pii, safety
+from salign.common import pii
+from salign.common.result import Table
+from salign.report import cards, pages, safety
+from salign.report.html import table_html
 from salign.runner import publish
 from salign.workspace.load import load_workspace
 
@@ -26,7 +28,7 @@ def test_escaped_text_is_safe_and_embedded_images_are_ignored():
 
 
 def test_render_table_escapes_crm_text():
-    out = table(pd.DataFrame({"name": ["<script>alert('x')</script>"]}))
+    out = table_html(Table(pd.DataFrame({"name": ["<script>alert('x')</script>"]})))
     assert "<script>" not in out and "&lt;script&gt;" in out
 
 
@@ -63,7 +65,7 @@ def test_commit_replaces_atomically_and_restores_on_failure(tmp_path, monkeypatc
 
 
 def test_render_table_formats_floats_for_reading():
-    out = table(pd.DataFrame({"amount": [1200.0, 120000.0], "share": [0.12345, 0.5]}))
+    out = table_html(Table(pd.DataFrame({"amount": [1200.0, 120000.0], "share": [0.12345, 0.5]})))
     assert "1,200" in out and "120,000" in out and "0.123" in out and "1200.0" not in out
 
 

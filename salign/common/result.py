@@ -96,7 +96,7 @@ class Bullets:
 
 @dataclass
 class Table:
-    """A table for people: ``frame`` as shown (its cells already formatted with :mod:`salign.common.fmt`
+    """A table for people: ``frame`` as shown (its cells already formatted with :mod:`salign.core.fmt`
     where they carry units), an optional ``caption``, the row ``index`` shown or not, at most ``max_rows``."""
 
     frame: pd.DataFrame

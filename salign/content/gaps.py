@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Block, Code, Paragraph, Result, Table
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
 from salign.content.touches import quarters
+from salign.core import fmt
 
 GAPS_FILE = "content_gaps.csv"
 GAP_COLUMNS = ["rank", "persona", "stage", "reason", "current_assets", "stale_assets", "stale_asset_ids",

@@ -15,12 +15,13 @@ import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from statsmodels.stats.contingency_tables import StratifiedTable
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Block, Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg, rates
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
 from salign.content.touches import content_touches
+from salign.core import fmt
 from salign.definitions.models import UNASSIGNED
 
 #: What converting from each buying stage means.

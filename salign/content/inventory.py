@@ -7,9 +7,9 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.result import Block, Paragraph, Result, Table
 from salign.content.journey import BUYING_STAGES
+from salign.core import fmt
 from salign.workspace.schema import TABLES
 from salign.workspace.tables import MissingData
 

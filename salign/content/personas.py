@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.facts import leads_with_accounts
 from salign.common.result import Block, Paragraph, Result, Table
+from salign.core import fmt
 from salign.definitions.models import UNASSIGNED, PersonaSet
 from salign.definitions.rules import RuleError
 from salign.workspace.tables import MissingData

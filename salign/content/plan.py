@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.result import Block, Paragraph, Result, Table
+from salign.core import fmt
 
 #: Actions in the order the plan lists them (the two kinds of gap action together, by gap rank).
 ACTIONS = ("fill gap", "refresh to fill gap", "share", "refresh", "retire", "promote or retire", "classify", "retag")

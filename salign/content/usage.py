@@ -6,10 +6,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Block, Paragraph, Result, Table
 from salign.content.journey import BUYING_STAGES, NO_LEAD, UNKNOWN
 from salign.content.touches import EARLIER, content_touches, quarters
+from salign.core import fmt
 from salign.workspace.schema import TEAMS
 
 STAGE_COLUMNS = (*BUYING_STAGES, "closed", UNKNOWN, NO_LEAD)

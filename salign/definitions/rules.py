@@ -23,6 +23,8 @@ from typing import Any, Union
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from salign.core import fmt
+
 Scalar = Union[bool, int, float, str]
 OPS = ("in_", "not_in", "eq", "min", "max", "between", "contains", "is_null")
 
@@ -122,11 +124,11 @@ class Condition(BaseModel):
         if self.eq is not None:
             return f"{f} = {self.eq}"
         if self.min is not None:
-            return f"{f} >= {_num(self.min)}"
+            return f"{f} >= {fmt.exact(self.min)}"
         if self.max is not None:
-            return f"{f} <= {_num(self.max)}"
+            return f"{f} <= {fmt.exact(self.max)}"
         if self.between is not None:
-            return f"{f} between {_num(self.between[0])} and {_num(self.between[1])}"
+            return f"{f} between {fmt.exact(self.between[0])} and {fmt.exact(self.between[1])}"
         if self.contains is not None:
             return f"{f} contains '{self.contains}'"
         return f"{f} is {'missing' if self.is_null else 'present'}"
@@ -139,10 +141,6 @@ def _paren(c: Condition) -> str:
 
 def _list(values) -> str:
     return "one of " + ", ".join(map(str, values)) if len(values) > 1 else str(values[0])
-
-
-def _num(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
 
 
 def _isin(col: pd.Series, values: list) -> pd.Series:

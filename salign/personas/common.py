@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from salign.common import fmt
 from salign.common.facts import leads_with_accounts
 from salign.common.result import Block, Code, Em, Paragraph, Result, Table
 from salign.common.stats import Rate
+from salign.core import fmt
 from salign.definitions.models import UNASSIGNED, Persona, PersonaSet
 from salign.definitions.rules import Condition
 from salign.personas.compare import TEAMS

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.facts import leads_with_accounts
 from salign.common.result import Block, Bullets, Paragraph, Result, Table
 from salign.common.stats import Rate
+from salign.core import fmt
 from salign.personas.groups import group_stats, leads_cells, stats_metrics, stats_table
 
 TEAMS = ("marketing", "sales")

@@ -8,9 +8,9 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.result import Block, Paragraph, Result, Table
 from salign.common.stats import Rate
+from salign.core import fmt
 from salign.definitions.rules import Condition
 
 #: conjunctions kept per search step

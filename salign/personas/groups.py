@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.stats import Rate
+from salign.core import fmt
 
 
 def group_stats(member: pd.Series, customers: pd.DataFrame) -> dict:

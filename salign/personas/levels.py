@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt
+from salign.core import fmt
 from salign.definitions.rules import Condition
 
 

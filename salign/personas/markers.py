@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Block, Paragraph, Result, Table
 from salign.common.stats import Rate, benjamini_hochberg, rates
+from salign.core import fmt
 from salign.personas.levels import levels
 from salign.personas.profiles import attribute_columns
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Block, Em, Paragraph, Result, Strong, Table
+from salign.core import fmt
 from salign.definitions.rules import Condition
 from salign.personas.conjunctions import BUYER_KINDS
 from salign.personas.groups import group_stats, stats_table

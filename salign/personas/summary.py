@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from salign.common import fmt
 from salign.common.result import Block, Bullets, Heading, Result
+from salign.core import fmt
 from salign.definitions.models import UNASSIGNED
 
 

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Block, Paragraph, Result, Strong, Table
+from salign.core import fmt
 from salign.definitions.models import ValueDefinition
 from salign.personas.profiles import attribute_kinds, customer_profiles
 from salign.workspace.tables import MissingData

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_curve
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import rates
+from salign.core import fmt
 from salign.qualify import models, text
 from salign.qualify.auc import AUC, auc_ci, auc_difference
 from salign.qualify.teams import TEAMS, RuleMeasure, measure, whose

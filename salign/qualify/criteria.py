@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import Rate
+from salign.core import fmt
 from salign.definitions.rules import Condition
 from salign.qualify import text
 from salign.qualify.features import NUMERIC

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.facts import MARKETING_WINDOW_DAYS
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate
+from salign.core import fmt
 from salign.qualify import leakage, text
 from salign.qualify.features import Candidates, candidates
 from salign.qualify.target import Split, holdout_split, outcomes

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Paragraph, Result, Table
+from salign.core import fmt
 from salign.scoring.score import Reasons
 
 #: the explained lead sits at this quantile of the holdout scores (a lead in the top decile)

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.result import Paragraph, Result, Table
+from salign.core import fmt
 from salign.qualify.auc import auc_ci
 from salign.qualify.features import NUMERIC, Candidates
 from salign.scoring.bins import fit_spec

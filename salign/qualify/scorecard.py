@@ -20,8 +20,8 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
-from salign.common import fmt
 from salign.common.result import Paragraph, Result, Table
+from salign.core import fmt
 from salign.qualify.auc import AUC, auc_ci
 from salign.qualify.features import NUMERIC
 from salign.qualify.target import Split

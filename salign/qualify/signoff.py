@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.result import Bullets, Code, Heading, Paragraph, Result, Strong, Table
+from salign.core import fmt
 from salign.definitions.qualification import (
     Calibration,
     Data,

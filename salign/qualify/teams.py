@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from salign.common import fmt
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate
+from salign.core import fmt
 from salign.qualify import text
 from salign.qualify.auc import auc_difference
 from salign.workspace.tables import MissingData

@@ -1,4 +1,4 @@
-"""How the study's rates and lifts read on its pages, through :mod:`salign.common.fmt`.
+"""How the study's rates and lifts read on its pages, through :mod:`salign.core.fmt`.
 
 >>> from salign.common.stats import Rate
 >>> rate(Rate(21, 50)), rate(Rate(0, 0)), times(1.4242), times(None)
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-from salign.common import fmt
 from salign.common.stats import Rate
+from salign.core import fmt
 
 
 def rate(r: Rate) -> str:

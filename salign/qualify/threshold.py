@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate
+from salign.core import fmt
 from salign.qualify import text
 from salign.qualify.target import MIN_CREATION_DAYS
 from salign.workspace.tables import MissingData

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import nbformat
 
+from salign.common.pii import Matcher, pii_values
 from salign.report.cards import headline_cards, kpi_grid
 from salign.report.index import index_page
 from salign.report.overview import overview_body
 from salign.report.pages import notebook_body, page, shareable, title
-from salign.report.pii import Matcher, pii_values
 from salign.report.safety import artifact_leaks, cell_leaks, check_page, metrics_leaks
 
 #: how many problems a refusal lists

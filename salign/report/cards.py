@@ -2,7 +2,7 @@
 
 :func:`headline_cards` makes one :class:`Card` per figure (value, detail, change vs last quarter);
 :func:`kpi_html` and :func:`kpi_grid` draw them (``templates/kpis.html.j2``). Numbers read as
-everywhere else: :mod:`salign.common.fmt`.
+everywhere else: :mod:`salign.core.fmt`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from markupsafe import Markup
 
-from salign.common import fmt
+from salign.core import fmt
 from salign.report.html import macro
 from salign.report.pages import title
 

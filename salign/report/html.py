@@ -2,7 +2,7 @@
 
 :func:`result_html` renders a :class:`~salign.common.result.Result` (title and blocks) or a
 :class:`~salign.common.result.Skipped`; :func:`table_html` a table. Numbers in table cells
-that are still numbers are formatted with :mod:`salign.common.fmt`. :func:`fragment` and
+that are still numbers are formatted with :mod:`salign.core.fmt`. :func:`fragment` and
 :func:`macro` give the other report modules the same templates and environment.
 """
 from __future__ import annotations
@@ -13,9 +13,8 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from salign.common import fmt
 from salign.common.result import Bullets, Heading, Paragraph, Result, Skipped, Table
-from salign.core import paths
+from salign.core import fmt, paths
 
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(paths.TEMPLATES_DIR), autoescape=True,
                          trim_blocks=True, lstrip_blocks=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from salign.common import fmt
+from salign.core import fmt
 from salign.report.cards import Card, headline_cards, headline_value, is_comparison, is_rate, label_of
 from salign.report.html import fragment
 from salign.report.pages import page, title

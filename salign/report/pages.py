@@ -86,7 +86,7 @@ def notebook_body(nb: nbformat.NotebookNode) -> tuple[str, str, str]:
     if first is not None and first.cell_type == "markdown" and re.match(r"\s*#\s", first.source):
         head, _, rest = first.source.strip().partition("\n")
         heading = head.lstrip("#").strip()
-        lede = _export(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(rest)])) if rest.strip() else ""
+        lede = _export(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(rest, id=f"{first.get('id', 'lede')}-lede")])) if rest.strip() else ""
         nb = nbformat.from_dict(dict(nb, cells=nb.cells[1:]))
     return heading, lede, _alt_texts(_without_repeated_titles(_export(nb)))
 

@@ -2,7 +2,7 @@
 
 Every check returns the list of problems found (empty: safe); :func:`salign.report.build.build`
 refuses to publish on any. A leak is named by where it is and its kind, its value only masked
-(the patterns are :mod:`salign.report.pii`'s).
+(the patterns are :mod:`salign.common.pii`'s).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from salign.report.pii import Matcher
+from salign.common.pii import Matcher
 
 PAGE_BUDGET_BYTES = 3 * 1024 * 1024
 #: files the notebooks write next to the pages (artifacts people sign) that are scanned as text
@@ -29,7 +29,7 @@ def visible_text(page_html: str) -> str:
 def check_page(name: str, page_html: str, pii=(), scan_text: bool = True) -> list[str]:
     """Every reason ``page_html`` must not be shared (empty list: safe).
 
-    ``pii`` is a :class:`salign.report.pii.Matcher` or the PII values of the inputs;
+    ``pii`` is a :class:`salign.common.pii.Matcher` or the PII values of the inputs;
     ``scan_text=False`` skips the leak scan (done per cell already).
     """
     problems = []

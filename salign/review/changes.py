@@ -34,9 +34,10 @@ from scipy.stats import fisher_exact, norm
 from statsmodels.stats.proportion import proportions_ztest
 from statsmodels.stats.rates import test_poisson_2indep
 
-from salign.common import fmt, periods
+from salign.common import periods
 from salign.common.result import Bullets, Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg
+from salign.core import fmt
 from salign.review import dimensions, funnel, handoff, sla, winloss
 from salign.workspace.tables import MissingData
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salign.common import fmt
 from salign.common.result import Paragraph, Result, Skipped, Table
+from salign.core import fmt
 from salign.workspace.tables import MissingData
 
 OWNERS = {"marketing_volume": "marketing", "marketing_min_fields": "marketing", "sales_follow_up": "sales"}
@@ -67,7 +67,7 @@ def _rate_evidence(k, n, lo, hi) -> str:
     """A rate in an item's evidence: ``32.8% (80 of 244; 27.2%-38.9%)``.
 
     The evidence is part of ``metrics.json``, so this keeps the wording it has always had there
-    (without the ``95% CI`` that :func:`salign.common.fmt.rate` puts before the interval).
+    (without the ``95% CI`` that :func:`salign.core.fmt.rate` puts before the interval).
     """
     if not n:
         return fmt.rate(k, n)

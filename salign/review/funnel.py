@@ -25,9 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, kaplan_meier, rates
+from salign.core import fmt
 from salign.review import dimensions
 from salign.workspace.schema import EXITS, FUNNEL
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import pii, plotting
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, kaplan_meier
-from salign.report import pii
+from salign.core import fmt
 from salign.review import dimensions, funnel
 from salign.review.sla import HOUR, decisions, handoffs, queue_names
 

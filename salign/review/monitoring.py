@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.facts import lead_facts
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, rates
+from salign.core import fmt
 from salign.review import dimensions, funnel
 from salign.scoring.card import Scorecard
 from salign.scoring.score import score_leads

@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.facts import first_reached
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
+from salign.core import fmt
 from salign.review import dimensions, funnel
 
 FOLLOW_UP_TYPES = ("call", "email", "meeting")

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg, kaplan_meier
+from salign.core import fmt
 from salign.review import changes, funnel, sla
 from salign.workspace.tables import MissingData
 

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact, mannwhitneyu
 
-from salign.common import fmt, plotting
+from salign.common import plotting
 from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
+from salign.core import fmt
 from salign.review import dimensions, funnel
 from salign.review.handoff import clean_reason
 from salign.workspace.tables import MissingData

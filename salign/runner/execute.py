@@ -91,9 +91,13 @@ def execute(name: str, values: dict, staging: Path, cell_timeout: float, kernels
     return seconds
 
 
-def _printer(lock=threading.Lock()):
+_PRINT_LOCK = threading.Lock()
+
+
+def _printer():
+    """Progress lines on stdout, one whole line at a time (two notebooks run at once)."""
     def say(message: str) -> None:
-        with lock:
+        with _PRINT_LOCK:
             print(message, flush=True)
 
     return say

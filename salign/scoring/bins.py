@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from salign.common import fmt
+from salign.core import fmt
 
 #: the two kinds of feature a scorecard bins
 NUMERIC, CATEGORICAL = "numeric", "categorical"

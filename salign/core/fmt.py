@@ -89,6 +89,11 @@ def points(delta: float) -> str:
     return f"{delta * 100:+.1f} pts"
 
 
+def exact(x) -> str:
+    """A number as written in a rule, all its digits, with thousands separators: ``1,000``, ``2,500.5``, ``0.25``."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
+
+
 def money(x, currency: str = "") -> str:
     """An amount in the workspace currency, whole units: ``EUR 1,234,568``."""
     if _missing(x):
