@@ -1,8 +1,8 @@
 """What an analysis returns: data for people (text, tables, figures, metrics), never HTML.
 
 An analysis result is a :class:`Result`: a ``title``, ``blocks()`` (what a reader sees, in
-order: paragraphs, bullet lists, tables), ``figure()`` (a matplotlib Figure or None) with a
-``figure_description``, and ``metrics()`` (the figures written to ``metrics.json``). Only
+order: paragraphs, bullet lists, tables), ``draw()`` (a matplotlib Figure or None; ``figure()``
+returns it labelled with ``figure_description``, the image's alternative text), and ``metrics()`` (the figures written to ``metrics.json``). Only
 :mod:`salign.report` turns blocks into HTML (escaping every text); notebooks display results
 through the formatter the runner registers.
 
@@ -128,8 +128,16 @@ class Result:
     def metrics(self) -> dict:
         return {}
 
-    def figure(self):
+    def draw(self):
+        """The result's matplotlib Figure, or None; subclasses with a picture override this."""
         return None
+
+    def figure(self):
+        """The figure, labelled with :attr:`figure_description` (the report's alternative text for the image)."""
+        fig = self.draw()
+        if fig is not None:
+            fig.set_label(self.figure_description)
+        return fig
 
 
 @dataclass

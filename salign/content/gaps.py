@@ -92,7 +92,7 @@ class ContentMatrix(Result):
             out.append(Table(tags, caption="Assets tagged with personas the set in use does not have"))
         return out
 
-    def figure(self):
+    def draw(self):
         """Heatmap of current assets per persona and stage; gaps in red with the leads they affect."""
         mat = self._grid("current_assets").astype(float)
         leads = self._grid("leads_per_quarter")

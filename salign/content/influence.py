@@ -100,7 +100,7 @@ class Influence(Result):
             "q": p["q"].map(fmt.p_value)})
         return out + [Table(shown, caption="Asset and stage pairs, clearest association first", max_rows=40)]
 
-    def figure(self):
+    def draw(self):
         """Persona-adjusted odds ratios with 95% intervals for the most used asset-stage pairs of each stage."""
         p = self.pairs.dropna(subset=["odds_ratio", "or_low", "or_high"])
         p = p[(p["odds_ratio"] > 0) & (p["or_low"] > 0) & np.isfinite(p["or_high"])]

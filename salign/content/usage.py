@@ -112,7 +112,7 @@ class Usage(Result):
         per_asset = per_asset[cols].assign(last_used=per_asset["last_used"].dt.strftime("%Y-%m-%d"))
         return out + [Table(per_asset, caption="Uses per asset (team columns: all history)", max_rows=200)]
 
-    def figure(self):
+    def draw(self):
         """Uses per quarter, marketing and sales side by side."""
         fig, ax = plotting.figure()
         x = np.arange(len(self.quarter_labels))

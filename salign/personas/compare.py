@@ -126,7 +126,7 @@ class TeamPersonas(Result):
         m = self.membership
         return {"best": int(m["_best"].sum()), "worst": int(m["_worst"].sum())}
 
-    def figure(self):
+    def draw(self):
         """Share of best and worst customers in each persona, coloured by team (left); overlap matrix (right)."""
         s = self.personas.iloc[::-1]
         fig, (ax, ax2) = plotting.figure(1, 2, size=(11.0, 4.8), width_ratios=[1.2, 1])

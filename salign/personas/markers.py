@@ -193,7 +193,7 @@ class Markers(Result):
             Table(self._display(self.warnings, "worst"), max_rows=25,
                   caption=f"Warning signs ({fmt.count(len(self.warnings))})")]
 
-    def figure(self):
+    def draw(self):
         """Lift with its interval for the strongest marks (left) and warning signs (right)."""
         fig, axes = plotting.figure(1, 2, size=(10.0, 4.8))
         for ax, frame, outcome, color, title in (

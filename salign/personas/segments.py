@@ -141,7 +141,7 @@ class Segments(Result):
                       "all worst customers."),
             Table(shown)]
 
-    def figure(self):
+    def draw(self):
         """Silhouette by k (left); share of all value vs share of all worst customers per segment (right)."""
         fig, (ax, ax2) = plotting.figure(1, 2, width_ratios=[1, 1.6])
         ks = list(self.silhouettes)

@@ -186,7 +186,7 @@ class CustomerValue(Result):
                 top[col] = top[col].map(fmt.number)
         return out + [Table(top, caption=f"The ten most valuable of {fmt.count(n)} customers")]
 
-    def figure(self):
+    def draw(self):
         """Sorted customer value (best and worst coloured) and the cumulative share of value."""
         c = self.customers.sort_values("value", ascending=False).reset_index(drop=True)
         fig, (ax, ax2) = plotting.figure(1, 2, width_ratios=[1.6, 1])

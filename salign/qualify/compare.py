@@ -147,7 +147,7 @@ class Comparison(Result):
                          "scorecard: recall": text.rate(s.recall)})
         return pd.DataFrame(rows)
 
-    def figure(self):
+    def draw(self):
         fig, (roc, rel, lift) = plotting.figure(1, 3, size=(12.0, 4.0))
         for i, m in enumerate(self.models):
             fpr, tpr, _ = roc_curve(self.y, m.probability)

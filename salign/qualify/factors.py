@@ -49,7 +49,7 @@ class Factors(Result):
                           f"Top reasons: {'; '.join(self.reasons)}."),
                 Table(lead)]
 
-    def figure(self):
+    def draw(self):
         g = self.global_.iloc[::-1]
         fig, ax = plotting.figure(size=(7.0, max(2.5, 0.32 * len(g) + 1)))
         ax.barh(g["feature"], g["spread"], color=plotting.COLORS["common"])

@@ -130,7 +130,7 @@ class ThresholdChoice(Result):
                           "leads, about as many again as the sales-ready ones."),
                 Table(self.shown(), caption="Trade-off on the holdout leads, scaled to a quarter's inflow")]
 
-    def figure(self):
+    def draw(self):
         fig, ax = plotting.figure(size=(8.0, 4.6))
         t = self.table
         ax.plot(t["score"], t["volume"], color=plotting.COLORS["marketing"], label="sales-ready leads per quarter")

@@ -176,7 +176,7 @@ class Funnel(Result):
         return [Paragraph(f"Cumulative conversion. Cohort: leads created in {self.period}, each followed for "
                           f"{self.window_days} days from creation.", *note), Table(shown)]
 
-    def figure(self):
+    def draw(self):
         t = self.table
         fig, ax = _rate_bars(t["stage"], t)
         ax.set_title(f"Leads created in {self.period} passing each stage within {self.window_days} days (95% CI)")
@@ -267,7 +267,7 @@ class StageConversion(Result):
                       f"stage or any later one. Counted in the whole history: skipped stages {skipped}; re-entered "
                       f"stages {reentered}.", note=True)]
 
-    def figure(self):
+    def draw(self):
         t = self.table
         immature = (t["mature"] < t["n"]).to_numpy()
         fig, ax = _rate_bars(t["stage"] + "→" + t["next"], t, hatch=["//" if i else "" for i in immature],
@@ -316,7 +316,7 @@ class TimeInStage(Result):
                           "later one or is rejected, recycled, disqualified or lost; leads still in the stage when the "
                           "data ends are censored, not dropped."), Table(rows)]
 
-    def figure(self):
+    def draw(self):
         fig, ax = plotting.figure()
         for s, km in self.curves.items():
             if km is not None:
@@ -381,7 +381,7 @@ class Volumes(Result):
         return [Paragraph(f"Leads entering each stage in {self.period}, by {self.dimension} (flow counts), and the "
                           "cohort conversion of the quarter's MQLs."), Table(shown)]
 
-    def figure(self):
+    def draw(self):
         t = self.table.sort_values("mql")
         fig, ax = plotting.figure()
         ax.barh(t[self.dimension].astype(str), t["lead"], color=plotting.COLORS["muted"], label="new leads")

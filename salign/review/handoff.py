@@ -152,7 +152,7 @@ class Rejections(Result):
                 Table(shown, caption="Rejection reasons (contacts in the text removed)", max_rows=15),
                 Table(reps, caption="Rejections by rep")]
 
-    def figure(self):
+    def draw(self):
         r = self.reasons.head(12).iloc[::-1]
         fig, ax = plotting.figure()
         colors = [plotting.COLORS["bad"] if x == NO_REASON else plotting.COLORS["sales"] for x in r["reason"]]
@@ -214,7 +214,7 @@ class Recycling(Result):
         return [Paragraph(f"Leads recycled since {self.since} (first recycling of each lead), followed to the end of "
                           "the data: did they come back as MQL, reach SQL, or win?"), Table(shown)]
 
-    def figure(self):
+    def draw(self):
         t = self.table
         fig, ax = plotting.figure()
         x = np.arange(len(t))

@@ -114,7 +114,7 @@ class QualificationMonitor(Result):
                 Paragraph(f"{drift_lead} Reference: {self.reference}; now: leads created in {self.period}."),
                 Table(drift, caption="Drift of the scorecard's inputs (PSI)")]
 
-    def figure(self):
+    def draw(self):
         r = self.reliability
         fig, ax = plotting.figure()
         ax.plot([0, 1], [0, 1], color=plotting.COLORS["muted"], ls="--", label="perfect calibration")

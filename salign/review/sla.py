@@ -220,7 +220,7 @@ class SLAScorecard(Result):
              "measured": str(self.with_reason), "met": "(no target share in sla.yaml)"},
         ])
 
-    def figure(self):
+    def draw(self):
         """Left: Kaplan-Meier share not yet followed up by hours since handoff. Right: within-SLA share by week."""
         fig, (ax, wx) = plotting.figure(1, 2, size=(plotting.SIZE[0] * 1.4, plotting.SIZE[1]))
         if self.curve is not None:

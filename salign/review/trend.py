@@ -80,7 +80,7 @@ class Trend(Result):
                           "(tests as in the change table; Benjamini-Hochberg over these comparisons)."),
                 Table(shown), Table(series, caption="Quarter by quarter")]
 
-    def figure(self):
+    def draw(self):
         q = self.quarters
         fig, ax = plotting.figure()
         for name in ("follow_up_within_sla", "mql_to_sql", "acceptance_by_sales", "rejections_without_reason"):

@@ -141,7 +141,7 @@ class WinLoss(Result):
                 Table(lr.assign(count=lr["count"].map(fmt.count)), caption="Why deals were lost") if len(lr) else
                 Paragraph("The data records no reason for any lost deal of the quarter.")]
 
-    def figure(self):
+    def draw(self):
         """Win rate by product (else by the first breakdown the data has), with intervals and the overall rate."""
         dim = self._figure_dimension
         b = self.by[self.by["dimension"] == dim].sort_values("rate")
@@ -199,7 +199,7 @@ class SalesCycle(Result):
                           f"{self.overall}. Deals still open are censored at the end of the data, so long cycles are "
                           f"not hidden. Median of the deals already closed, by outcome: {closed}.")]
 
-    def figure(self):
+    def draw(self):
         fig, ax = plotting.figure()
         if self.curve is not None:
             sf = self.curve.survival_function_.iloc[:, 0]

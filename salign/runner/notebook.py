@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from IPython import get_ipython
-from matplotlib_inline.backend_inline import set_matplotlib_formats
+from IPython.core.pylabtools import print_figure
+from matplotlib.figure import Figure
 
 from salign.common import periods
 from salign.common.result import Result, Skipped
@@ -91,4 +92,10 @@ def _show_results() -> None:
     if shell is None:  # plain Python: nothing to display into
         return
     shell.display_formatter.formatters["text/html"].for_type(Result, result_html)
-    set_matplotlib_formats("png")
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _png)
+
+
+def _png(fig: Figure):
+    """A figure as PNG, with its label (the result's description of it) as the image's alternative text."""
+    data = print_figure(fig, fmt="png", base64=True)
+    return (data, {"alt": fig.get_label()}) if fig.get_label() else data
