@@ -24,8 +24,9 @@ $(STAMP): pyproject.toml
 review: $(STAMP) ## run the quarterly review on $(WORKSPACE) into $(OUT)/ (PERIOD=2026Q3 to pick one)
 	$(BIN)/salign review --workspace $(WORKSPACE) --out $(OUT) $(if $(PERIOD),--period $(PERIOD))
 
+# -n auto: one pytest-xdist worker per core; tests/conftest.py keeps the files of one shared review on one worker.
 test: $(STAMP) chromium ## run the whole test suite (unit, notebooks, end to end, browser)
-	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider -n auto
 
 # Debian's chromium and its matching chromedriver for tests/test_browser.py; apt-get only when they are absent.
 chromium: ## install Debian's chromium + chromedriver for the browser test (when absent)
@@ -36,7 +37,7 @@ chromium: ## install Debian's chromium + chromedriver for the browser test (when
 		chromium chromium-driver fonts-liberation
 
 test-fast: $(STAMP) ## unit tests only (no notebooks, no end-to-end runs)
-	$(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider
+	$(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider -n auto
 
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/

@@ -1,4 +1,11 @@
-"""Shared fixtures: a tiny hand-written workspace for fast unit tests, and the embedded sample."""
+"""Shared fixtures: a tiny hand-written workspace for fast unit tests, the embedded sample, and one review of each.
+
+A whole review takes seconds, so the tests that only read a published report share one per session:
+``tiny_reports`` (the tiny workspace, 2025Q4) and ``sample_reports`` (data/sample, 2026Q3). They are
+read-only; a test that writes to a reports folder (a rerun, a planted fault) works on a copy
+(``copy_reports``). Under pytest-xdist the files that read one shared review run on one worker
+(``SHARED_REVIEW``), so each review is built once, and every other file is one unit of work.
+"""
 from __future__ import annotations
 
 import shutil
@@ -6,7 +13,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
+from salign import cli
 from salign.core import paths
 
 REAL_DATA = paths.PROJECT_ROOT.parent / "shared" / "data" / "real"
@@ -127,8 +136,74 @@ def sample_copy(tmp_path) -> Path:
     return dst
 
 
+def copy_reports(reports: Path, to: Path) -> Path:
+    """A private copy of a shared reports folder, for a test that writes to it."""
+    return Path(shutil.copytree(reports, to, symlinks=True))
+
+
+@pytest.fixture(scope="session")
+def tiny_reports(tmp_path_factory) -> tuple[Path, Path]:
+    """(workspace, reports folder): ``salign review`` of the tiny workspace, run once. Read-only.
+
+    No ``--period``: the review picks the latest complete quarter, 2025Q4.
+    """
+    ws = write_workspace(tmp_path_factory.mktemp("tiny-ws") / "tiny", TINY)
+    out = tmp_path_factory.mktemp("tiny-reports")
+    assert cli.main(["review", "--workspace", str(ws), "--out", str(out)]) == 0
+    assert (out / "2025Q4" / "metrics.json").exists()
+    return ws, out
+
+
+@pytest.fixture(scope="session")
+def sample_reports(tmp_path_factory) -> Path:
+    """The reports folder of ``salign review`` of data/sample for 2026Q3, run once. Read-only."""
+    out = tmp_path_factory.mktemp("sample-reports")
+    assert cli.main(["review", "--workspace", str(paths.SAMPLE_WORKSPACE), "--out", str(out),
+                     "--period", "2026Q3"]) == 0
+    return out
+
+
+#: test file -> the shared review (a fixture above) it reads
+SHARED_REVIEW = {
+    "tests/test_database.py": "sample_reports",
+    "tests/test_end_to_end.py": "sample_reports",
+    "tests/test_personas_notebook.py": "sample_reports",
+    "tests/test_review_headline.py": "sample_reports",
+    "tests/test_browser.py": "tiny_reports",
+    "tests/test_faults.py": "tiny_reports",
+    "tests/test_review.py": "tiny_reports",
+}
+
+
+class ByFileAndSharedReview(LoadScopeScheduling):
+    """pytest-xdist's units of work: one per file (module fixtures and a notebook's cells stay on one worker),
+    except that the files reading one shared review form one unit, so the review is built once.
+
+    (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but with pytest 9.2 it silently
+    distributes the tests one by one: pytest-xdist issue 1386.)
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return SHARED_REVIEW.get(path, path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``-n``, distribute work with :class:`ByFileAndSharedReview` (whatever ``--dist`` says)."""
+    return ByFileAndSharedReview(config, log)
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip("../shared/data/real is not present (a user's clone does not have it)")
     return REAL_DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that reads a shared review must be listed in SHARED_REVIEW, or the review is built twice."""
+    unlisted = sorted({i.nodeid.split("::", 1)[0] for i in items
+                       for name in ("sample_reports", "tiny_reports") if name in getattr(i, "fixturenames", ())
+                       if SHARED_REVIEW.get(i.nodeid.split("::", 1)[0]) != name})
+    if unlisted:
+        raise pytest.UsageError(f"add these files to SHARED_REVIEW in tests/conftest.py: {', '.join(unlisted)}")

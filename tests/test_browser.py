@@ -17,10 +17,10 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from salign import cli
 from salign.core import paths
 from salign.runner import publish
 from salign.workspace.load import load_workspace
+from tests.conftest import copy_reports
 
 pytestmark = pytest.mark.slow
 
@@ -52,13 +52,10 @@ return {
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
+def report(tiny_reports, tmp_path_factory) -> Path:
     """The tiny workspace's report of 2025Q4, and a copy of it published as 2025Q3 so that the index draws trends."""
-    from tests.conftest import TINY, write_workspace
-
-    ws = write_workspace(tmp_path_factory.mktemp("ws") / "tiny", TINY)
-    out = tmp_path_factory.mktemp("reports")
-    assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", PERIODS[-1]]) == 0
+    ws, shared = tiny_reports
+    out = copy_reports(shared, tmp_path_factory.mktemp("browser") / "reports")
     earlier = out / PERIODS[0]
     shutil.copytree(out / PERIODS[-1], earlier)
     metrics = json.loads((earlier / "metrics.json").read_text())
@@ -119,7 +116,9 @@ def test_every_page_in_a_real_browser(report, browser):
         errors = [m["message"] for m in console if m["level"] in ("SEVERE", "ERROR")]
         assert errors == [], f"{name}: console errors {errors}"
         assert all(i["complete"] and i["width"] > 0 for i in facts["images"]), f"{name}: undecoded image {facts['images']}"
-        assert all(i["alt"].startswith("Figure") for i in facts["images"]), f"{name}: an image without a useful alt"
+        # every figure says in words what it shows: its result's description, not a placeholder
+        assert all(len(i["alt"]) > 30 and not i["alt"].startswith("Figure") for i in facts["images"]), \
+            f"{name}: an image without a description {[i['alt'] for i in facts['images']]}"
         assert facts["scripts"] == 0, f"{name}: has a script"
         assert not [r for r in facts["resources"] if not r.startswith(("data:", "file:"))], f"{name}: network use"
         assert not CODE_SIGNS.search(facts["text"]), f"{name}: shows source code: {CODE_SIGNS.search(facts['text'])}"

@@ -16,10 +16,8 @@ TRUTH = json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    assert cli.main(["review", "--workspace", str(SAMPLE), "--out", str(out), "--period", "2026Q3"]) == 0
-    return out / "2026Q3"
+def report(sample_reports):
+    return sample_reports / "2026Q3"
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
 """Faults of an unattended run: each leaves the previous report byte-identical and says clearly what happened.
 
-A report of the tiny workspace is published once (module fixture); every test
-then breaks a run on the same reports folder in one way (a fault planted in a
-copy of the notebooks, a signal, a held lock, a read-only folder) and checks
-the previous report, the message and that no kernel outlives the run.
+A report of the tiny workspace is published once per session (conftest.tiny_reports); every
+test copies it and breaks a run on its copy in one way (a fault planted in a copy of the
+notebooks, a signal, a held lock, a read-only folder) and checks the previous report, the
+message and that no kernel outlives the run. A run runs only the notebook its fault is in.
 """
 from __future__ import annotations
 
@@ -25,23 +25,26 @@ from salign.core import paths
 from salign.runner import publish
 from salign.runner.execute import RunError, RunLocked, RunTimeout, review
 from salign.runner.lock import LOCK_NAME, RunLock
+from tests.conftest import copy_reports
 
 pytestmark = pytest.mark.slow
 
 PERIOD = "2025Q4"
-#: runs the CLI with the notebooks read from argv[1] (a copy with a planted fault)
+#: runs the CLI on notebook argv[2] only, read from argv[1] (a copy with a planted fault)
 CLI_WITH_NOTEBOOKS = """\
 import functools, sys
 from salign import cli
 from salign.runner import execute as run
-run.review = functools.partial(run.review, notebooks_dir=sys.argv[1])
-sys.exit(cli.main(sys.argv[2:]))
+run.review = functools.partial(run.review, notebooks_dir=sys.argv[1], notebooks=(sys.argv[2],))
+sys.exit(cli.main(sys.argv[3:]))
 """
-#: runs the CLI but dies (SIGKILL, no clean-up at all) once the staging report is complete, before it is swapped in
+#: runs the CLI on 03_qualification only but dies (SIGKILL, no clean-up at all) once the staging report is
+#: complete, before it is swapped in
 CLI_DYING_IN_PUBLISH = """\
-import os, signal, sys
+import functools, os, signal, sys
 from salign import cli
 from salign.runner import execute
+execute.review = functools.partial(execute.review, notebooks=("03_qualification",))
 real_build = execute.build
 def build_then_die(*args, **kwargs):
     real_build(*args, **kwargs)
@@ -51,15 +54,11 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """(workspace, reports folder) with a good report of 2025Q4 already published."""
-    from tests.conftest import TINY, write_workspace
-
-    ws = write_workspace(tmp_path_factory.mktemp("ws") / "tiny", TINY)
-    out = tmp_path_factory.mktemp("reports")
-    assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", PERIOD]) == 0
-    return ws, out
+@pytest.fixture
+def published(tiny_reports, tmp_path):
+    """(workspace, reports folder) with a good report of 2025Q4 already published: a copy of the shared one."""
+    ws, out = tiny_reports
+    return ws, copy_reports(out, tmp_path / "reports")
 
 
 def snapshot(out: Path) -> dict[str, bytes]:
@@ -123,7 +122,7 @@ def test_exception_mid_notebook(published, tmp_path):
     before = snapshot(out)
     nbs = plant(tmp_path, "01_personas", "raise RuntimeError('planted failure in the middle of the notebook')")
     with pytest.raises(RunError) as err:
-        review(ws, PERIOD, out, notebooks_dir=nbs, progress=lambda m: None)
+        review(ws, PERIOD, out, notebooks=["01_personas"], notebooks_dir=nbs, progress=lambda m: None)
     message = str(err.value)
     assert "notebook 01_personas failed" in message and "planted failure in the middle" in message
     assert "previous report of 2025Q4, if any, is unchanged" in message
@@ -137,7 +136,7 @@ def test_kernel_killed(published, tmp_path):
     before = snapshot(out)
     nbs = plant(tmp_path, "03_qualification", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", after=2)
     with pytest.raises(RunError) as err:
-        review(ws, PERIOD, out, notebooks_dir=nbs, progress=lambda m: None)
+        review(ws, PERIOD, out, notebooks=["03_qualification"], notebooks_dir=nbs, progress=lambda m: None)
     message = str(err.value)
     assert "notebook 03_qualification failed: its kernel died" in message
     assert kept_notebook(message, out).name == "03_qualification.ipynb"
@@ -151,7 +150,8 @@ def test_cell_hang_stopped_by_the_cell_timeout(published, tmp_path):
     nbs = plant(tmp_path, "03_qualification", hang(pidfile), after=1)  # right after the parameters
     t0 = time.monotonic()
     with pytest.raises(RunTimeout) as err:
-        review(ws, PERIOD, out, notebooks_dir=nbs, cell_timeout=8, progress=lambda m: None)
+        review(ws, PERIOD, out, notebooks=["03_qualification"], notebooks_dir=nbs, cell_timeout=8,
+               progress=lambda m: None)
     assert time.monotonic() - t0 < 40
     message = str(err.value)
     assert "notebook 03_qualification failed: a cell ran longer than --cell-timeout" in message
@@ -168,7 +168,8 @@ def test_overall_timeout_kills_every_kernel(published, tmp_path):
     nbs = plant(tmp_path, "01_personas", hang(pidfile), after=1)  # right after the parameters
     t0 = time.monotonic()
     with pytest.raises(RunTimeout) as err:  # no cell limit: only the overall one can stop it
-        review(ws, PERIOD, out, notebooks_dir=nbs, cell_timeout=0, timeout=20, progress=lambda m: None)
+        review(ws, PERIOD, out, notebooks=["01_personas"], notebooks_dir=nbs, cell_timeout=0, timeout=20,
+               progress=lambda m: None)
     assert time.monotonic() - t0 < 60
     message = str(err.value)
     assert "took longer than --timeout 20 s" in message and "01_personas" in message
@@ -182,9 +183,9 @@ def test_concurrent_run_exits_at_once_and_sigterm_stops_the_first(published, tmp
     ws, out = published
     before = snapshot(out)
     pidfile = tmp_path / "kernel.pid"
-    nbs = plant(tmp_path, "01_personas", hang(pidfile))
-    first = subprocess.Popen([sys.executable, "-c", CLI_WITH_NOTEBOOKS, str(nbs), "review", "--workspace", str(ws),
-                              "--out", str(out), "--period", PERIOD], cwd=paths.PROJECT_ROOT,
+    nbs = plant(tmp_path, "01_personas", hang(pidfile), after=1)  # right after the parameters
+    first = subprocess.Popen([sys.executable, "-c", CLI_WITH_NOTEBOOKS, str(nbs), "01_personas", "review",
+                              "--workspace", str(ws), "--out", str(out), "--period", PERIOD], cwd=paths.PROJECT_ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         end = time.monotonic() + 60
@@ -265,18 +266,20 @@ def test_output_folder_not_writable(published):
     assert snapshot(out) == before
 
 
-def test_rerun_takes_over_a_stale_lock_and_gives_byte_identical_metrics(published, capsys):
+def test_rerun_takes_over_a_stale_lock_and_gives_the_same_metrics(published, capsys):
+    """The rerun notebook's metrics equal the published ones (that a whole rerun gives byte-identical
+    metrics is tested on the sample in tests/test_end_to_end.py)."""
     ws, out = published
-    before = snapshot(out)
+    before = json.loads((out / PERIOD / "metrics.json").read_text())
     dead = subprocess.Popen(["true"])
     dead.wait()
     (out / LOCK_NAME).write_text(json.dumps({"pid": dead.pid, "host": "here", "period": PERIOD,
                                              "started": "2026-01-01T03:00:00+00:00"}) + "\n")
     (out / f".staging-{PERIOD}-deadbeef").mkdir()
-    assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", PERIOD]) == 0
+    review(ws, PERIOD, out, notebooks=["03_qualification"])
     said = capsys.readouterr().out
     assert f"taking over the lock left by pid {dead.pid}" in said
     assert f"removed .staging-{PERIOD}-deadbeef" in said
-    after = snapshot(out)
-    assert after[f"{PERIOD}/metrics.json"] == before[f"{PERIOD}/metrics.json"]
+    after = json.loads((out / PERIOD / "metrics.json").read_text())
+    assert after["notebooks"] == {"03_qualification": before["notebooks"]["03_qualification"]}
     assert (out / LOCK_NAME).read_text() == ""

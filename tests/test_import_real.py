@@ -1,9 +1,16 @@
-"""The two real third-party datasets import through the committed mapping files and load as workspaces."""
+"""The two real third-party datasets import through the committed mapping files and load as workspaces.
+
+Expected counts are read from the raw export files with the csv module, never through salign.
+"""
+import csv
 import hashlib
 import json
+import re
+from collections import Counter
 
 import pandas as pd
 import pytest
+from matplotlib.container import ErrorbarContainer
 
 from salign import cli
 from salign.core import paths
@@ -15,6 +22,17 @@ MAPPINGS = paths.PROJECT_ROOT / "data" / "mappings"
 
 def _digest(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _rows(path) -> list[dict[str, str]]:
+    """A raw CSV file of an export, as text."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _maven_kept(pipeline: list[dict]) -> list[dict]:
+    """The pipeline rows the mapping keeps: all but prospecting deals without an engage_date."""
+    return [r for r in pipeline if not (r["deal_stage"] == "Prospecting" and not r["engage_date"])]
 
 
 def _balanced(report: dict) -> None:
@@ -29,22 +47,33 @@ def test_maven_crm_imports_and_loads(real_data, tmp_path):
     tables, report = import_mapping(MAPPINGS / "maven_crm.yaml", tmp_path / "maven")
     assert _digest(src) == before  # the inputs are never modified
     loaded = load_workspace(tmp_path / "maven")
-    assert len(loaded.accounts) == 85 and len(loaded.opportunities) == 8300
+    pipeline = _rows(src / "sales_pipeline.csv")
+    kept = _maven_kept(pipeline)
+    stages = Counter(r["deal_stage"] for r in kept)
+    products = {r["product"] for r in _rows(src / "products.csv")}
+    assert len(loaded.accounts) == len(_rows(src / "accounts.csv")) and len(loaded.opportunities) == len(kept)
     assert loaded.config.currency == "USD" and loaded.as_of == pd.Timestamp("2018-01-01", tz="UTC")
     opp = loaded.opportunities
-    assert opp["outcome"].value_counts().to_dict() == {"won": 4238, "lost": 2473, "open": 1589}
-    assert set(opp["product"]) == set(pd.read_csv(src / "products.csv")["product"])  # GTXPro reconciled
+    assert opp["outcome"].value_counts().to_dict() == {"won": stages["Won"], "lost": stages["Lost"],
+                                                      "open": stages["Engaging"] + stages["Prospecting"]}
+    assert set(opp["product"]) == products  # GTXPro reconciled
     assert opp.loc[opp["outcome"] == "lost", "amount"].isna().all()  # a lost deal's 0 is not its size
-    assert opp.loc[opp["opportunity_id"] == "1C1I7A6R", "account_id"].item() == "cancity"
-    assert opp.loc[opp["opportunity_id"] == "1C1I7A6R", "created_at"].item() == pd.Timestamp("2016-10-20", tz="UTC")
-    assert opp["account_id"].isna().sum() == 1088  # engaging deals without an account stay unassigned
+    first = next(r for r in kept if r["opportunity_id"] == "1C1I7A6R")  # at Cancity: one word, its id in lower case
+    assert opp.loc[opp["opportunity_id"] == first["opportunity_id"], "account_id"].item() == first["account"].lower()
+    assert opp.loc[opp["opportunity_id"] == first["opportunity_id"], "created_at"].item() == pd.Timestamp(
+        first["engage_date"], tz="UTC")
+    # engaging deals without an account stay unassigned
+    assert opp["account_id"].isna().sum() == sum(not r["account"] for r in kept) > 0
     assert "technolgy" not in set(loaded.accounts["industry"])
     data = json.loads((tmp_path / "maven" / "import_report.json").read_text())
     _balanced(data)
     assert data["tables"]["opportunities"]["dropped"] == {
-        "prospecting deal without engage_date (the export holds no date for it, so it belongs to no period)": 500}
+        "prospecting deal without engage_date (the export holds no date for it, so it belongs to no period)":
+            len(pipeline) - len(kept)}
     repairs = {(r["column"], r["rule"]): r["count"] for r in data["repairs"] if r["rule"] != "value-map"}
-    assert repairs == {("amount", "made-missing"): 2473, ("product", "reconciled"): 1400}
+    assert repairs == {
+        ("amount", "made-missing"): sum(r["deal_stage"] == "Lost" and r["close_value"] == "0" for r in kept),
+        ("product", "reconciled"): sum(r["product"] not in products for r in kept)}
 
 
 @pytest.mark.real_data
@@ -55,13 +84,14 @@ def test_x_education_imports_and_loads(real_data, tmp_path):
     assert _digest(src) == before
     loaded = load_workspace(tmp_path / "xed")
     leads, stages = loaded.leads, loaded.stages
-    assert len(leads) == 9240
+    raw = _rows(src / "Leads.csv")
+    assert len(leads) == len(raw)
     assert leads["created_at"].nunique() == 1  # no dates: one declared constant
     converted = pd.read_csv(src / "Leads.csv", usecols=["Prospect ID", "Converted"])
     won = set(converted.loc[converted["Converted"] == 1, "Prospect ID"])
     assert set(stages.loc[stages["stage"] == "won", "lead_id"]) == won
     assert set(stages.loc[stages["stage"] == "sql", "lead_id"]) == won
-    assert (stages["stage"] == "lead").sum() == 9240
+    assert (stages["stage"] == "lead").sum() == len(raw)
     for leaky in ("tags", "lead_quality", "last_activity", "last_notable_activity"):
         assert leaky in leads.columns
     assert "converted" not in leads.columns  # the outcome is in stages, not an attribute
@@ -69,8 +99,10 @@ def test_x_education_imports_and_loads(real_data, tmp_path):
     data = json.loads((tmp_path / "xed" / "import_report.json").read_text())
     _balanced(data)
     placeholders = data["files"]["leads"]["placeholders"]
-    assert placeholders["Specialization"] == {"Select": 1942} and placeholders["City"] == {"Select": 2249}
-    assert {r["rule"]: r["count"] for r in data["repairs"] if r["column"] == "source"} == {"value-map": 5, "default": 36}
+    for column in ("Specialization", "City"):
+        assert placeholders[column] == {"Select": sum(r[column] == "Select" for r in raw)}, column
+    assert {r["rule"]: r["count"] for r in data["repairs"] if r["column"] == "source"} == {
+        "value-map": sum(r["Lead Source"] == "google" for r in raw), "default": sum(not r["Lead Source"] for r in raw)}
     assert any("constant 2020-01-01" in n for n in data["notes"])
 
 
@@ -80,7 +112,8 @@ def test_cli_import_from_another_directory(real_data, tmp_path, monkeypatch, cap
     out = tmp_path / "ws"
     assert cli.main(["import", "--mapping", str(MAPPINGS / "maven_crm.yaml"), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "opportunities rows in    8,800" in text and "quarantined" in text
+    rows_in = len(_rows(real_data / "maven_crm" / "sales_pipeline.csv"))
+    assert re.search(rf"opportunities rows in +{rows_in:,}\b", text) and "quarantined" in text
     assert (out / "quarantine.csv").exists() and (out / "import_report.json").exists()
 
 
@@ -107,8 +140,9 @@ def test_funnel_runs_on_x_education(real_data, tmp_path):
     from salign.review import funnel
 
     tables, _ = import_mapping(MAPPINGS / "x_education.yaml", tmp_path / "xed")
+    raw = _rows(real_data / "x_education_leads" / "Leads.csv")
     m = funnel.cohort_funnel(tables, periods.Quarter.parse("2020Q1")).metrics()
-    assert m["lead"]["n"] == 9240 and m["sql"]["k"] == m["won"]["k"] == 3561
+    assert m["lead"]["n"] == len(raw) and m["sql"]["k"] == m["won"]["k"] == sum(r["Converted"] == "1" for r in raw)
 
 
 @pytest.mark.real_data
@@ -118,4 +152,14 @@ def test_stage_conversion_figure_on_x_education(real_data, tmp_path):
     from salign.review import funnel
 
     tables, _ = import_mapping(MAPPINGS / "x_education.yaml", tmp_path / "xed")
-    funnel.stage_conversion(tables, periods.Quarter.parse("2020Q1")).figure()
+    raw = _rows(real_data / "x_education_leads" / "Leads.csv")
+    converted = sum(r["Converted"] == "1" for r in raw)
+    result = funnel.stage_conversion(tables, periods.Quarter.parse("2020Q1"))
+    # a converted lead passes every stage after lead (the funnel rule fills the skipped ones)
+    assert [(r.k, r.n) for r in result.table.itertuples()] == [(converted, len(raw))] + [(converted, converted)] * 4
+    ax = result.figure().axes[0]
+    heights = [bar.get_height() for bar in ax.patches]
+    assert heights == pytest.approx([converted / len(raw)] + [1.0] * 4)
+    (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    segments = bars.lines[2][0].get_segments()  # one vertical line per bar: [(x, low), (x, high)]
+    assert all(low <= height <= high for ((_, low), (_, high)), height in zip(segments, heights))

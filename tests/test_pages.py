@@ -259,7 +259,7 @@ def test_hostile_workspace_refuses_to_publish_a_page_showing_the_notes(hostile_r
     nb.cells.insert(at + 1, cell)
     nbformat.write(nb, nbs / "04_quarterly_review.ipynb")
     with pytest.raises(RunError) as err:
-        review(ws, "2025Q4", out, notebooks_dir=nbs, progress=lambda m: None)
+        review(ws, "2025Q4", out, notebooks=["04_quarterly_review"], notebooks_dir=nbs, progress=lambda m: None)
     message = str(err.value)
     assert "refusing to publish" in message
     assert ("04_quarterly_review.html: e-mail address (an***st) in notebook 04_quarterly_review, "

@@ -23,10 +23,11 @@ def run_notebook(workspace, out) -> dict:
     return json.loads((out / "01_personas.metrics.json").read_text())["sections"]
 
 
-def test_analyst_loop_adopt_edit_rerun(sample_copy, tmp_path):
-    first = run_notebook(sample_copy, tmp_path / "first")
+def test_analyst_loop_adopt_edit_rerun(sample_reports, sample_copy, tmp_path):
+    # the first run is the one in the session's review of the sample (conftest.sample_reports)
+    first = json.loads((sample_reports / "2026Q3" / "metrics.json").read_text())["notebooks"]["01_personas"]["sections"]
     assert "personas.common.yaml" in first["adopted_set"]["skipped"]
-    proposed = tmp_path / "first" / "personas.common.yaml"
+    proposed = sample_reports / "2026Q3" / "personas.common.yaml"
     doc = yaml.safe_load(proposed.read_text())
     # the analyst adopts the proposal but drops its last persona
     dropped = doc["personas"].pop()

@@ -1,6 +1,8 @@
 """End to end: `salign review` executes the notebooks and publishes, or fails without damage."""
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -8,22 +10,13 @@ from salign import cli
 from salign.common.pii import pii_values
 from salign.report import safety
 from salign.workspace.load import load_workspace
+from tests.conftest import copy_reports
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def tiny_report(tmp_path_factory):
-    from tests.conftest import TINY, write_workspace
-
-    ws = write_workspace(tmp_path_factory.mktemp("ws") / "tiny", TINY)
-    out = tmp_path_factory.mktemp("reports")
-    assert cli.main(["review", "--workspace", str(ws), "--out", str(out)]) == 0
-    return ws, out
-
-
-def test_report_layout(tiny_report):
-    _, out = tiny_report
+def test_report_layout(tiny_reports):
+    _, out = tiny_reports
     period = out / "2025Q4"
     names = {p.name for p in period.iterdir()}
     assert {"index.html", "01_personas.html", "02_content_audit.html", "03_qualification.html",
@@ -32,8 +25,8 @@ def test_report_layout(tiny_report):
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
 
 
-def test_metrics_equal_hand_computed_values(tiny_report):
-    _, out = tiny_report
+def test_metrics_equal_hand_computed_values(tiny_reports):
+    _, out = tiny_reports
     m = json.loads((out / "2025Q4" / "metrics.json").read_text())["notebooks"]
     # three accounts with won deals; A2 churned -> worst; value = amount x margin
     cv = m["01_personas"]["sections"]["customer_value"]
@@ -51,8 +44,8 @@ def test_metrics_equal_hand_computed_values(tiny_report):
     assert "content" in m["02_content_audit"]["skipped"]["content_matrix"]
 
 
-def test_pages_have_no_code_and_no_pii(tiny_report):
-    ws, out = tiny_report
+def test_pages_have_no_code_and_no_pii(tiny_reports):
+    ws, out = tiny_reports
     pii = pii_values(load_workspace(ws))
     for page in (out / "2025Q4").glob("*.html"):
         html = page.read_text()
@@ -62,23 +55,20 @@ def test_pages_have_no_code_and_no_pii(tiny_report):
         assert "notebooks/" not in html, "executed notebooks are internal"
 
 
-def test_skipped_section_is_explained_on_the_overview(tiny_report):
-    _, out = tiny_report
+def test_skipped_section_is_explained_on_the_overview(tiny_reports):
+    _, out = tiny_reports
     overview = (out / "2025Q4" / "index.html").read_text()
     assert "What was skipped and why" in overview and "content" in overview
 
 
-def test_failed_run_keeps_the_previous_report(tiny_report, tmp_path, capsys):
-    ws, out = tiny_report
+def test_failed_run_keeps_the_previous_report(tiny_reports, tmp_path, capsys):
+    ws = Path(shutil.copytree(tiny_reports[0], tmp_path / "ws"))  # this test changes both: copies
+    out = copy_reports(tiny_reports[1], tmp_path / "reports")
     before = {p: p.read_bytes() for p in (out / "2025Q4").rglob("*") if p.is_file()}
     # a persona rule on a field the data lacks makes 01_personas fail at run time
     p = ws / "definitions" / "personas.sales.yaml"
-    original = p.read_text()
-    p.write_text(original.replace("field: employees", "field: headcount"))
-    try:
-        assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", "2025Q4"]) == cli.EXIT_RUN_FAILED
-    finally:
-        p.write_text(original)
+    p.write_text(p.read_text().replace("field: employees", "field: headcount"))
+    assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", "2025Q4"]) == cli.EXIT_RUN_FAILED
     err = capsys.readouterr().err
     assert "01_personas failed" in err and "headcount" in err
     kept = re.search(r"executed notebook kept at (\S+)", err).group(1)
@@ -87,8 +77,8 @@ def test_failed_run_keeps_the_previous_report(tiny_report, tmp_path, capsys):
     assert before == after
 
 
-def test_bad_period_fails_before_any_work(tiny_report, tmp_path, capsys):
-    ws, _ = tiny_report
+def test_bad_period_fails_before_any_work(tiny_reports, tmp_path, capsys):
+    ws, _ = tiny_reports
     out = tmp_path / "r"
     assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", "2027Q5"]) == cli.EXIT_USAGE
     assert "2027Q5" in capsys.readouterr().err and not out.exists()

@@ -1,8 +1,9 @@
 """Every figure of 04_quarterly_review's metrics (headline and change table) recomputed independently with DuckDB SQL.
 
-The notebook runs once on the embedded sample through papermill. The recomputation reads the raw CSV
-files, cuts quarters with zoneinfo and tests changes with formulas written here (chi-square for rates,
-the Poisson score statistic, the compound Poisson z, a hand-written Benjamini-Hochberg).
+The metrics are the notebook's part of the session's one review of the embedded sample
+(conftest.sample_reports). The recomputation reads the raw CSV files, cuts quarters with zoneinfo
+and tests changes with formulas written here (chi-square for rates, the Poisson score statistic,
+the compound Poisson z, a hand-written Benjamini-Hochberg).
 """
 import datetime as dt
 import json
@@ -11,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
-import papermill
 import pytest
 import yaml
 from lifelines import KaplanMeierFitter
@@ -30,12 +30,8 @@ WINDOW = 90
 
 
 @pytest.fixture(scope="module")
-def metrics(tmp_path_factory):
-    out = tmp_path_factory.mktemp("review")
-    papermill.execute_notebook(str(paths.NOTEBOOKS_DIR / "04_quarterly_review.ipynb"), str(out / "run.ipynb"),
-                               parameters={"output_dir": str(out), "period": "2026Q3"}, kernel_name="python3",
-                               progress_bar=False, cwd=str(paths.PROJECT_ROOT))
-    return json.loads((out / "04_quarterly_review.metrics.json").read_text())
+def metrics(sample_reports):
+    return json.loads((sample_reports / "2026Q3" / "metrics.json").read_text())["notebooks"]["04_quarterly_review"]
 
 
 def utc(year, month):

@@ -1,9 +1,11 @@
 """The quarterly review's package functions against the planted truth of the embedded sample (data/sample)."""
+import functools
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from lifelines import KaplanMeierFitter
 
 from salign.common import periods
@@ -134,7 +136,34 @@ def test_rejection_reasons_never_show_a_contact(sample):
         assert "@" not in result_html(r)
 
 
-# --------------------------------------------------------------------------- Kaplan-Meier vs lifelines
+# ------------------------------------------------------------------- Kaplan-Meier on durations from the raw files
+# The durations are recomputed here from the CSV files with plain pandas and loops, as the module docstrings
+# define them; lifelines gives the Kaplan-Meier median of those.
+
+SAMPLE_CONFIG = yaml.safe_load((paths.SAMPLE_WORKSPACE / "workspace.yaml").read_text())
+TZ = SAMPLE_CONFIG["timezone"]
+#: as_of is a day: the data is read up to its local midnight
+CUTOFF = pd.Timestamp(SAMPLE_CONFIG["as_of"], tz=TZ)
+FUNNEL_STAGES = ["lead", "mql", "sal", "sql", "opportunity", "won"]
+EXIT_STAGES = ["rejected", "recycled", "disqualified", "lost"]
+
+
+@functools.cache
+def raw_table(name):
+    """A CSV file of data/sample as text, its time columns parsed (UTC). Shared: do not modify."""
+    t = pd.read_csv(paths.SAMPLE_WORKSPACE / f"{name}.csv", dtype=str, keep_default_na=False)
+    for col in ("at", "created_at", "closed_at"):
+        if col in t.columns:
+            t[col] = pd.to_datetime(t[col].replace("", None), format="%Y-%m-%dT%H:%M:%SZ", utc=True)
+    return t
+
+
+def quarter_bounds(label):
+    """[start, end) of a calendar quarter such as 2026Q3, local midnights."""
+    year, q = int(label[:4]), int(label[-1])
+    end = f"{year + 1}-01-01" if q == 4 else f"{year}-{3 * q + 1:02d}-01"
+    return pd.Timestamp(f"{year}-{3 * q - 2:02d}-01", tz=TZ), pd.Timestamp(end, tz=TZ)
+
 
 def km_median(durations, observed):
     km = KaplanMeierFitter().fit(np.asarray(durations, float), event_observed=np.asarray(observed, bool))
@@ -142,30 +171,101 @@ def km_median(durations, observed):
     return None if np.isinf(m) else float(m)
 
 
-def test_follow_up_median_equals_lifelines(sample):
+def same_median(ours, expected):
+    return (ours is None or pd.isna(ours)) if expected is None else ours == pytest.approx(expected)
+
+
+def follow_ups_by_hand(label):
+    """Per sales-ready lead (first MQL in the quarter): hours to the first sales call, e-mail or meeting at or after
+    it (censored at the cutoff), and its rep (owner, else first assignee that is not the queue, else unassigned)."""
+    start, end = quarter_bounds(label)
+    stages, acts, leads = raw_table("stages"), raw_table("activities"), raw_table("leads")
+    first_mql = stages[(stages["stage"] == "mql") & (stages["at"] < CUTOFF)].groupby("lead_id")["at"].min()
+    first_mql = first_mql[(first_mql >= start) & (first_mql < end)]
+    queue = {"queue", yaml.safe_load((paths.SAMPLE_WORKSPACE / "definitions" / "handoff.yaml").read_text())["queue"]}
+    owner = dict(zip(leads["lead_id"], leads["owner"]))
+    after_mql = {lead: [] for lead in first_mql.index}
+    for a in acts[(acts["at"] < CUTOFF) & acts["lead_id"].isin(first_mql.index)].itertuples():
+        if a.at >= first_mql[a.lead_id]:
+            after_mql[a.lead_id].append(a)
+    rows = []
+    for lead, mql in first_mql.items():
+        mine = sorted(after_mql[lead], key=lambda a: a.at)
+        touches = [a.at for a in mine if a.team == "sales" and a.type in ("call", "email", "meeting")]
+        assignees = [a.actor for a in mine if a.type == "assignment" and a.actor and a.actor not in queue]
+        rows.append({"rep": owner[lead] or (assignees[0] if assignees else "(unassigned)"),
+                     "hours": ((touches[0] if touches else CUTOFF) - mql).total_seconds() / 3600,
+                     "followed_up": bool(touches)})
+    return pd.DataFrame(rows)
+
+
+def stage_durations_by_hand(label):
+    """Per funnel stage, days in it of the leads entering it in the quarter, by the funnel rule: a lead enters a
+    stage when it first reaches it or any later funnel stage, and leaves it at its first later funnel stage or
+    exit event at or after that (censored at the cutoff)."""
+    start, end = quarter_bounds(label)
+    leads, stages = raw_table("leads"), raw_table("stages")
+    created = {lead: c for lead, c in zip(leads["lead_id"], leads["created_at"]) if c < CUTOFF}
+    history = {lead: [] for lead in created}
+    for s in stages[stages["at"] < CUTOFF].itertuples():
+        if s.lead_id in history:
+            history[s.lead_id].append((s.stage, s.at))
+    out = {stage: [] for stage in FUNNEL_STAGES[:-1]}
+    for lead, events in history.items():
+        first = {"lead": created[lead]} if not any(s == "lead" for s, _ in events) else {}
+        for stage, at in events:
+            first[stage] = min(at, first.get(stage, at))
+        for i, stage in enumerate(FUNNEL_STAGES[:-1]):
+            reached = [first[s] for s in FUNNEL_STAGES[i:] if s in first]
+            if not reached or not start <= min(reached) < end:
+                continue
+            entry = min(reached)
+            left = [at for s, at in events if s in FUNNEL_STAGES[i + 1:] + EXIT_STAGES and at >= entry]
+            out[stage].append({"days": ((min(left) if left else CUTOFF) - entry).total_seconds() / 86400,
+                               "observed": bool(left)})
+    return {stage: pd.DataFrame(rows, columns=["days", "observed"]) for stage, rows in out.items()}
+
+
+def sales_cycle_by_hand(first_label, last_label):
+    """Days from creation to close (won or lost, before the cutoff; else censored there) of the deals created
+    from the start of ``first_label`` to the end of ``last_label``."""
+    start, end = quarter_bounds(first_label)[0], quarter_bounds(last_label)[1]
+    rows = []
+    for o in raw_table("opportunities").itertuples():
+        if start <= o.created_at < end and o.created_at < CUTOFF:
+            closed = o.outcome in ("won", "lost") and not pd.isna(o.closed_at) and o.closed_at < CUTOFF
+            rows.append({"days": ((o.closed_at if closed else CUTOFF) - o.created_at).total_seconds() / 86400,
+                         "observed": closed})
+    return pd.DataFrame(rows)
+
+
+def test_follow_up_median_and_counts_equal_a_recomputation_from_the_raw_files(sample):
     s = sla.sla_scorecard(sample, quarter(sample, "2026Q3"))
-    h = s.handoffs
+    h = follow_ups_by_hand("2026Q3")
+    assert (s.time_to_follow_up.n, s.time_to_follow_up.events) == (len(h), int(h["followed_up"].sum()))
     assert s.time_to_follow_up.median == pytest.approx(km_median(h["hours"], h["followed_up"]))
-    assert s.time_to_follow_up.n == len(h) and s.time_to_follow_up.events == int(h["followed_up"].sum())
-    for r in s.by_rep.itertuples():
-        mine = h[h["rep"] == r.rep]
-        expected = km_median(mine["hours"], mine["followed_up"])
-        assert (r.median_hours is None or pd.isna(r.median_hours)) if expected is None else \
-            r.median_hours == pytest.approx(expected)
+    reps = s.by_rep.set_index("rep")
+    assert reps["leads"].to_dict() == h.groupby("rep").size().to_dict()
+    for rep, mine in h.groupby("rep"):
+        assert same_median(reps.loc[rep, "median_hours"], km_median(mine["hours"], mine["followed_up"])), rep
 
 
-def test_time_in_stage_and_sales_cycle_equal_lifelines(sample):
-    p = quarter(sample, "2025Q3")
-    t = funnel.time_in_stage(sample, p)
-    entries = funnel.stage_entries(sample)
-    for stage, d in t.durations.items():
-        frame = funnel.stage_durations(entries, p, stage)
-        assert d.median == (None if km_median(frame["days"], frame["observed"]) is None
-                            else pytest.approx(km_median(frame["days"], frame["observed"])))
-    c = winloss.sales_cycle(sample, p)
-    f = winloss.cycle_frame(sample.opportunities, p.shift(-3).start, p.end, funnel.cutoff_of(sample))
+def test_sales_cycle_equals_a_recomputation_from_the_raw_files(sample):
+    c = winloss.sales_cycle(sample, quarter(sample, "2025Q3"))  # the deals of the four quarters to 2025Q3
+    f = sales_cycle_by_hand("2024Q4", "2025Q3")
+    assert (c.overall.n, c.overall.events) == (len(f), int(f["observed"].sum()))
     assert c.overall.median == pytest.approx(km_median(f["days"], f["observed"]))
-    assert c.overall.n == len(f) and c.overall.events == int(f["observed"].sum())
+
+
+@pytest.mark.xfail(strict=True, reason="funnel._stage_entries (salign/review/funnel.py:115) drops the exit event "
+                   "of a lead that never reaches the next funnel stage (a comparison with NaT), so a rejected MQL "
+                   "counts as still in the stage at the cutoff; its docstring counts exits")
+def test_time_in_stage_equals_a_recomputation_from_the_raw_files(sample):
+    t = funnel.time_in_stage(sample, quarter(sample, "2025Q3"))
+    for stage, expected in stage_durations_by_hand("2025Q3").items():
+        d = t.durations[stage]
+        assert (d.n, d.events) == (len(expected), int(expected["observed"].sum())), stage
+        assert same_median(d.median, km_median(expected["days"], expected["observed"])), stage
 
 
 def test_changes_compare_like_for_like(sample):
