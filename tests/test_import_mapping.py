@@ -66,7 +66,7 @@ def test_template_other_scale_and_missing_when(export, tmp_path):
     mapping.write_text(text)
     people = export / "people.csv"
     lines = people.read_text().splitlines()
-    people.write_text("\n".join([lines[0] + ",Headcount"] + [l + f",{h}" for l, h in zip(lines[1:], ("2.5", "0", "1"))])
+    people.write_text("\n".join([lines[0] + ",Headcount"] + [line + f",{h}" for line, h in zip(lines[1:], ("2.5", "0", "1"))])
                       + "\n")
     tables, report = import_mapping(mapping, tmp_path / "ws")
     leads = tables.leads.set_index("lead_id")

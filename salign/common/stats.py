@@ -12,6 +12,8 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
+from salign.core import fmt
+
 
 @dataclass(frozen=True)
 class Rate:
@@ -33,10 +35,7 @@ class Rate:
         return min(float(lo), p), max(float(hi), p)
 
     def __str__(self) -> str:
-        if not self.n:
-            return "n/a (0 of 0)"
-        lo, hi = self.interval
-        return f"{self.value:.1%} ({self.k:,} of {self.n:,}; 95% CI {lo:.1%}-{hi:.1%})"
+        return fmt.rate(self.k, self.n, *(self.interval or ()))
 
     def as_dict(self) -> dict:
         """JSON form for metrics files (rounded so reruns are byte-identical)."""
@@ -84,15 +83,15 @@ class Duration:
         if not self.n:
             return "n/a (no cases)"
 
-        def f(x):
-            return "not reached" if x is None else f"{x:,.1f}"
-
+        f = fmt.days
         return (f"median {f(self.median)} {self.unit} (95% CI {f(self.median_ci[0])}-{f(self.median_ci[1])}), "
                 f"p90 {f(self.p90)} (95% CI {f(self.p90_ci[0])}-{f(self.p90_ci[1])}); "
                 f"{self.events:,} of {self.n:,} observed, {self.n - self.events:,} censored")
 
     def as_dict(self) -> dict:
-        r = (lambda x: None if x is None else round(x, 4))
+        def r(x):
+            return None if x is None else round(x, 4)
+
         return {"n": self.n, "events": self.events, "median": r(self.median),
                 "median_ci": [r(x) for x in self.median_ci], "p90": r(self.p90),
                 "p90_ci": [r(x) for x in self.p90_ci], "unit": self.unit}

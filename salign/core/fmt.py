@@ -94,6 +94,15 @@ def exact(x) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
 
 
+def times(x, digits: int = 1) -> str:
+    """A lift or ratio over a base: ``1.4×``; ``n/a`` when there is none.
+
+    >>> times(1.4242), times(None)
+    ('1.4×', 'n/a')
+    """
+    return NO_CASES if _missing(x) else f"{number(x, digits)}×"
+
+
 def money(x, currency: str = "") -> str:
     """An amount in the workspace currency, whole units: ``EUR 1,234,568``."""
     if _missing(x):

@@ -15,7 +15,7 @@ from salign.common import plotting
 from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import rates
 from salign.core import fmt
-from salign.qualify import models, text
+from salign.qualify import models
 from salign.qualify.auc import AUC, auc_ci, auc_difference
 from salign.qualify.teams import TEAMS, RuleMeasure, measure, whose
 from salign.workspace.tables import MissingData
@@ -118,7 +118,7 @@ class Comparison(Result):
 
     def blocks(self) -> list:
         rows = [{"model": NAMES[m.key], "holdout AUC (95% CI)": str(m.auc), "Brier score": fmt.number(m.brier, 4),
-                 "lift in the top 10%": text.times(m.lift["lift"].iloc[0])} for m in self.models]
+                 "lift in the top 10%": fmt.times(m.lift["lift"].iloc[0])} for m in self.models]
         d, lo, hi = self.scorecard_gap
         best = self.best
         verdict = ("The scorecard is the most accurate model here." if best.key == "scorecard" else
@@ -133,7 +133,7 @@ class Comparison(Result):
         shown = pd.DataFrame({"decile (best first)": lift["decile"],
                               "success rate": [fmt.rate(*r) for r in
                                                lift[["k", "n", "ci_low", "ci_high"]].itertuples(index=False)],
-                              "lift": [text.times(x, 2) for x in lift["lift"]],
+                              "lift": [fmt.times(x, 2) for x in lift["lift"]],
                               "share of all successes so far": [fmt.percent(x, 0) for x in lift["cumulative_recall"]]})
         return out + [Table(shown, caption="Scorecard: lift by decile on the holdout")]
 
@@ -141,10 +141,10 @@ class Comparison(Result):
         rows = []
         for row in self.rule_rows():
             r, s = row["rule"], row["scorecard"]
-            rows.append({"team rule": r.team, "leads called qualified": text.rate(r.flagged),
-                         "precision": text.rate(r.precision), "recall": text.rate(r.recall),
-                         "scorecard, same number of leads: precision": text.rate(s.precision),
-                         "scorecard: recall": text.rate(s.recall)})
+            rows.append({"team rule": r.team, "leads called qualified": str(r.flagged),
+                         "precision": str(r.precision), "recall": str(r.recall),
+                         "scorecard, same number of leads: precision": str(s.precision),
+                         "scorecard: recall": str(s.recall)})
         return pd.DataFrame(rows)
 
     def draw(self):

@@ -20,7 +20,6 @@ from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import Rate
 from salign.core import fmt
 from salign.definitions.rules import Condition
-from salign.qualify import text
 from salign.qualify.features import NUMERIC
 from salign.scoring.bins import fit_spec
 from salign.workspace.schema import PII_COLUMNS
@@ -83,12 +82,12 @@ class Criteria(Result):
                                for s in self.segments]}
 
     def blocks(self) -> list:
-        req = pd.DataFrame([{"field": r.field, "success without it": text.rate(r.without),
-                             "success with it": text.rate(r.with_), "why": r.why.split(":")[0]}
+        req = pd.DataFrame([{"field": r.field, "success without it": str(r.without),
+                             "success with it": str(r.with_), "why": r.why.split(":")[0]}
                             for r in self.required])
-        seg = pd.DataFrame([{"disqualify when": s.rule.describe(), "training leads": text.rate(s.train),
-                             "holdout leads": text.rate(s.holdout)} for s in self.segments])
-        return [Paragraph(f"Base rate of success in training: {text.rate(self.base)}."),
+        seg = pd.DataFrame([{"disqualify when": s.rule.describe(), "training leads": str(s.train),
+                             "holdout leads": str(s.holdout)} for s in self.segments])
+        return [Paragraph(f"Base rate of success in training: {str(self.base)}."),
                 Table(req, caption="A lead must carry these fields before handoff") if len(req) else
                 Paragraph("No field is required before handoff."),
                 Table(seg, caption="Segments that (almost) never succeed") if len(seg) else

@@ -10,7 +10,7 @@ from salign.common.facts import MARKETING_WINDOW_DAYS
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate
 from salign.core import fmt
-from salign.qualify import leakage, text
+from salign.qualify import leakage
 from salign.qualify.features import Candidates, candidates
 from salign.qualify.target import Split, holdout_split, outcomes
 
@@ -82,9 +82,9 @@ class Dataset(Result):
                                 sorted(self.cands.dropped.items())])
         out = [Paragraph("Success means the lead ", Strong(self.outcome_text),
                          f". {fmt.count(len(self.facts))} leads are old enough for their outcome to be known; "
-                         f"{text.rate(self.rate())} succeeded."),
-               Paragraph(f"Holdout: {self.split.reason}. Success rate in training {text.rate(self.rate(self.train))}, "
-                         f"in the holdout {text.rate(self.rate(self.test))}."),
+                         f"{str(self.rate())} succeeded."),
+               Paragraph(f"Holdout: {self.split.reason}. Success rate in training {str(self.rate(self.train))}, "
+                         f"in the holdout {str(self.rate(self.test))}."),
                Paragraph(f"Features are what was known at the decision point (the first MQL, or "
                          f"{MARKETING_WINDOW_DAYS} days after creation for leads never MQL'd): the lead's attributes, "
                          f"its persona and counts of its marketing activities before that point. "

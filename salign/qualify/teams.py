@@ -17,7 +17,6 @@ from sklearn.metrics import cohen_kappa_score
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate
 from salign.core import fmt
-from salign.qualify import text
 from salign.qualify.auc import auc_difference
 from salign.workspace.tables import MissingData
 
@@ -86,7 +85,7 @@ class RuleComparison(Result):
         for r in self.rules:
             lines.append(f"{whose(r.team)} rule calls {fmt.percent(r.flagged.value, 0)} of leads qualified; "
                          f"{fmt.percent(r.precision.value or 0, 0)} of those {self.outcome_phrase} "
-                         f"({text.times(r.lift)} the base rate of {fmt.percent(self.base.value, 0)}) and it finds "
+                         f"({fmt.times(r.lift)} the base rate of {fmt.percent(self.base.value, 0)}) and it finds "
                          f"{fmt.percent(r.recall.value or 0, 0)} of all leads that did.")
         if self.better is None:
             lines.append(f"Neither rule is clearly better: balanced accuracy {fmt.number(m.balanced_accuracy, 3)} vs "
@@ -118,13 +117,13 @@ class RuleComparison(Result):
     def blocks(self) -> list:
         shown = pd.DataFrame({
             "team": [r.team for r in self.rules], "rule": [r.rule for r in self.rules],
-            "leads called qualified": [text.rate(r.flagged) for r in self.rules],
-            f"precision ({self.outcome_phrase})": [text.rate(r.precision) for r in self.rules],
-            "recall": [text.rate(r.recall) for r in self.rules],
-            "lift": [text.times(r.lift) for r in self.rules],
+            "leads called qualified": [str(r.flagged) for r in self.rules],
+            f"precision ({self.outcome_phrase})": [str(r.precision) for r in self.rules],
+            "recall": [str(r.recall) for r in self.rules],
+            "lift": [fmt.times(r.lift) for r in self.rules],
             "balanced accuracy": [fmt.number(r.balanced_accuracy, 3) for r in self.rules]})
         return [Table(shown, caption=f"Measured on all {fmt.count(self.base.n)} leads whose outcome is known "
-                                     f"(base rate {text.rate(self.base)})"),
+                                     f"(base rate {str(self.base)})"),
                 Paragraph(f"The rules agree on {fmt.count(self.both + self.neither)} of {fmt.count(self.base.n)} "
                           f"leads (Cohen's kappa {fmt.number(self.kappa, 2)}): both call {fmt.count(self.both)} "
                           f"qualified, only marketing's {fmt.count(self.only['marketing'])}, only sales' "

@@ -21,7 +21,6 @@ from salign.common import plotting
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate
 from salign.core import fmt
-from salign.qualify import text
 from salign.qualify.target import MIN_CREATION_DAYS
 from salign.workspace.tables import MissingData
 
@@ -117,11 +116,11 @@ class ThresholdChoice(Result):
             "threshold (points)": [f"{s} ◀ chosen" if s == self.chosen else str(s) for s in rows["score"]],
             "share of leads": [fmt.percent(x, 0) for x in rows["share"]],
             "leads per quarter": [fmt.number(x) for x in rows["volume"]],
-            "success rate": [text.rate(Rate(int(k), int(n))) for k, n in zip(rows["k"], rows["n"])],
+            "success rate": [str(Rate(int(k), int(n))) for k, n in zip(rows["k"], rows["n"])],
             "wins per quarter": [fmt.number(x, 1) for x in rows["wins_per_quarter"]]})
         if self.acceptance_measured:
             out.insert(4, "accepted by sales (of those handed over)",
-                       [text.rate(Rate(int(a), int(h))) for a, h in zip(rows["accepted"], rows["handed"])])
+                       [str(Rate(int(a), int(h))) for a, h in zip(rows["accepted"], rows["handed"])])
         return out
 
     def blocks(self) -> list:
