@@ -25,7 +25,7 @@ from salign.workspace.load import load_workspace
 
 def _floor_notebook(folder, workspace):
     src = Path(folder) / "floor.ipynb"
-    code = (f"from salign import content, notebook\n"
+    code = (f"from salign import content\nfrom salign.runner import notebook\n"
             f"ctx = notebook.start('02_content_audit', workspace={str(workspace)!r}, output_dir={str(folder)!r})")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

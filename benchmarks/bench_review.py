@@ -19,7 +19,8 @@ from salign.core import paths
 from salign.runner.execute import review, waves
 
 IMPORTS = ("import pandas, numpy, sklearn, matplotlib, statsmodels.api, lifelines\n"
-           "from salign import notebook, personas, content, qualify, funnel, sla, winloss")
+           "from salign import content, personas, qualify\nfrom salign.review import funnel, sla, winloss\n"
+           "from salign.runner import notebook")
 
 
 def floor(tmp: Path) -> float:

@@ -4,7 +4,7 @@ The rooms of the package, bottom to top (each imports only from rooms below it; 
 
 >>> from salign.workspace import load_workspace
 >>> tables = load_workspace("data/sample")                 # validated canonical tables
->>> from salign.runner import review
+>>> from salign.runner.execute import review
 >>> review(workspace="data/sample", out="reports")           # the whole quarterly run  # doctest: +SKIP
 """
 

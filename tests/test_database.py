@@ -19,7 +19,7 @@ import yaml
 
 from salign.core import paths
 from salign.core.problems import WorkspaceError
-from salign.runner import review
+from salign.runner.execute import review
 from salign.workspace import database, load_workspace
 from salign.workspace.schema import TABLES
 

@@ -89,3 +89,11 @@ def test_no_html_markup_outside_the_report():
     found = [f"{path.relative_to(paths.PROJECT_ROOT)}: {m.group(0)}" for path, text in _sources()
              for m in [MARKUP.search(text)] if m]
     assert found == [], "results return data (salign.common.result); only salign/report/ writes HTML"
+
+
+def test_a_notebook_kernel_does_not_import_the_runner_machinery():
+    """Every kernel imports salign.runner.notebook; papermill and nbconvert belong to the process that drives them."""
+    code = ("import sys; import salign.runner.notebook, salign.personas, salign.content, salign.qualify, salign.review; "
+            "print(sorted(m for m in ('papermill', 'nbconvert', 'nbclient') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

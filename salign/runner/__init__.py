@@ -1,8 +1,7 @@
 """Running the workbook: parameters, the notebook context, papermill execution, kernels, lock, lineage.
 
->>> from salign.runner import review
+>>> from salign.runner.execute import review
 >>> review(workspace="data/sample", out="reports")   # doctest: +SKIP
-"""
-from salign.runner.execute import review
 
-__all__ = ["review"]
+Nothing is imported here: a notebook's kernel imports ``salign.runner.notebook`` alone, without papermill.
+"""
