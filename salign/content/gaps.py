@@ -13,7 +13,7 @@ from salign.common.result import Block, Code, Paragraph, Result, Table
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
 from salign.content.touches import quarters
-from salign.core import fmt
+from salign.core import csvsafe, fmt
 
 GAPS_FILE = "content_gaps.csv"
 GAP_COLUMNS = ["rank", "persona", "stage", "reason", "current_assets", "stale_assets", "stale_asset_ids",
@@ -120,7 +120,7 @@ class ContentMatrix(Result):
         g = self.gaps.assign(stale_asset_ids=self.gaps["stale_ids"].map(";".join),
                              leads_per_quarter=self.gaps["leads_per_quarter"].round(2))
         path = Path(folder) / GAPS_FILE
-        g.reindex(columns=GAP_COLUMNS).to_csv(path, index=False, lineterminator="\n")
+        csvsafe.write_csv(g.reindex(columns=GAP_COLUMNS), path, lineterminator="\n")
         return path
 
 

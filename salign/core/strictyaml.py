@@ -1,6 +1,8 @@
 """Safe YAML loading that remembers line numbers, and strict validation against pydantic models.
 
-Unknown keys, wrong types and duplicate keys are errors reported as ``file:line``.
+Unknown keys, wrong types and duplicate keys are errors reported as ``file:line``. So are anchors
+and aliases (``&name``, ``*name``: a few hundred bytes of nested aliases expand to gigabytes) and
+nesting deeper than :data:`MAX_DEPTH`; a file larger than :data:`MAX_BYTES` is refused unread.
 """
 from __future__ import annotations
 
@@ -13,6 +15,11 @@ from pydantic import BaseModel, ValidationError
 from salign.core.problems import Problem, WorkspaceError
 
 M = TypeVar("M", bound=BaseModel)
+
+#: largest YAML file read (workspace.yaml and definitions files are a few kilobytes)
+MAX_BYTES = 1 << 20
+#: deepest nesting of mappings and sequences in a YAML file
+MAX_DEPTH = 100
 
 
 class LineDict(dict):
@@ -29,8 +36,29 @@ class LineList(list):
     item_lines: list
 
 
+class _Refused(yaml.composer.ComposerError):
+    """YAML that parses but that salign does not accept (aliases, anchors, deep nesting)."""
+
+    def __init__(self, rule: str, problem: str, mark) -> None:
+        super().__init__(None, None, problem, mark)
+        self.rule = rule
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused("yaml-alias", "anchors and aliases (&name, *name) are not allowed: write the value out "
+                           "in full", event.start_mark)
+        if self._depth >= MAX_DEPTH:
+            raise _Refused("too-deep", f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -63,6 +91,9 @@ def load_yaml(path: Path) -> Any:
     """Parse a YAML file safely; a syntax error becomes a :class:`WorkspaceError` naming file:line."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise WorkspaceError([Problem(str(path), "too-large", f"{path.stat().st_size:,} bytes; a YAML file of "
+                                          f"salign's may hold at most {MAX_BYTES:,} bytes")], str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkspaceError([Problem(str(path), "missing-file", "file not found")], str(path)) from None
@@ -74,7 +105,8 @@ def load_yaml(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         msg = getattr(exc, "problem", None) or str(exc)
-        raise WorkspaceError([Problem(str(path), "yaml-syntax", str(msg), line=line)], str(path)) from None
+        rule = getattr(exc, "rule", "yaml-syntax")
+        raise WorkspaceError([Problem(str(path), rule, str(msg), line=line)], str(path)) from None
 
 
 def line_of(data: Any, loc: tuple) -> int | None:

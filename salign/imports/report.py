@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from salign.core import csvsafe
 from salign.workspace.schema import PII_COLUMNS
 
 #: quarantine.csv columns; ``record`` is the source row as JSON, so nothing is lost.
@@ -85,7 +86,7 @@ class ImportReport:
         (folder / "import_report.json").write_text(json.dumps(self.as_dict(), indent=2, sort_keys=False) + "\n",
                                                    encoding="utf-8")
         frame = pd.DataFrame(self.quarantine, columns=list(QUARANTINE_COLUMNS))
-        frame.to_csv(folder / "quarantine.csv", index=False)
+        csvsafe.write_csv(frame, folder / "quarantine.csv")
 
     def text(self, limit: int = 10) -> str:
         """The report as plain lines for the terminal (no PII values)."""

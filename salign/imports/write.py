@@ -37,7 +37,7 @@ def write_workspace(built: Built, out: Path, name: str | None = None):
     stage.mkdir()
     try:
         tables = {}
-        for table, frame in built.frames.items():
+        for table, frame in built.frames.items():  # data salign reads back: values kept as they are, no csvsafe
             _frame_to_csv(table, frame).to_csv(stage / f"{table}.csv", index=False)
             tables[table] = f"{table}.csv"
         (stage / "workspace.yaml").write_text(_workspace_yaml(built, tables, name), encoding="utf-8")

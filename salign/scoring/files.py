@@ -2,7 +2,8 @@
 
 The leads file is read, never written: every value is kept as its text (identifiers with
 leading zeros stay intact) and the output is a new file carrying the input columns plus the
-score columns, written to a temporary file next to ``out`` and renamed into place.
+score columns, written to a temporary file next to ``out`` and renamed into place. In a CSV,
+text a spreadsheet would run as a formula gets a leading quote (:mod:`salign.core.csvsafe`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from salign.core import csvsafe
 from salign.core.problems import Problem, WorkspaceError
 from salign.definitions.qualification import load_definition
 from salign.scoring.score import Scorer
@@ -55,9 +57,10 @@ def write_atomic(frame: pd.DataFrame, path: Path) -> None:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if path.suffix.lower() in PARQUET:
             pq.write_table(table, tmp)
-        else:  # dictionary-encoded text back to plain text; quotes only where a value needs them
-            table = table.cast(pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type)
-                                                   else f.type) for f in table.schema]))
+        else:  # dictionary-encoded text back to plain text, no formulas; quotes only where a value needs them
+            table = csvsafe.safe_table(table.cast(pa.schema([
+                pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+                for f in table.schema])))
             pacsv.write_csv(table, tmp, write_options=pacsv.WriteOptions(quoting_style="needed"))
         os.replace(tmp, path)
     finally:
