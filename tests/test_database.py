@@ -180,3 +180,147 @@ def test_passwords_are_never_shown(tmp_path, monkeypatch):
 
 
 FIXTURE_WS = paths.PROJECT_ROOT / "tests" / "fixtures" / "bad_inputs" / "_valid"
+
+
+# --- hostile input (issue 15): the database stays untouched, no password is ever shown --------------------
+
+#: Queries that try to write, end the READ ONLY transaction or act outside it; the parser refuses each.
+HOSTILE = [
+    "select * from crm.stages) AS q; COMMIT; BEGIN READ WRITE; DELETE FROM crm.canary; COMMIT; "
+    "SELECT * FROM (select * from crm.stages",
+    "select * from crm.stages; delete from crm.canary",
+    "select * from crm.stages; commit; delete from crm.canary",
+    "rollback; begin read write; delete from crm.canary; commit",
+    "select * from crm.stages /* ; */; delete from crm.canary -- ",
+    "with d as (delete from crm.canary returning *) select * from crm.stages",
+    "select * into crm.stolen from crm.canary",
+    "do $$ begin delete from crm.canary; end $$",
+    "copy crm.canary from stdin",
+    "call crm.wipe()",
+    "delete from crm.canary",
+    "select * from crm.stages for update",
+    "select set_config('default_transaction_read_only', 'off', false), * from crm.stages",
+    "select pg_terminate_backend(pid), * from crm.stages, pg_stat_activity",
+    "select lo_import('/etc/hostname'), * from crm.stages",
+]
+#: One SELECT the parser lets through that still tries to write: only the database can stop it.
+WRITES_THROUGH_A_FUNCTION = "select crm.wipe_fn(), * from crm.stages"
+
+#: The SQL the docs give for the read-only role, with the docs' database name.
+DOCS = paths.PROJECT_ROOT / "docs" / "bring-your-own-data.md"
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_the_parser_refuses_every_hostile_query(query):
+    assert database.check_query(query) is not None
+    assert database.check_query("select l.*, 1 as x from crm.leads l union all select * from crm.leads") is None
+
+
+def role_sql_from_the_docs() -> str:
+    """The ```sql block of the docs that creates the read-only role."""
+    block = re.search(r"```sql\n(.*?CREATE ROLE salign_reader.*?)```", DOCS.read_text(), re.S)
+    assert block, "docs/bring-your-own-data.md shows the SQL creating the read-only role"
+    return block.group(1)
+
+
+@pytest.fixture(scope="module")
+def hostile_db(postgres_url, tmp_path_factory):
+    """Schema crm (the valid fixture's tables, a canary, a procedure and a function that delete the canary),
+    the read-only role the docs describe, a workspace reading as that role, and an open admin session
+    whose backend a query might try to terminate."""
+    import psycopg
+
+    names = load_files_into(postgres_url, FIXTURE_WS, "crm")
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE crm.canary AS SELECT generate_series(1, 5) AS n")
+        conn.execute("CREATE PROCEDURE crm.wipe() LANGUAGE sql AS $$ DELETE FROM crm.canary $$")
+        conn.execute("CREATE FUNCTION crm.wipe_fn() RETURNS int LANGUAGE sql AS "
+                     "$$ DELETE FROM crm.canary RETURNING 0 $$")
+        conn.execute("DROP ROLE IF EXISTS salign_reader")
+        conn.execute(role_sql_from_the_docs().replace("DATABASE crm", "DATABASE postgres"))
+        # the reader may call the helpers, so that only the READ ONLY transaction stops them
+        conn.execute("GRANT EXECUTE ON FUNCTION crm.wipe_fn() TO salign_reader")
+    ws = db_workspace(tmp_path_factory.mktemp("hostile") / "ws", FIXTURE_WS, "crm", names)
+    admin = psycopg.connect(postgres_url, autocommit=True)
+    yield ws, postgres_url.replace("//salign@", "//salign_reader@"), admin
+    admin.close()
+
+
+def canary_state(url: str) -> tuple:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT count(*) FROM crm.canary").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'crm'").fetchone()[0]
+    return rows, tables
+
+
+def load_with_stages_query(ws, query: str, monkeypatch):
+    config = yaml.safe_load((ws / "workspace.yaml").read_text())
+    config["tables"]["stages"] = {"query": query}
+    (ws / "workspace.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        load_workspace(ws)
+    except WorkspaceError as err:
+        return err.problems
+    return []
+
+
+@pytest.mark.parametrize("parser", ["on", "off"])
+def test_no_workspace_query_writes_to_the_database(hostile_db, parser, monkeypatch, postgres_url):
+    """Both layers on their own: the parser refuses every hostile query before connecting; with the parser
+    off, the extended protocol, the READ ONLY transaction and the read-only role still stop every one."""
+    ws, reader_url, admin = hostile_db
+    monkeypatch.setenv(ENV, reader_url)
+    if parser == "off":
+        monkeypatch.setattr(database, "check_query", lambda q: None)
+    before = canary_state(postgres_url)
+    assert before[0] == 5
+    for query in HOSTILE + [WRITES_THROUGH_A_FUNCTION]:
+        problems = load_with_stages_query(ws, query, monkeypatch)
+        refused = [p for p in problems if p.rule == "database-query"]
+        if parser == "on" and query != WRITES_THROUGH_A_FUNCTION:
+            assert refused and refused[0].column == "tables.stages.query" and "workspace.yaml" in refused[0].file
+        elif "set_config" not in query:  # the database refuses it
+            assert not refused and any(p.rule == "database-read" for p in problems), query
+        # set_config may change the session's default; every transaction still begins READ ONLY
+        assert canary_state(postgres_url) == before, query
+        assert not admin.closed and admin.execute("SELECT 1").fetchone() == (1,), query
+
+
+def test_a_refused_query_is_named_and_masked(tmp_path, monkeypatch):
+    ws = db_workspace(tmp_path / "ws", FIXTURE_WS, "crm", ["accounts"])
+    monkeypatch.setenv(ENV, "postgresql://reader@127.0.0.1:1/crm")
+    query = "select * from dblink('host=db user=x password=Pw-s3cret', 'delete from t') as t(a int)"
+    problems = load_with_stages_query(ws, query, monkeypatch)
+    (p,) = problems
+    assert p.rule == "database-query" and p.file.endswith("workspace.yaml") and "'stages'" in p.message
+    assert "dblink()" in p.message and p.value.startswith("select * from dblink(") and "Pw-s3cret" not in str(p)
+
+
+SECRET = "Pw-s3cret"
+
+
+@pytest.mark.parametrize("database_yaml, url", [
+    (f"'postgresql://reader:{SECRET}@db/crm'", None),  # a string instead of a mapping
+    (f"{{url_env: 'postgresql://reader:{SECRET}@db/crm'}}", None),  # the URL where the variable name goes
+    ("{}", f"reader:{SECRET}@127.0.0.1:1/crm"),  # not a URL: libpq's message quotes it
+    ("{}", f"postgresql://reader:{SECRET}@127.0.0.1:1/crm"),  # nothing listens there
+    ("{}", f"postgresql://reader:{SECRET}@127.0.0.1:abc/crm"),  # a port that is no number
+    ("{}", f"postgresql://reader:{SECRET}@[127.0.0.1/crm"),  # an unclosed [
+    ("{}", f"host=127.0.0.1 port=1 user=reader password={SECRET}"),
+])
+def test_validate_never_prints_the_password(database_yaml, url, tmp_path, monkeypatch, capsys):
+    from salign import cli
+
+    ws = db_workspace(tmp_path / "ws", FIXTURE_WS, "crm", ["accounts"])
+    config = yaml.safe_load((ws / "workspace.yaml").read_text())
+    config.pop("database")
+    (ws / "workspace.yaml").write_text(yaml.safe_dump(config) + f"database: {database_yaml}\n")
+    monkeypatch.delenv(ENV, raising=False)
+    if url is not None:
+        monkeypatch.setenv("SALIGN_DATABASE_URL", url)
+    assert cli.main(["validate", "--workspace", str(ws)]) == cli.EXIT_INVALID_INPUT
+    out = capsys.readouterr()
+    shown = out.out + out.err
+    assert SECRET not in shown and ("[database-" in shown or "[password-in-url]" in shown)

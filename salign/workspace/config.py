@@ -70,12 +70,20 @@ class TableSource(BaseModel):
 
 class Database(BaseModel):
     """A SQL database holding the tables (PostgreSQL). The URL is read from the environment variable
-    ``url_env`` unless ``url`` is given; a password never belongs in workspace.yaml."""
+    ``url_env`` unless ``url`` is given; a plain string is the ``url``. A password never belongs in
+    workspace.yaml (salign.workspace.database refuses it without showing it)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str | None = None
     url_env: str = "SALIGN_DATABASE_URL"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_as_string(cls, data):
+        """``database: postgresql://...`` is ``database: {url: ...}``, so that its password is refused
+        masked rather than echoed as the wrong type."""
+        return {"url": data} if isinstance(data, str) else data
 
 
 class WorkspaceConfig(BaseModel):
@@ -87,7 +95,7 @@ class WorkspaceConfig(BaseModel):
     timezone: str = "UTC"
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     currency: str = "EUR"
-    as_of: dt.date | None = Field(default=None, description="data cut-off; default: the newest timestamp in the data")
+    as_of: dt.date | None = Field(default=None, description="data cut-off; default: midnight after the newest lead creation or stage event")
     formats: Formats = Formats()
     exchange_rates: dict[str, float] = Field(default_factory=dict,
                                              description="value of one unit of each other currency in `currency`")

@@ -8,21 +8,31 @@
       leads: {table: crm.leads}
       stages: {query: "select lead_id, stage, changed_at as at from crm.lead_history"}
 
-salign connects read-only (every transaction is ``READ ONLY`` and the session's
-``default_transaction_read_only`` is on), reads each table ordered by its key (or
-``order_by``) so a run is reproducible, and types the columns with the same rules as
-files. A password never appears in a message, a log or a report: URLs are shown with
-the password replaced, and a URL with a password in ``workspace.yaml`` is refused.
+The database is only ever read, by three layers: a ``query`` must be exactly one SELECT
+(parsed with sqlglot; writes, ``SELECT INTO``, row locks and functions with effects outside
+the transaction are refused before connecting), it is sent alone with the extended protocol
+(which cannot carry a second statement), and every transaction is ``READ ONLY`` (the
+session's ``default_transaction_read_only`` is on too). docs/bring-your-own-data.md tells
+users to connect as a role that may only read. Each table is read ordered by its key (or
+``order_by``) so a run is reproducible, and its columns are typed with the same rules as
+files. A password never appears in a message, a log or a report: URLs and the driver's
+messages are shown with the password replaced, and a URL with a password in
+``workspace.yaml`` is refused.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
+import psycopg
+import sqlglot
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from sqlglot import exp
 
 from salign.core.problems import Problem
 from salign.workspace.config import Formats
@@ -30,55 +40,127 @@ from salign.workspace.files import type_frame
 from salign.workspace.schema import TABLES
 
 CONNECT_TIMEOUT = 10  # seconds
+EXCERPT = 80  # characters of a refused query shown in its problem
+# sqlglot logs the text of a statement it cannot parse fully; the refusal says what is wrong, masked.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+#: What a query may not contain although it is one SELECT: writes (``WITH d AS (DELETE ...)``,
+#: ``SELECT INTO``), row locks, and statements of their own.
+FORBIDDEN = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Into, exp.Lock, exp.Create, exp.Drop,
+             exp.Alter, exp.Command, exp.Copy, exp.Set, exp.Transaction, exp.Commit, exp.Rollback)
+#: Functions whose effect a READ ONLY transaction does not stop (other sessions, settings, files, locks).
+FORBIDDEN_FUNCTIONS = frozenset({
+    "set_config", "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
+    "pg_sleep", "pg_sleep_for", "pg_sleep_until", "pg_notify", "pg_advisory_lock", "pg_advisory_xact_lock",
+    "pg_advisory_lock_shared", "pg_try_advisory_lock", "pg_read_file", "pg_read_binary_file", "pg_ls_dir",
+    "pg_stat_file", "lo_import", "lo_export", "dblink", "dblink_exec", "dblink_connect", "query_to_xml",
+    "pg_switch_wal", "pg_create_restore_point", "pg_promote", "txid_current", "pg_current_xact_id",
+})
+
+_USERINFO = re.compile(r"((?:^|[\s\"'(=])(?:[a-z][a-z0-9+.-]*://)?[^\s:/?#@\"']*:)[^\s/?#\"']*@", re.I)
+_PASSWORD_KEY = re.compile(r"(password\s*=\s*)('[^']*'|[^\s&\"]+)", re.I)
 
 
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (URL and key=value forms)."""
-    parts = urlsplit(url)
-    if parts.password is not None:
-        host = parts.hostname or ""
-        user = parts.username or ""
-        netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        url = urlunsplit(parts._replace(netloc=netloc))
-    return re.sub(r"(password\s*=\s*)('[^']*'|[^\s&]+)", r"\1***", url, flags=re.I)
+def redact(text: str) -> str:
+    """``text`` with every password (``user:pw@host``, ``password=pw``) replaced by ``***``; never raises."""
+    return _PASSWORD_KEY.sub(r"\1***", _USERINFO.sub(r"\1***@", text))
 
 
 def _password(url: str) -> str | None:
-    pw = urlsplit(url).password
+    """The password a connection string holds (URL or key=value form), if it can be read."""
+    try:
+        pw = conninfo_to_dict(url).get("password")
+    except psycopg.Error:
+        pw = None
     if pw:
-        return pw
-    m = re.search(r"password\s*=\s*('[^']*'|[^\s&]+)", url, flags=re.I)
-    return m.group(1).strip("'") if m else None
+        return str(pw)
+    m = _USERINFO.search(url) or _PASSWORD_KEY.search(url)
+    if m is None:
+        return None
+    if m.re is _PASSWORD_KEY:
+        return m.group(2).strip("'") or None
+    return url[m.end(1):m.end() - 1] or None
 
 
 def _scrub(text: str, url: str) -> str:
+    """``text`` (e.g. the driver's message) with ``url`` shown redacted and its password nowhere."""
     pw = _password(url)
-    text = text.replace(url, redact(url))
+    text = redact(text.replace(url, redact(url)))
     return text.replace(pw, "***") if pw else text
 
 
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` is no connection string libpq can use (port not a number, an unclosed ``[``), or None."""
+    try:
+        port = conninfo_to_dict(url).get("port")
+    except psycopg.Error as exc:
+        return _scrub(str(exc).strip(), url)
+    bad = [p for p in str(port or "").split(",") if p and not p.isdigit()]
+    return f"the port {bad[0]!r} is not a number" if bad else None
+
+
 def resolve_url(database, yaml_file: Path) -> tuple[str | None, list[Problem]]:
-    """The database URL from workspace.yaml or the environment; problems if it is absent or holds a password."""
+    """The database URL from workspace.yaml or the environment; problems (never showing a password) if it
+    is absent, holds a password in workspace.yaml, or is no URL libpq can use."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", database.url_env):
+        return None, [Problem(str(yaml_file), "database-url", "url_env names the environment variable that holds "
+                              "the URL (such as SALIGN_DATABASE_URL), not the URL itself", column="database.url_env")]
     if database.url is not None:
         if _password(database.url):
             return None, [Problem(str(yaml_file), "password-in-url", "workspace.yaml must not hold a database "
                                   f"password; put the URL in the environment variable {database.url_env} or the "
                                   "password in ~/.pgpass", column="database.url")]
-        return database.url, []
-    url = os.environ.get(database.url_env)
+        url, where = database.url, "database.url"
+    else:
+        url, where = os.environ.get(database.url_env), f"the environment variable {database.url_env}"
     if not url:
         return None, [Problem(str(yaml_file), "database-url", f"set the environment variable {database.url_env} to "
                               "the database URL (postgresql://user@host:port/dbname)", column="database.url_env")]
+    wrong = _url_problem(url)
+    if wrong:
+        return None, [Problem(str(yaml_file), "database-url", f"{where} is no database URL libpq can read: {wrong} "
+                              f"({redact(url)}; expected postgresql://user@host:port/dbname)")]
     return url, []
 
 
-def connect(url: str):
-    """A read-only connection (raises ``psycopg.Error``; its message may name the host, never the password)."""
-    import psycopg
+def connect(url: str) -> psycopg.Connection:
+    """A read-only connection (raises ``psycopg.Error``; its message may name the password: scrub it).
 
+    Every transaction is ``BEGIN READ ONLY`` and the session's default is read-only too; as each
+    query is one SELECT sent alone (:func:`_fetch`), no text of the workspace can end the transaction.
+    """
     conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, options="-c default_transaction_read_only=on")
     conn.read_only = True
     return conn
+
+
+def check_query(query: str) -> str | None:
+    """Why ``query`` is not exactly one read-only SELECT statement (PostgreSQL, parsed by sqlglot), or None."""
+    try:
+        statements = [s for s in sqlglot.parse(query, dialect="postgres") if s is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        where = exc.errors[0] if getattr(exc, "errors", None) else {}
+        at = f" (line {where['line']}, column {where['col']})" if "line" in where else ""
+        return f"is not one SELECT statement salign can read{at}"
+    if len(statements) != 1:
+        return f"holds {len(statements)} statements; give exactly one SELECT"
+    statement = statements[0]
+    if not isinstance(statement, exp.Query):
+        return f"is a {statement.key.upper()} statement; give exactly one SELECT"
+    for node in statement.walk():
+        if isinstance(node, FORBIDDEN):
+            return f"contains {node.key.upper()}, which a read-only SELECT may not"
+        if isinstance(node, exp.Func):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if name in FORBIDDEN_FUNCTIONS:
+                return f"calls {name}(), which a read-only SELECT may not"
+    return None
+
+
+def _excerpt(query: str) -> str:
+    """The first characters of ``query`` on one line, passwords masked."""
+    text = redact(" ".join(query.split()))
+    return text if len(text) <= EXCERPT else text[:EXCERPT - 3] + "..."
 
 
 def read_tables(config, sources: dict, yaml_file: Path) -> tuple[dict, dict, bytes, list[Problem]]:
@@ -91,8 +173,12 @@ def read_tables(config, sources: dict, yaml_file: Path) -> tuple[dict, dict, byt
         problems (redacted URL plus table or query), a digest of the rows (for the
         workspace fingerprint) and every problem found.
     """
-    url, problems = resolve_url(config.database, yaml_file)
-    if url is None:
+    problems = [Problem(str(yaml_file), "database-query", f"the query for table '{name}' {why}",
+                        column=f"tables.{name}.query", value=_excerpt(src.query))
+                for name, src in sources.items() if src.query is not None and (why := check_query(src.query))]
+    url, url_problems = resolve_url(config.database, yaml_file)
+    problems += url_problems
+    if url is None or problems:
         return {}, {}, b"", problems
     shown = redact(url)
     try:
@@ -123,37 +209,42 @@ def read_tables(config, sources: dict, yaml_file: Path) -> tuple[dict, dict, byt
 TIMESTAMPTZ = 1184
 
 
+class _AsText(psycopg.adapt.Loader):
+    """Every value as the server writes it (the text a CSV export holds), typed later like a file's."""
+
+    def load(self, data) -> str:
+        return bytes(data).decode("utf-8")
+
+
 def _fetch(conn, name: str, src) -> pd.DataFrame:
-    """The rows of one table or query in key order, as text (``COPY ... TO STDOUT``, CSV) parsed by pandas;
-    timestamps with a time zone become UTC times, everything else is typed like a file."""
-    import io
+    """The rows of one table or query in key order, as the server's text; timestamps with a time zone
+    become UTC times, everything else is typed like a file.
 
-    from psycopg import sql
-
+    The query was checked to be one SELECT (:func:`check_query`); it is sent alone with the extended
+    protocol (``prepare=True``), which refuses a second statement whatever the text holds, inside the
+    connection's READ ONLY transaction.
+    """
     base = (sql.SQL("SELECT * FROM {}").format(sql.Identifier(*src.table.split("."))) if src.table
-            else sql.SQL("SELECT * FROM ({}) AS q").format(sql.SQL(src.query)))
+            else sql.SQL("SELECT * FROM (\n{}\n) AS q").format(sql.SQL(src.query)))
     with conn.cursor() as cur:
-        cur.execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'")
-        cur.execute(base + sql.SQL(" LIMIT 0"))
+        for setting in ("SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'iso_8601'"):
+            cur.execute(setting)
+        cur.execute(base + sql.SQL(" LIMIT 0"), prepare=True)
         columns = [d.name for d in cur.description]
         zoned = [d.name for d in cur.description if d.type_code == TIMESTAMPTZ]
         order = src.order_by or [k for k in TABLES[name].key if k in columns]
         unknown = [c for c in order if c not in columns]
         if unknown:
             raise LookupError(f"order_by names {', '.join(unknown)}, which the result does not have")
+        for d in cur.description:
+            cur.adapters.register_loader(d.type_code, _AsText)
         query = base + (sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(map(sql.Identifier, order))) if order
                         else sql.SQL(""))
-        buf = io.BytesIO()
-        with cur.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)) as copy:
-            for block in copy:
-                buf.write(block)
-    buf.seek(0)
-    frame = pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+        rows = cur.execute(query, prepare=True).fetchall()
+    frame = pd.DataFrame(rows, columns=range(len(columns)), dtype=object)
     frame.columns = columns  # the header as the database names the columns (even duplicates stay visible)
     frame.index = pd.RangeIndex(1, len(frame) + 1)
-    for col in frame.columns:
-        if col in zoned:
-            frame[col] = pd.to_datetime(frame[col], format="ISO8601", utc=True)
-        else:
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    for i, col in enumerate(columns):
+        values = frame.iloc[:, i].where(frame.iloc[:, i].fillna("") != "", None)  # empty text is missing, as in files
+        frame.isetitem(i, pd.to_datetime(values, format="ISO8601", utc=True) if col in zoned else values)
     return frame
