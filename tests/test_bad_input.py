@@ -15,6 +15,7 @@ Input files are never modified (every case compares their bytes before and after
 """
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -146,3 +147,65 @@ def test_all_problems_of_a_run_come_together(tmp_path):
     with pytest.raises(WorkspaceError) as err:
         load_workspace(ws)
     assert {"byte-order-mark", "minimum"} <= {p.rule for p in err.value.problems}
+
+
+def _problems(folder: Path) -> list:
+    with pytest.raises(WorkspaceError) as exc:
+        load_workspace(folder)
+    return exc.value.problems
+
+
+def test_a_header_with_stray_spaces_says_so(tiny_workspace):
+    leads = tiny_workspace / "leads.csv"
+    leads.write_text(leads.read_text().replace("created_at,source,", "created_at, source ,", 1))
+    [p] = _problems(tiny_workspace)
+    assert (p.rule, p.column, p.line) == ("required-column", "source", 1)
+    assert "the header has ' source ', with spaces around the name" in p.message
+
+
+def test_implausible_magnitudes_are_flagged(tiny_workspace):
+    accounts = tiny_workspace / "accounts.csv"
+    accounts.write_text(accounts.read_text().replace("A1,Alpha GmbH,software,500,", "A1,Alpha GmbH,software,"
+                                                     "1000000000000,", 1))
+    [p] = _problems(tiny_workspace)
+    assert (p.rule, p.column, p.line, p.value) == ("implausible-value", "employees", 2, "1000000000000")
+
+
+@pytest.mark.parametrize("tail, message", [
+    ('L9,2025-10-05T10:00:00Z,paid_soc', "the last line has 3 of the header's 13 fields and no line ending"),
+    ('L9,2025-10-05T10:00:00Z,paid_social,A2,"Manag', "the file ends inside a quoted value"),
+])
+def test_a_truncated_csv_names_the_line(tiny_workspace, tail, message):
+    with open(tiny_workspace / "leads.csv", "a") as fh:
+        fh.write(tail)
+    [p] = _problems(tiny_workspace)
+    assert (p.rule, p.line, p.value) == ("truncated", 6, tail)
+    assert message in p.message and "cut short" in p.message
+
+
+def _declare(folder: Path, **formats) -> None:
+    text = re.sub(rf"^  ({'|'.join(formats)}):.*\n", "", (folder / "workspace.yaml").read_text(), flags=re.M)
+    lines = "".join(f"  {k}: {v!r}\n" for k, v in formats.items())
+    (folder / "workspace.yaml").write_text(text.replace("formats:\n", "formats:\n" + lines, 1))
+
+
+def test_a_literal_z_is_utc_whatever_the_declared_time_zone(tiny_workspace):
+    _declare(tiny_workspace, timestamps_timezone="Europe/Berlin")
+    t = load_workspace(tiny_workspace)
+    assert t.leads.loc[t.leads["lead_id"] == "L1", "created_at"].iloc[0] == pd.Timestamp("2025-10-02T09:00:00Z")
+
+
+@pytest.mark.parametrize("value, says", [
+    ("2025-03-30 02:30:00", "it falls in the daylight-saving gap of Europe/Berlin"),
+    ("2025-10-26 02:30:00", "it falls in the hour Europe/Berlin repeats when clocks go back"),
+])
+def test_a_local_time_that_does_not_exist_or_exists_twice_says_so(tiny_workspace, value, says):
+    _declare(tiny_workspace, timestamps_timezone="Europe/Berlin", datetime_format="%Y-%m-%d %H:%M:%S")
+    for name in ("leads", "stages", "activities", "opportunities", "accounts"):
+        path = tiny_workspace / f"{name}.csv"
+        path.write_text(re.sub(r"(\d{2})T(\d{2}:\d{2}:\d{2})Z", r"\1 \2", path.read_text()))
+    leads = tiny_workspace / "leads.csv"
+    leads.write_text(leads.read_text().replace("2025-10-02 09:00:00", value, 1))
+    [p] = [p for p in _problems(tiny_workspace) if p.rule == "bad-datetime"]
+    assert (p.column, p.line, p.value) == ("created_at", 2, value)
+    assert says in p.message and "it matches" not in p.message

@@ -1,5 +1,6 @@
 """Quarterly review building blocks on small workspaces: the funnel rule, the handoff loop, changes, fix list."""
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -10,8 +11,11 @@ from statsmodels.stats.proportion import proportions_ztest
 from salign.common import periods
 from salign.common.result import Skipped
 from salign.common.stats import Rate
+from salign.personas.markers import markers
+from salign.qualify.auc import auc_difference
+from salign.qualify.teams import RuleComparison, measure
 from salign.report.html import result_html
-from salign.review import changes, fixlist, funnel, handoff, sla, winloss
+from salign.review import changes, fixlist, funnel, handoff, sla, trend, winloss
 from salign.workspace.load import load_workspace
 from salign.workspace.tables import MissingData
 from tests.conftest import TINY, write_workspace
@@ -229,3 +233,62 @@ def test_monitoring_says_when_no_definition_is_signed(tiny):
 
     with pytest.raises(MissingData, match="no signed qualification definition"):
         monitoring.qualification_monitor(tiny, q(tiny, "2025Q4"))
+
+
+@pytest.fixture
+def sample_from_mid_2026q2(sample_copy):
+    """The sample with every lead created before 2026-05-15 (and its events and deals) dropped."""
+    cut = pd.Timestamp("2026-05-15T00:00:00Z")
+    leads = pd.read_csv(sample_copy / "leads.csv", dtype=str)
+    keep = leads[pd.to_datetime(leads["created_at"]) >= cut]
+    keep.to_csv(sample_copy / "leads.csv", index=False)
+    for name, when in (("stages", "at"), ("activities", "at"), ("opportunities", "created_at")):
+        frame = pd.read_csv(sample_copy / f"{name}.csv", dtype=str, keep_default_na=False)
+        ok = frame["lead_id"].isin(keep["lead_id"]) & (pd.to_datetime(frame[when], errors="coerce") >= cut)
+        frame[ok | (frame["lead_id"].eq("") & (name == "activities"))].to_csv(sample_copy / f"{name}.csv", index=False)
+    return load_workspace(sample_copy)
+
+
+def test_a_quarter_only_partly_in_the_data_is_not_compared(sample_from_mid_2026q2):
+    """History starting inside 2026Q2: 2026Q3 is not compared with the partial 2026Q2 (was '+410; significant')."""
+    t = sample_from_mid_2026q2
+    q = periods.resolve("2026Q3", t)
+    assert str(periods.first_complete(t)) == "2026Q3"
+    c = changes.review_changes(t, q)
+    srl = c.comparison("sales_ready_leads")
+    assert srl["change_significant"] is False and srl["previous"] is None
+    assert c.table["previous_test"].str.startswith("none (2026Q2, which is only partly in the data").all()
+    assert c.partial == {"previous": "2026Q2, which is only partly in the data (it starts 2026-05-15)"}
+    assert "Not compared with 2026Q2, which is only partly in the data (it starts 2026-05-15)" in result_html(c)
+    with pytest.raises(periods.PeriodError, match="before the data starts"):
+        periods.resolve("2026Q1", t)
+
+
+def test_a_team_rule_that_matches_no_lead_is_a_finding_not_figures():
+    """A rule that calls no lead qualified is named as such (was: '0% of those reached won (n/a the base rate)')."""
+    rng = np.random.default_rng(0)
+    y = rng.random(400) < 0.3
+    m, s = (y | (rng.random(400) < 0.1)).astype(float), np.zeros(400)
+    rules = [measure("marketing", "source is web", m, y), measure("sales", "employees >= 100,000,000", s, y)]
+    c = RuleComparison(rules, Rate(int(y.sum()), 400), "won", float("nan"), 0, {"marketing": 0, "sales": 0}, 0,
+                       auc_difference(y, m, s))
+    text = c.verdict()
+    assert ("Sales' rule (employees >= 100,000,000) calls no lead of the 400 qualified, so it separates nothing: "
+            "check its fields and thresholds in definitions/qualification.sales.yaml.") in text
+    assert "n/a the base rate" not in text and "against n/a" not in text
+    assert "because sales' rule separates nothing" in text
+
+
+def test_markers_of_a_single_customer_are_a_skipped_section():
+    """1 lead with 1 won deal: no attribute level to test is MissingData (a skipped section), not KeyError."""
+    customers = pd.DataFrame({"account_id": ["A1"], "industry": ["software"], "employees": [500], "best": [True],
+                              "worst": [False], "won_revenue": [1000.0]})
+    value = SimpleNamespace(customers=customers, definition=SimpleNamespace(terms=[]), kinds={})
+    with pytest.raises(MissingData, match=r"no attribute level to test \(only one valued customer\)"):
+        markers(value)
+
+
+def test_the_trend_starts_at_the_first_complete_quarter(sample_from_mid_2026q2):
+    """The partial 2026Q2 is no point of the trend (it would read as a dip: a fraction of a quarter's leads)."""
+    t = sample_from_mid_2026q2
+    assert list(trend.trend(t, periods.Quarter.parse("2026Q3", 1, "Europe/Berlin")).quarters["quarter"]) == ["2026Q3"]

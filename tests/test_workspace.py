@@ -146,3 +146,30 @@ def test_cli_paths_are_relative_to_the_current_directory(tiny_workspace, monkeyp
     monkeypatch.chdir(tiny_workspace.parent)
     assert cli.main(["validate", "--workspace", tiny_workspace.name]) == 0
     assert "Tiny test workspace" in capsys.readouterr().out
+
+
+def test_rule_fields_are_checked_against_the_data_with_file_and_line(tiny_workspace, capsys):
+    """A persona rule naming an unknown column, or comparing text with a number, fails validate (was: ok)."""
+    (tiny_workspace / "definitions" / "personas.marketing.yaml").write_text(
+        "version: 1\nteam: marketing\npersonas:\n  - id: marketer\n    name: Marketing leader\n"
+        "    rule:\n      all:\n        - {field: departmnet, in: [Marketing]}\n        - {field: job_level, min: 3}\n")
+    with pytest.raises(WorkspaceError) as exc:
+        load_workspace(tiny_workspace)
+    got = {(p.rule, p.line, p.value) for p in exc.value.problems}
+    assert got == {("unknown-field", 8, "departmnet"), ("rule-type", 9, "job_level")}
+    assert all(p.file.endswith("personas.marketing.yaml") for p in exc.value.problems)
+    assert cli.main(["validate", "--workspace", str(tiny_workspace)]) == 3
+    assert "personas.marketing.yaml:8" in capsys.readouterr().err
+
+
+def test_qualification_rule_fields_know_the_derived_features(tiny_workspace):
+    """qualification.<team>.yaml may name n_<marketing activity type> and at_<stage>; anything else is a problem."""
+    rule = ("version: 1\nteam: {team}\nname: {team} rule\nrule:\n  all:\n"
+            "    - {{field: n_content_download, min: 1}}\n    - {{field: {field}, min: 100}}\n")
+    for team, field in (("marketing", "employees"), ("sales", "headcount")):
+        (tiny_workspace / "definitions" / f"qualification.{team}.yaml").write_text(rule.format(team=team, field=field))
+    with pytest.raises(WorkspaceError) as exc:
+        load_workspace(tiny_workspace)
+    [p] = exc.value.problems
+    assert (p.file.endswith("qualification.sales.yaml"), p.rule, p.line, p.value) == (True, "unknown-field", 7,
+                                                                                      "headcount")

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from salign.workspace.tables import MissingData
+
 _PATTERN = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
+#: The quarter the data starts in counts as complete when its first event falls this soon after the quarter's
+#: start (an export rarely begins at the very instant a quarter does); later, it is only partly in the data.
+COMPLETE_WITHIN = pd.Timedelta(days=7)
 
 
 class PeriodError(ValueError):
@@ -78,17 +83,54 @@ def resolve(period: str, tables, today: dt.date | None = None) -> Quarter:
     """Turn ``latest``, ``previous`` or ``2026Q3`` into a quarter of this workspace.
 
     ``latest`` is the newest quarter that ended on or before the data cut-off
-    ``as_of`` (data is complete up to, not including, that instant); ``previous`` is the quarter before today's (for cron).
+    ``as_of`` (data is complete up to, not including, that instant); ``previous`` is the quarter before today's
+    (for cron). A quarter outside the data's span (see :func:`check_covered`) raises :class:`PeriodError`.
     """
     cfg = tables.config
     kind = str(period).strip().lower()
-    if kind == "latest":
-        return Quarter.containing(tables.as_of, cfg.fiscal_year_start_month, cfg.timezone).previous
-    if kind == "previous":
-        now = pd.Timestamp(today or dt.date.today(), tz=cfg.timezone)
-        return Quarter.containing(now, cfg.fiscal_year_start_month, cfg.timezone).previous
-    q = Quarter.parse(period, cfg.fiscal_year_start_month, cfg.timezone)
-    if q.start >= tables.as_of:
-        raise PeriodError(f"period {q} starts after the data ends ({tables.as_of:%Y-%m-%d}); "
-                          f"the latest complete quarter is {resolve('latest', tables)}")
+    try:
+        if kind == "latest":
+            q = Quarter.containing(tables.as_of, cfg.fiscal_year_start_month, cfg.timezone).previous
+        elif kind == "previous":
+            now = pd.Timestamp(today or dt.date.today(), tz=cfg.timezone)
+            q = Quarter.containing(now, cfg.fiscal_year_start_month, cfg.timezone).previous
+        else:
+            q = Quarter.parse(period, cfg.fiscal_year_start_month, cfg.timezone)
+        check_covered(q, tables)
+    except MissingData as exc:
+        raise PeriodError(f"the workspace {exc}") from None
     return q
+
+
+def first_complete(tables) -> Quarter:
+    """The first quarter the data covers in full (see :data:`COMPLETE_WITHIN`): comparisons start there."""
+    cfg = tables.config
+    first = Quarter.containing(tables.data_start, cfg.fiscal_year_start_month, cfg.timezone)
+    return first if tables.data_start < first.start + COMPLETE_WITHIN else first.shift(1)
+
+
+def covered_span(tables) -> str:
+    """The data's span in words: first lead creation or stage event to the day before the cut-off."""
+    tz = tables.config.timezone
+    last = tables.as_of.tz_convert(tz) - pd.Timedelta(days=1)
+    return f"{tables.data_start.tz_convert(tz):%Y-%m-%d} to {last:%Y-%m-%d}"
+
+
+def check_covered(q: Quarter, tables) -> None:
+    """Raise :class:`PeriodError` (saying the data's span) when quarter ``q`` lies outside the data.
+
+    A quarter is outside when it starts at or after the cut-off ``as_of`` or ends at or before the first lead
+    creation or stage event.
+    """
+    if q.start >= tables.as_of:
+        where = "after the data ends"
+    elif q.end <= tables.data_start:
+        where = "before the data starts"
+    else:
+        return
+    cfg = tables.config
+    first = Quarter.containing(tables.data_start, cfg.fiscal_year_start_month, cfg.timezone)
+    last = Quarter.containing(tables.as_of, cfg.fiscal_year_start_month, cfg.timezone).previous
+    span = (f"the data covers {covered_span(tables)} (quarters {first} to {last})" if first <= last else
+            f"the data covers {covered_span(tables)}, no complete quarter")
+    raise PeriodError(f"period {q} is {where}: {span}")

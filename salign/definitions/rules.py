@@ -14,19 +14,21 @@ A condition is one of::
     {any: [condition, ...]}       at least one condition holds
 
 Text comparisons ignore case and surrounding white space. A missing value
-satisfies no condition except ``is_null: true``.
+satisfies no condition except ``is_null: true``. Groups nest at most :data:`MAX_DEPTH` levels deep.
 """
 from __future__ import annotations
 
 from typing import Any, Union
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from salign.core import fmt
 
 Scalar = Union[bool, int, float, str]
 OPS = ("in_", "not_in", "eq", "min", "max", "between", "contains", "is_null")
+#: deepest nesting of all/any groups in one rule
+MAX_DEPTH = 20
 
 
 class RuleError(ValueError):
@@ -49,6 +51,7 @@ class Condition(BaseModel):
     is_null: bool | None = None
     all: list["Condition"] | None = None
     any: list["Condition"] | None = None
+    _depth: int = PrivateAttr(default=0)
 
     @model_validator(mode="after")
     def _one_thing(self) -> "Condition":
@@ -59,6 +62,9 @@ class Condition(BaseModel):
                 raise ValueError("a condition is either {all: [...]}, {any: [...]} or {field: ..., <op>: ...}, not a mix")
             if not getattr(self, groups[0]):
                 raise ValueError(f"'{groups[0]}' needs at least one condition")
+            self._depth = 1 + max(c._depth for c in getattr(self, groups[0]))
+            if self._depth > MAX_DEPTH:
+                raise ValueError(f"all/any groups nest more than {MAX_DEPTH} levels deep here; write the rule flatter")
             return self
         if self.field is None:
             raise ValueError("a condition needs 'field' (or 'all'/'any')")

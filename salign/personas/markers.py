@@ -13,6 +13,7 @@ from salign.common.stats import Rate, benjamini_hochberg, rates
 from salign.core import fmt
 from salign.personas.levels import levels
 from salign.personas.profiles import attribute_columns
+from salign.workspace.tables import MissingData
 
 OUTCOMES = ("best", "worst")
 #: columns that define value, so they cannot also explain it
@@ -228,5 +229,8 @@ def markers(value, fdr: float = 0.05, bins: int = 5) -> Markers:
     exclude = VALUE_COLUMNS | {f for t in value.definition.terms for f in t.factors}
     attrs = attribute_columns(c, exclude)
     table = level_table(c, attrs, value.kinds, bins, fdr)
+    if table.empty:
+        who = "only one valued customer" if len(c) == 1 else f"{fmt.count(len(c))} valued customers alike in every attribute"
+        raise MissingData(f"gives no attribute level to test ({who})")
     counts = {"customers": len(c), "best": int(c["best"].sum()), "worst": int(c["worst"].sum())}
     return Markers(table, counts, fdr)

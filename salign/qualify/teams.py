@@ -83,6 +83,9 @@ class RuleComparison(Result):
         first = {r.team: r for r in self.rules}
         lines = []
         for r in self.rules:
+            if r.flagged.k in (0, r.flagged.n):
+                lines.append(_matches_all_or_none(r))
+                continue
             lines.append(f"{whose(r.team)} rule calls {fmt.percent(r.flagged.value, 0)} of leads qualified; "
                          f"{fmt.percent(r.precision.value or 0, 0)} of those {self.outcome_phrase} "
                          f"({fmt.times(r.lift)} the base rate of {fmt.percent(self.base.value, 0)}) and it finds "
@@ -156,11 +159,20 @@ def team_rules(tables, data) -> RuleComparison:
                           auc_difference(y, m.astype(float), s.astype(float)))
 
 
+def _matches_all_or_none(r: RuleMeasure) -> str:
+    """The finding for a rule that calls no lead (or every lead) qualified: it tells nothing, check it."""
+    which = "no lead" if r.flagged.k == 0 else "every lead"
+    return (f"{whose(r.team)} rule ({r.rule}) calls {which} of the {fmt.count(r.flagged.n)} qualified, so it "
+            f"separates nothing: check its fields and thresholds in definitions/qualification.{r.team}.yaml.")
+
+
 def _why(win: RuleMeasure, lose: RuleMeasure) -> str:
     """Why the rule with the higher balanced accuracy wins, in words."""
     def pct(r: Rate) -> str:
         return fmt.percent(r.value, 0)
 
+    if lose.flagged.k in (0, lose.flagged.n):
+        return f"{whose(lose.team).lower()} rule separates nothing"
     recall = f"it finds {pct(win.recall)} of the leads that succeed, against {pct(lose.recall)}"
     if (win.precision.value or 0) >= (lose.precision.value or 0):
         return recall + f", and is at least as precise ({pct(win.precision)} against {pct(lose.precision)})"

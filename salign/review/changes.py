@@ -26,7 +26,7 @@ Benjamini-Hochberg at 5%: a change is *significant* when it survives that.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -110,6 +110,20 @@ def data_start(tables) -> periods.Quarter | None:
         return None
     cfg = tables.config
     return periods.Quarter.containing(min(starts), cfg.fiscal_year_start_month, cfg.timezone)
+
+
+NO_DATA = "no data"
+
+
+def not_comparable(tables, q) -> str | None:
+    """Why quarter ``q`` cannot be compared with (no data, or only part of it in the data), or ``None``."""
+    first = data_start(tables)
+    if first is None or q < first:
+        return NO_DATA
+    if q < periods.first_complete(tables):
+        start = tables.data_start.tz_convert(tables.config.timezone)
+        return f"{q}, which is only partly in the data (it starts {start:%Y-%m-%d})"
+    return None
 
 
 def snapshot(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> tuple[dict, dict]:
@@ -200,6 +214,8 @@ class Changes(Result):
     period: str
     previous: str
     year_ago: str
+    #: why a quarter was not compared, when it is only partly in the data ({"previous": "...", ...})
+    partial: dict = field(default_factory=dict)
     title: str = "What changed: vs last quarter and vs a year earlier"
 
     def _row(self, name):
@@ -255,6 +271,8 @@ class Changes(Result):
                           "'Significant' means the change survives Benjamini-Hochberg control of false discoveries "
                           "at 5% across every comparison in this table."),
                 Table(shown)]
+        out += [Paragraph(f"Not compared with {why}: a quarter the data covers only in part would read as a "
+                          "change.", note=True) for why in self.partial.values()]
         if self.skipped:
             out += [Paragraph("Not measured:"), Bullets([f"{FIGURES[k][2]}: {v}" for k, v in self.skipped.items()])]
         return out
@@ -286,16 +304,18 @@ def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp |
     now, skipped = snapshot(tables, period, window_days, cutoff)
     if not now:
         raise MissingData("gives none of the review's figures: " + "; ".join(sorted(set(skipped.values()))))
-    earlier = {}
+    earlier, untested = {}, {}
     for label, q in (("previous", period.previous), ("year_ago", period.year_ago)):
-        covered = first is not None and q >= first
-        earlier[label] = snapshot(tables, q, window_days, lagged_cutoff(period, q, cutoff))[0] if covered else {}
+        untested[label] = not_comparable(tables, q)
+        earlier[label] = ({} if untested[label] else
+                          snapshot(tables, q, window_days, lagged_cutoff(period, q, cutoff))[0])
     rows = []
     for name, fig in now.items():
         row = {"figure": name, "value": fig.shown()}
         for label, figs in earlier.items():
             before = figs.get(name)
-            test, p = compare(fig, before) if before is not None else ("none (no data)", None)
+            test, p = (compare(fig, before) if before is not None else
+                       (f"none ({untested[label] or NO_DATA})", None))
             row.update({label: None if before is None else before.shown(), f"{label}_test": test, f"{label}_p": p})
         rows.append(row)
     t = pd.DataFrame(rows)
@@ -307,8 +327,9 @@ def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp |
         for (i, label, _), qi, ri in zip(pv, q, reject):
             t.at[i, f"{label}_q"], t.at[i, f"{label}_significant"] = float(qi), bool(ri)
     sla_def = tables.definitions.get("sla.yaml")
+    partial = {label: why for label, why in untested.items() if why and why != NO_DATA}
     return Changes(t, skipped, sla_def.marketing.sales_ready_leads_per_quarter if sla_def else None, str(period),
-                   str(period.previous), str(period.year_ago))
+                   str(period.previous), str(period.year_ago), partial)
 
 
 
@@ -367,7 +388,6 @@ def by_group(tables, period, by: str = "persona", window_days: int = 90,
              cutoff: pd.Timestamp | None = None) -> GroupChanges:
     """MQL -> SQL cohort conversion per ``by`` group now, last quarter and a year earlier (like for like)."""
     cutoff = funnel.cutoff_of(tables, cutoff)
-    first = data_start(tables)
 
     def measure(q, c):
         entries = funnel.stage_entries(tables, c)
@@ -377,7 +397,7 @@ def by_group(tables, period, by: str = "persona", window_days: int = 90,
         return {g: Rate(int(k), int(n)) for g, k, n in zip(r["group"], r["k"], r["n"])}
 
     now = measure(period, cutoff)
-    earlier = {label: measure(q, lagged_cutoff(period, q, cutoff)) if first is not None and q >= first else {}
+    earlier = {label: {} if not_comparable(tables, q) else measure(q, lagged_cutoff(period, q, cutoff))
                for label, q in (("previous", period.previous), ("year_ago", period.year_ago))}
     rows = []
     for g, rate in sorted(now.items()):

@@ -7,7 +7,8 @@ cohorts); quarters with none are n/a. The two years are compared with the tests
 of :func:`salign.review.changes.compare` and Benjamini-Hochberg over the trend's
 comparisons; the verdict is *improving* when at least one figure got
 significantly better and none significantly worse (*worsening* the reverse,
-*mixed* when both happen, *no significant change* otherwise).
+*mixed* when both happen, *no significant change* otherwise). The series starts
+at the first quarter the data covers in full (:func:`salign.common.periods.first_complete`).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting
+from salign.common import periods, plotting
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg, kaplan_meier
 from salign.core import fmt
@@ -107,12 +108,13 @@ def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = N
     """The key handoff and funnel figures for every quarter of the data up to ``period``, and the year-on-year test."""
     definition = tables.definition("sla.yaml")
     cutoff = funnel.cutoff_of(tables, cutoff)
-    first = changes.data_start(tables)
-    if first is None:
+    if changes.data_start(tables) is None:
         raise MissingData("has no dated leads or opportunities")
+    first = periods.first_complete(tables)  # a quarter only partly in the data would read as a dip
     quarters = [period.shift(-i) for i in range(7, -1, -1) if period.shift(-i) >= first]
     if not quarters:
-        raise MissingData(f"has no data up to {period} (its data starts in {first})")
+        raise MissingData(f"has no complete quarter up to {period} (the first one the data covers in full is "
+                          f"{first})")
     h = sla.handoffs(tables, None, cutoff)
     due, met = sla.within_sla(h, definition.sales.max_hours_to_first_follow_up, cutoff)
     entries = funnel.stage_entries(tables, cutoff)

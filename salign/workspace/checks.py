@@ -11,6 +11,9 @@ from salign.workspace.schema import FUNNEL, TABLES
 
 #: Timestamps outside these years cannot be real CRM events (spreadsheet epochs, typos like 0205, 9999).
 PLAUSIBLE_YEARS = (1900, 2100)
+#: Largest believable value of a number column (a paste of a phone number, a currency in cents, a typo):
+#: the world's largest employer has about 2.3 million people, its largest company about 700 billion in revenue.
+PLAUSIBLE_MAX = {"employees": 5_000_000, "annual_revenue": 2e12, "amount": 1e11}
 #: Problems shown per table, column and rule; a summary line counts the rest.
 SHOWN = 20
 
@@ -64,6 +67,11 @@ def row_checks(name: str, frame) -> list[Check]:
                              f"must be one of {', '.join(col.vocabulary)}"))
         if col.min is not None and pd.api.types.is_numeric_dtype(values):
             out.append(Check(name, "minimum", col.name, values.notna() & (values < col.min), f"must be at least {col.min:g}"))
+        if col.name in PLAUSIBLE_MAX and pd.api.types.is_numeric_dtype(values):
+            top = PLAUSIBLE_MAX[col.name]
+            out.append(Check(name, "implausible-value", col.name, values.notna() & (values > top),
+                             f"more than {top:,.0f} is not believable for {col.name}: a typo, a pasted number or "
+                             "a different unit (cents)?"))
         if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(values):
             years = values.dt.year
             out.append(Check(name, "implausible-date", col.name,
@@ -200,6 +208,21 @@ def currency_checks(frames: dict, currency: str, rates: dict) -> list[Check]:
     return out
 
 
+def future_problems(frames: dict, files: dict, cutoff: pd.Timestamp, declared: bool) -> list:
+    """Rows dated at or after ``cutoff`` (the declared ``as_of``, else now), in every timestamp column.
+
+    These are warnings, not errors: CRM exports often hold tasks scheduled in the future. The review reads
+    the data up to ``as_of`` and ignores them; the warning says so, and names them in case a date is a typo.
+    """
+    what = "the workspace's as_of" if declared else "today (no as_of is declared)"
+    checks = [Check(name, "future-date", col, frame[col].notna() & (frame[col] >= cutoff),
+                    f"dated after {what}, {cutoff:%Y-%m-%d}: a warning (a scheduled task is normal; a typo in "
+                    "the year is not); the review ignores events after the cut-off")
+              for name, frame in frames.items() for col in frame.columns
+              if pd.api.types.is_datetime64_any_dtype(frame[col])]
+    return [p for c in checks for p in c.problems(frames[c.table], str(files[c.table]))]
+
+
 def validate_tables(frames: dict, files: dict, currency: str | None = None, rates: dict | None = None) -> list:
     """Check typed frames against the data model; return every problem (never raises).
 
@@ -213,7 +236,8 @@ def validate_tables(frames: dict, files: dict, currency: str | None = None, rate
         spec, file = TABLES[name], str(files[name])
         for c in [c for c in spec.required if c not in frame.columns]:
             problems.append(Problem(file, "required-column", f"table '{name}' needs this column "
-                                    f"(has: {', '.join(map(str, frame.columns))})" + _looks_like(name, frame),
+                                    f"(has: {', '.join(map(str, frame.columns))})" + _spaced(c, frame)
+                                    + _looks_like(name, frame),
                                     column=c, line=1, value=",".join(map(str, frame.columns))))
         checks += row_checks(name, frame) + key_checks(name, frame)
     checks += reference_checks(frames) + stage_order_checks(frames)
@@ -222,6 +246,13 @@ def validate_tables(frames: dict, files: dict, currency: str | None = None, rate
     for check in checks:
         problems += check.problems(frames[check.table], str(files[check.table]))
     return problems
+
+
+def _spaced(column: str, frame) -> str:
+    """'; the header has ' source ' ...' when the column is there but with spaces around its name."""
+    near = [str(c) for c in frame.columns if str(c).strip() == column]
+    return (f"; the header has {near[0]!r}, with spaces around the name: remove them from the header line"
+            if near else "")
 
 
 def _looks_like(name: str, frame) -> str:

@@ -6,6 +6,12 @@ right (a UTF-16 file declared UTF-8, a byte-order mark, one column where a
 different delimiter gives several, dates that only parse another way), and
 each such problem is reported with file, column, line and value.
 
+Timestamps are local to ``timestamps_timezone`` unless they say otherwise: a format
+with ``%z`` keeps each value's offset, and a format ending in a literal ``Z`` (as
+``%Y-%m-%dT%H:%M:%SZ``) is read as UTC whatever ``timestamps_timezone`` says, since
+``Z`` means UTC. A local time that does not exist (the daylight-saving gap) or exists
+twice (the hour repeated in autumn) is reported as such.
+
 A frame's index is the line number in its file (the header is line 1), so every
 later check can say where a value came from. Parquet rows are numbered from 1.
 Input files are only ever opened for reading.
@@ -181,6 +187,8 @@ def _read_csv(path: Path, formats, expected: list[str]) -> tuple[pd.DataFrame | 
             problems.append(Problem(str(path), "blank-header", f"column {i + 1} has no name", line=1))
     if problems:
         return None, problems
+    if (cut := _cut_short(path, text, formats.delimiter, header)) is not None:
+        return None, [cut]
     try:
         frame = pd.read_csv(io.StringIO(text), sep=formats.delimiter, dtype=str, keep_default_na=False,
                             na_values=list(formats.null_values), quotechar='"', skip_blank_lines=False,
@@ -231,6 +239,30 @@ def _line_numbers(text: str, n_rows: int) -> pd.Index:
         starts.append(line)
         line = reader.line_num + 1
     return pd.Index(starts[:n_rows]) if len(starts) >= n_rows else pd.RangeIndex(2, n_rows + 2)
+
+
+def _cut_short(path: Path, text: str, delimiter: str, header: list[str]) -> Problem | None:
+    """A problem when the file ends in the middle of a record (an interrupted download or copy), else ``None``:
+    inside a quoted value, or on a last line with fewer fields than the header and no line ending."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    next(reader, None)
+    line, last, start = reader.line_num + 1, None, None
+    try:
+        for row in reader:
+            if row:
+                last, start = row, line
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" not in str(exc):
+            return None  # another quoting mistake: reported when the file is parsed
+        return Problem(str(path), "truncated", "the file ends inside a quoted value: it was cut short (an "
+                       "interrupted download or copy?); export it again", line=line,
+                       value="\n".join(text.split("\n")[line - 1:])[:120])
+    if last is not None and len(last) < len(header) and not text.endswith(("\n", "\r")):
+        return Problem(str(path), "truncated", f"the last line has {len(last)} of the header's {len(header)} fields "
+                       "and no line ending: the file was cut short (an interrupted download or copy?); export it "
+                       "again", line=start, value=delimiter.join(last)[:120])
+    return None
 
 
 def _field_count_problems(path: Path, text: str, delimiter: str, header: list[str]) -> list[Problem]:
@@ -387,6 +419,8 @@ def date_hint(value: str, formats) -> str:
     """Explain why ``value`` failed: which other format it matches, whether it parses two ways, or no date at all."""
     import datetime as dt
 
+    if hint := _local_time_hint(value, formats):
+        return hint
     hits = []
     for f in DATE_FORMATS:
         try:
@@ -407,11 +441,37 @@ def date_hint(value: str, formats) -> str:
 
 
 def _parse(text: pd.Series, fmt: str, zone: ZoneInfo) -> pd.Series:
-    """Parse with one format; values with an offset (``%z``) keep it, others are local to ``zone``; UTC out."""
+    """Parse with one format; values with an offset (``%z``) keep it, a literal ``Z`` means UTC, others are local
+    to ``zone``; UTC out."""
     if "%z" in fmt:
         return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
     out = pd.to_datetime(text, format=fmt, errors="coerce")
+    if _says_utc(fmt):
+        return out.dt.tz_localize("UTC")
     return out.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+
+
+def _says_utc(fmt: str) -> bool:
+    """Whether a datetime format ends in a literal ``Z`` (not ``%Z``): its values are UTC."""
+    return re.search(r"(?<!%)Z$", fmt) is not None
+
+
+def _local_time_hint(value: str, formats) -> str:
+    """'; it falls in the daylight-saving gap ...' when ``value`` matches the datetime format but names a local
+    time of ``timestamps_timezone`` that does not exist or exists twice; else ''."""
+    fmt = formats.datetime_format
+    if "%z" in fmt or _says_utc(fmt):
+        return ""
+    naive = pd.to_datetime(pd.Series([value.strip()]), format=fmt, errors="coerce")
+    if naive.isna().all():
+        return ""
+    zone = _zone(formats)
+    if naive.dt.tz_localize(zone, ambiguous=np.array([True]), nonexistent="NaT").isna().all():
+        return (f"; it falls in the daylight-saving gap of {zone}: clocks jumped forward over this local time, so "
+                "it never happened (an export that shifted times, or times that are really UTC: declare "
+                "timestamps_timezone: UTC or write them with an offset)")
+    return (f"; it falls in the hour {zone} repeats when clocks go back, so it names two instants: write "
+            "timestamps in UTC or with an offset")
 
 
 def _zone(formats) -> str:

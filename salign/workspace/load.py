@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pandas as pd
 
 from salign.core import paths
 from salign.core.problems import Collector, Problem, WorkspaceError
-from salign.core.strictyaml import load_model
+from salign.core.strictyaml import load_yaml, validate
 from salign.definitions.models import load_definitions
-from salign.workspace.checks import validate_tables
+from salign.workspace.checks import future_problems, validate_tables
 from salign.workspace.config import WorkspaceConfig
 from salign.workspace.database import read_tables
 from salign.workspace.files import read_table
-from salign.workspace.schema import TABLES
+from salign.workspace.schema import FUNNEL, TABLES
 from salign.workspace.tables import Tables
 
 
@@ -30,6 +31,105 @@ def _to_workspace_currency(frames: dict, config: WorkspaceConfig) -> None:
         frame["amount_original"] = frame["amount"]
         frame["amount"] = frame["amount"] * rate
         frame["currency"] = code.where(code.isna(), config.currency.upper()).astype(object)
+
+
+def _outside(folder: Path, file: Path) -> bool:
+    """Whether ``file`` (its links followed) lies outside ``folder``."""
+    return not file.resolve().is_relative_to(folder.resolve())
+
+
+def _confined(folder: Path) -> None:
+    """Refuse, before reading them, a ``workspace.yaml`` or definitions file that links outside ``folder``."""
+    files = [folder / "workspace.yaml"] + sorted((folder / "definitions").glob("*.y*ml"))
+    outside = [Problem(str(f), "outside-workspace", "links to a file outside the workspace folder; copy the file "
+                       "into the workspace instead") for f in files if _outside(folder, f)]
+    if outside:
+        raise WorkspaceError(outside, str(folder))
+
+
+def _table_path(folder: Path, name: str, file: str, data, problems: Collector) -> Path | None:
+    """The path of table ``name``'s file, or ``None`` (with a problem at its line of workspace.yaml) when the file
+    is outside the workspace folder: an absolute path, ``..``, or a link."""
+    path = folder / file
+    if not _outside(folder, path):
+        return path
+    named_inside = Path(os.path.normpath(path)).is_relative_to(folder)
+    where = "links to a file outside the workspace folder" if named_inside else "is outside the workspace folder"
+    problems.add(folder / "workspace.yaml", "outside-workspace", f"table '{name}': {file!r} {where}; table files must "
+                 "be inside it", line=data["tables"].key_lines.get(name))
+    return None
+
+
+#: Definitions files holding rules, and what each rule is evaluated on (see salign.common.facts).
+RULE_FILES = {"personas.marketing.yaml": "persona", "personas.sales.yaml": "persona",
+              "personas.common.yaml": "persona", "qualification.marketing.yaml": "qualification",
+              "qualification.sales.yaml": "qualification"}
+_NUMERIC_OPS = ("min", "max", "between")
+
+
+def _rule_columns(kind: str, frames: dict) -> dict[str, pd.Series | None]:
+    """The fields a rule of ``kind`` may name, each with a sample column (``None``: derived, numeric or a time).
+
+    Persona rules run on leads with their accounts joined in; qualification rules on leads with their first stage
+    times (``at_<stage>``), decision time and counts of marketing activities by type (``n_<type>``).
+    """
+    leads = frames.get("leads", pd.DataFrame())
+    cols = dict(leads.items())
+    if kind == "persona":
+        return {**dict(frames.get("accounts", pd.DataFrame()).items()), **cols}
+    acts = frames.get("activities")
+    types = (acts.loc[acts["team"] == "marketing", "type"].dropna().astype(str).unique()
+             if acts is not None and {"team", "type"} <= set(acts.columns) else [])
+    derived = [f"at_{s}" for s in FUNNEL] + ["decided_at"] + [f"n_{t}" for t in types]
+    return {**dict.fromkeys(derived), **cols}
+
+
+def _conditions(node):
+    """Every ``{field: ...}`` mapping in raw YAML (a :class:`~salign.core.strictyaml.LineDict`), depth first."""
+    if isinstance(node, dict):
+        if isinstance(node.get("field"), str):
+            yield node
+        for value in node.values():
+            yield from _conditions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _conditions(value)
+
+
+def _text_value(col: pd.Series | None) -> str | None:
+    """A value of ``col`` that is not a number (as the rule language reads it), or ``None``."""
+    if col is None or (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
+        return None
+    values = col.dropna()
+    bad = values[pd.to_numeric(values, errors="coerce").isna()]
+    return None if bad.empty else str(bad.iloc[0])
+
+
+def rule_problems(folder: Path, definitions: dict, frames: dict) -> list[Problem]:
+    """Rules naming a field the data does not have, or comparing a text field with a number; file and line.
+
+    Only files that loaded (``definitions``) are checked; their raw YAML gives the lines.
+    """
+    out = []
+    for name, kind in RULE_FILES.items():
+        if name not in definitions or "leads" not in frames:
+            continue
+        path = folder / "definitions" / name
+        columns = _rule_columns(kind, frames)
+        for cond in _conditions(load_yaml(path)):
+            field, line = cond["field"], cond.key_lines.get("field", cond.line)
+            if field not in columns:
+                near = ", ".join(sorted(map(str, columns)))
+                out.append(Problem(str(path), "unknown-field", f"the {kind} rule names a field the data does not "
+                                   f"have (available: {near})", column="field", line=line, value=field))
+                continue
+            ops = [op for op in _NUMERIC_OPS if op in cond]
+            text = _text_value(columns[field]) if ops else None
+            if text is not None:
+                out.append(Problem(str(path), "rule-type", f"'{ops[0]}' compares {field} with a number, but {field} "
+                                   f"holds text such as {text!r}; use in/eq/contains, or a numeric field",
+                                   column="field", line=cond.key_lines.get(ops[0], line), value=field))
+    return out
 
 
 def fingerprint(folder: Path, files: list[Path], extra: bytes = b"") -> str:
@@ -53,7 +153,9 @@ def load_workspace(path: str | Path = paths.SAMPLE_WORKSPACE):
     folder = paths.resolve(path)
     if not folder.is_dir():
         raise WorkspaceError([Problem(str(folder), "missing-workspace", "workspace folder not found")], str(folder))
-    config = load_model(WorkspaceConfig, folder / "workspace.yaml")
+    _confined(folder)
+    data = load_yaml(folder / "workspace.yaml")
+    config = validate(WorkspaceConfig, data, str(folder / "workspace.yaml"))
     problems = Collector()
     definitions, def_problems = load_definitions(folder / "definitions")
     problems.extend(def_problems)
@@ -63,7 +165,10 @@ def load_workspace(path: str | Path = paths.SAMPLE_WORKSPACE):
     for name, src in sources.items():
         if src.file is None:
             continue
-        file = where[name] = folder / src.file
+        file = _table_path(folder, name, src.file, data, problems)
+        if file is None:
+            continue
+        where[name] = file
         if not file.exists():
             problems.add(file, "missing-file", f"table '{name}' is declared in workspace.yaml but the file is missing")
             continue
@@ -79,10 +184,11 @@ def load_workspace(path: str | Path = paths.SAMPLE_WORKSPACE):
         where.update(labels)
         problems.extend(db_problems)
     problems.extend(validate_tables(frames, where, currency=config.currency, rates=config.exchange_rates))
+    problems.extend(rule_problems(folder, definitions, frames))
     problems.raise_if_any(str(folder))
     _to_workspace_currency(frames, config)
     missing = {n: "workspace.yaml lists no such table" for n in TABLES if n not in frames}
-    return Tables(
+    tables = Tables(
         config=config,
         folder=folder,
         definitions=definitions,
@@ -90,3 +196,7 @@ def load_workspace(path: str | Path = paths.SAMPLE_WORKSPACE):
         missing=missing,
         **{n: f.reset_index(drop=True) for n, f in frames.items()},
     )
+    declared = config.as_of is not None
+    cutoff = tables.as_of if declared else pd.Timestamp.now(tz="UTC")
+    tables.warnings = future_problems(frames, where, cutoff.tz_convert(config.timezone), declared)
+    return tables

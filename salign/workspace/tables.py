@@ -7,6 +7,13 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel
 
+#: The (table, column) pairs whose events define quarters: when leads arrive and move through the funnel.
+#: The data's span (``data_start``, the default ``as_of``) comes from these, not from any timestamp
+#: (a task scheduled for 2099 says nothing about which quarters the data covers).
+QUARTER_EVENTS = (("leads", "created_at"), ("stages", "at"))
+#: Used instead when a workspace has neither leads nor stages (deals only).
+DEAL_EVENTS = (("opportunities", "created_at"), ("opportunities", "closed_at"))
+
 
 class MissingData(LookupError):
     """An analysis needs a table, column or definition this workspace does not have."""
@@ -31,6 +38,8 @@ class Tables:
     activities: pd.DataFrame | None = None
     opportunities: pd.DataFrame | None = None
     content: pd.DataFrame | None = None
+    #: Findings that do not block a review (e.g. rows dated after the cut-off), as ``Problem`` objects.
+    warnings: list = field(default_factory=list)
 
     def require(self, *names: str) -> None:
         """Raise :class:`MissingData` naming every missing table among ``names``."""
@@ -55,19 +64,34 @@ class Tables:
                 if pd.api.types.is_datetime64_any_dtype(frame[col]):
                     yield name, col
 
+    def _event_times(self) -> list[pd.Timestamp]:
+        """Earliest and newest time of each quarter-defining event column (:data:`QUARTER_EVENTS`, else
+        :data:`DEAL_EVENTS`) this workspace has."""
+        for events in (QUARTER_EVENTS, DEAL_EVENTS):
+            times = []
+            for name, col in events:
+                frame = getattr(self, name)
+                if frame is not None and col in frame.columns and pd.api.types.is_datetime64_any_dtype(frame[col]):
+                    times += [t for t in (frame[col].min(), frame[col].max()) if pd.notna(t)]
+            if times:
+                return times
+        raise MissingData("has no lead, stage or deal times, so no period can be chosen")
+
+    @property
+    def data_start(self) -> pd.Timestamp:
+        """The first lead creation or stage event (UTC): quarters ending before it have no data."""
+        return min(self._event_times())
+
     @property
     def as_of(self) -> pd.Timestamp:
-        """The data cut-off (exclusive): ``as_of`` from workspace.yaml, else midnight after the newest event.
+        """The data cut-off (exclusive): ``as_of`` from workspace.yaml, else midnight after the newest lead creation
+        or stage event (see :data:`QUARTER_EVENTS`).
 
         Midnight is local to the workspace, returned in UTC.
         """
         if self.config.as_of is not None:
             return pd.Timestamp(self.config.as_of, tz=self.config.timezone).tz_convert("UTC")
-        newest = [getattr(self, t)[c].max() for t, c in self.time_columns() if c in ("created_at", "at", "closed_at")]
-        newest = [t for t in newest if pd.notna(t)]
-        if not newest:
-            raise MissingData("has no timestamps, so no period can be chosen")
-        day = max(newest).tz_convert(self.config.timezone).normalize() + pd.DateOffset(days=1)
+        day = max(self._event_times()).tz_convert(self.config.timezone).normalize() + pd.DateOffset(days=1)
         return day.tz_convert("UTC")
 
     def __repr__(self) -> str:
