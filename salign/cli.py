@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="fiscal quarter such as 2026Q3; 'latest' (default) = latest complete quarter in the data; "
                         "'previous' = the quarter before today")
     r.add_argument("--out", default=str(paths.REPORTS_DIR), help="reports folder (default: reports/)")
+    r.add_argument("--force", action="store_true",
+                   help="publish into a non-empty --out folder that holds no salign report yet")
     r.add_argument("--jobs", type=int, default=2, help="notebooks run at once where independent (default: 2)")
     r.add_argument("--cell-timeout", type=float, default=600, help="seconds one cell may run; 0: no limit (default: 600)")
     r.add_argument("--timeout", type=float, default=3600,
@@ -122,6 +124,9 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(signum)
 
 
+#: what marks a folder as a salign reports folder (besides period folders such as 2026Q3)
+REPORT_MARKS = ("index.html", ".salign-review.lock")
+PERIOD_FOLDERS = "[12][0-9][0-9][0-9]Q[1-4]"
 PATH_ARGS = ("workspace", "out", "mapping", "source", "settings", "definition", "folder")
 
 
@@ -135,15 +140,41 @@ def _absolute(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
+def _bad_out(args: argparse.Namespace) -> str | None:
+    """Why ``--out`` cannot be written, or ``None``: a file where a folder is meant (or a folder for ``score``);
+    for ``review``, a folder whose files a run would mix with its own and whose stale staging it would clean up."""
+    out = Path(args.out)
+    if args.command == "score":
+        return f"--out {out} is a folder; give the file to write (.csv or .parquet)" if out.is_dir() else None
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file; give a folder"
+    if out == Path(out.anchor) or out == Path.home().resolve():
+        return f"--out {out} is the {'root' if out == Path(out.anchor) else 'home'} folder; give a folder of its own"
+    if args.command != "review":
+        return None
+    workspace = Path(args.workspace)
+    if out.is_relative_to(workspace):
+        where = "is the workspace" if out == workspace else f"is inside the workspace {workspace}"
+        return f"--out {out} {where}; give a reports folder outside it"
+    if out.is_dir() and any(out.iterdir()) and not args.force and not (
+            any((out / name).exists() for name in REPORT_MARKS) or any(out.glob(PERIOD_FOLDERS))):
+        return (f"--out {out} holds files but no salign report (no index.html, period folder or "
+                f"{REPORT_MARKS[-1]}); give an empty or a reports folder, or add --force to publish there anyway")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _absolute(_parser().parse_args(argv))
+    if args.command in ("review", "import", "sample", "score") and (problem := _bad_out(args)):
+        print(f"salign {args.command}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     from salign.common.periods import PeriodError
     from salign.core.problems import WorkspaceError
     from salign.runner.params import ParameterError
 
     try:
         if args.command == "review":
-            from salign.runner.execute import RunError, RunLocked, RunTimeout, review
+            from salign.runner.execute import RunError, RunLocked, RunTimeout, StoppedAfterPublish, review
 
             t0 = time.perf_counter()
             previous = signal.signal(signal.SIGTERM, _interrupt)  # cron/systemd stop: clean up like Ctrl-C
@@ -161,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_RUN_FAILED
             except KeyboardInterrupt as exc:
                 signum = exc.args[0] if exc.args else signal.SIGINT
-                print(f"salign review stopped by {signal.Signals(signum).name}; its kernels were killed and the "
-                      f"previous report is unchanged", file=sys.stderr)
+                outcome = ("the new report and the index of all periods had been published" if isinstance(
+                    exc, StoppedAfterPublish) else "its kernels were killed and the previous report is unchanged")
+                print(f"salign review stopped by {signal.Signals(signum).name}; {outcome}", file=sys.stderr)
                 return 128 + signum
             finally:
                 signal.signal(signal.SIGTERM, previous)
@@ -171,7 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             from salign.workspace.load import load_workspace
 
             tables = load_workspace(args.workspace)
-            print(f"ok: {tables!r}")
+            for warning in tables.warnings:
+                print(f"warning: {warning}")
+            n = len(tables.warnings)
+            print(f"ok: {tables!r}" + (f" ({n} warning{'s' if n != 1 else ''} above)" if n else ""))
         elif args.command == "sample":
             from salign.sample import generate
 

@@ -283,3 +283,45 @@ def test_rerun_takes_over_a_stale_lock_and_gives_the_same_metrics(published, cap
     after = json.loads((out / PERIOD / "metrics.json").read_text())
     assert after["notebooks"] == {"03_qualification": before["notebooks"]["03_qualification"]}
     assert (out / LOCK_NAME).read_text() == ""
+
+
+#: runs the CLI on 03_qualification only and sends itself SIGTERM right after the period folder was swapped in
+CLI_SIGTERM_AFTER_SWAP = """\
+import functools, os, signal, sys
+from salign import cli
+from salign.runner import execute, publish
+execute.review = functools.partial(execute.review, notebooks=("03_qualification",))
+real_commit = publish.commit
+def commit_then_sigterm(*args, **kwargs):
+    real_commit(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)
+publish.commit = commit_then_sigterm
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_between_the_swap_and_the_index(published):
+    """Issue 15: the period and the index change together, and the message never says "unchanged" when it changed."""
+    ws, out = published
+    (out / "index.html").write_text("stale index")
+    run = subprocess.run([sys.executable, "-c", CLI_SIGTERM_AFTER_SWAP, "review", "--workspace", str(ws),
+                          "--out", str(out), "--period", PERIOD], cwd=paths.PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 128 + signal.SIGTERM, run.stderr
+    assert "unchanged" not in run.stderr and "had been published" in run.stderr
+    assert f"{PERIOD}/index.html" in (out / "index.html").read_text(), "the index was not rewritten with the period"
+    assert not [p for p in out.iterdir() if p.name.startswith((".staging-", ".index.html.", ".notebooks-"))]
+    assert (out / ".internal" / PERIOD / "03_qualification.ipynb").exists()
+
+
+def test_pii_in_an_output_the_page_leaves_out_refuses_the_publish(published, tmp_path):
+    """Issue 15: e-mail addresses in text/plain outputs and streams published inside the executed notebooks."""
+    ws, out = published
+    before = snapshot(out)
+    nbs = plant(tmp_path, "03_qualification", "print('write to boss.person@corp.example')\n'+49 30 5550101'")
+    with pytest.raises(RunError) as caught:
+        review(ws, PERIOD, out, notebooks=["03_qualification"], notebooks_dir=nbs, progress=lambda m: None)
+    message = str(caught.value)
+    assert "e-mail address (bo***le) in notebook 03_qualification, section '" in message, message
+    assert "phone number" in message and "cell planted-fault" in message and "boss.person" not in message
+    assert snapshot(out) == before

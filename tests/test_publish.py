@@ -87,3 +87,52 @@ def test_a_heading_that_repeats_the_one_before_is_dropped():
 def test_section_headings_are_never_dropped():
     body = "<h4>Gaps</h4><h2 id='gaps'>Gaps</h2>"
     assert pages._without_repeated_titles(body) == body
+
+
+def test_pii_scan_of_a_huge_token_takes_linear_time():
+    """Issue 15: one 100 kB word took 347 s to scan; a 1 MB token must take a moment, not minutes."""
+    import time
+
+    matcher = pii.Matcher({"+49 30 5550101", "Ann Lee"})
+    for token in ("a" * 1_000_000, "a." * 500_000, "1-" * 500_000, "+1" * 500_000, "<" * 1_000_000):
+        t0 = time.perf_counter()
+        matcher.find(token + " ann.lee@alpha.test")
+        safety.check_page("p.html", f"<p>{token}</p>", matcher)
+        assert time.perf_counter() - t0 < 5, token[:4]
+    assert [f.kind for f in matcher.find("x " * 10 + "ann.lee@alpha.test, +49 30 5550101")] == [
+        "e-mail address", "phone number"]
+
+
+def test_escaped_markup_is_not_refused_and_real_elements_are_named_with_their_section():
+    escaped = ("<h2>Assets</h2><table><tr><td>Demo video (embed: &lt;iframe "
+               "src=\"https://www.youtube.com/embed/abc\"&gt;)</td></tr></table>")
+    assert safety.check_page("p.html", escaped, set()) == []
+    hostile = ("<h2>Assets</h2><p>ok</p><iframe src=\"https://evil.example/x\"></iframe>"
+               "<a href=\"javascript:alert(1)\">x</a><img src=x onerror=\"alert(1)\">"
+               "<div style=\"background: url(//evil.example/y)\"></div>")
+    text = "\n".join(safety.check_page("p.html", hostile, set()))
+    assert "<iframe>" in text and "javascript:" in text and "onerror" in text and "url(" in text
+    assert "section 'Assets'" in text and "evil.example/x" not in text
+
+
+def test_identical_refusal_lines_are_grouped_with_a_count():
+    from salign.report.build import _refusal
+
+    message = str(_refusal(["p.html: e-mail address visible (an***st)"] * 7 + ["q.html: other"]))
+    assert message.count("an***st") == 1 and "(7 times)" in message and "q.html: other" in message
+
+
+def test_building_the_pages_is_under_the_run_timeout(monkeypatch):
+    """Issue 15: --timeout covered the notebooks only; a slow build (a pathological page) ran on for minutes."""
+    import time
+
+    from salign.runner import execute
+
+    def slow_build():
+        time.sleep(30)
+
+    t0 = time.monotonic()
+    with pytest.raises(execute.RunTimeout, match="while it built the pages"):
+        with execute._publishing_deadline(time.monotonic() + 1, 1, "2026Q3"):
+            slow_build()
+    assert time.monotonic() - t0 < 5

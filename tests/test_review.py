@@ -1,6 +1,5 @@
 """End to end: `salign review` executes the notebooks and publishes, or fails without damage."""
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -20,7 +19,7 @@ def test_report_layout(tiny_reports):
     period = out / "2025Q4"
     names = {p.name for p in period.iterdir()}
     assert {"index.html", "01_personas.html", "02_content_audit.html", "03_qualification.html",
-            "04_quarterly_review.html", "metrics.json", "lineage.json", "notebooks"} <= names
+            "04_quarterly_review.html", "metrics.json", "lineage.json"} <= names
     assert (out / "index.html").exists() and "2025Q4/index.html" in (out / "index.html").read_text()
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
 
@@ -61,18 +60,17 @@ def test_skipped_section_is_explained_on_the_overview(tiny_reports):
     assert "What was skipped and why" in overview and "content" in overview
 
 
-def test_failed_run_keeps_the_previous_report(tiny_reports, tmp_path, capsys):
+def test_a_rule_on_a_missing_field_is_refused_before_the_run(tiny_reports, tmp_path, capsys):
     ws = Path(shutil.copytree(tiny_reports[0], tmp_path / "ws"))  # this test changes both: copies
     out = copy_reports(tiny_reports[1], tmp_path / "reports")
     before = {p: p.read_bytes() for p in (out / "2025Q4").rglob("*") if p.is_file()}
-    # a persona rule on a field the data lacks makes 01_personas fail at run time
+    # a persona rule on a field the data lacks: validation names file and line, nothing runs (a failed run that
+    # keeps the previous report: tests/test_faults.py)
     p = ws / "definitions" / "personas.sales.yaml"
     p.write_text(p.read_text().replace("field: employees", "field: headcount"))
-    assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", "2025Q4"]) == cli.EXIT_RUN_FAILED
+    assert cli.main(["review", "--workspace", str(ws), "--out", str(out), "--period", "2025Q4"]) == cli.EXIT_INVALID_INPUT
     err = capsys.readouterr().err
-    assert "01_personas failed" in err and "headcount" in err
-    kept = re.search(r"executed notebook kept at (\S+)", err).group(1)
-    assert kept.endswith("01_personas.ipynb") and (out / ".failed").exists()
+    assert "personas.sales.yaml:6" in err and "headcount" in err and not (out / ".failed").exists()
     after = {p: p.read_bytes() for p in (out / "2025Q4").rglob("*") if p.is_file()}
     assert before == after
 
@@ -92,3 +90,11 @@ def test_misspelled_parameter_is_caught_before_execution():
         check_parameters("01_personas", {"perid": "2026Q3"})
     with pytest.raises(ParameterError, match="best_share"):
         check_parameters("01_personas", {"best_share": "lots"})
+
+
+def test_executed_notebooks_are_kept_out_of_the_shared_folder(tiny_reports):
+    _, out = tiny_reports
+    assert not (out / "2025Q4" / "notebooks").exists()
+    assert {p.name for p in (out / ".internal" / "2025Q4").iterdir()} == {
+        "01_personas.ipynb", "02_content_audit.ipynb", "03_qualification.ipynb", "04_quarterly_review.ipynb"}
+

@@ -24,16 +24,19 @@ from dataclasses import dataclass
 
 from salign.workspace.schema import PII_COLUMNS
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+#: every quantifier is bounded or cannot backtrack across a token, so a scan takes time linear in the text
+#: (one 1 MB word took minutes with unbounded ones): an address has a local part of at most 64 characters (of a
+#: longer one, the last 64 are found) and at most 8 domain labels of at most 63
+EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}")
 #: international form: + and a country code (never 0), then digits in groups split by single spaces, hyphens,
 #: slashes or parentheses; no dots, so signed decimals with intervals (``+0.12 (0.05-0.19)``) are not phones
-PHONE_INTL = re.compile(r"(?<![\w+])\+[1-9](?:[\d()/-]| (?! ))*\d")
+PHONE_INTL = re.compile(r"(?<![\w+])\+[1-9](?:[\d()/-]| (?! )){0,40}\d")
 #: North American form: (212) 555-0103, 212-555-0103, 212.555.0103
 PHONE_NA = re.compile(r"(?<![\w.])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.])")
 #: either form (for redacting text; :class:`Matcher` also checks the digit count)
 PHONE = re.compile(f"{PHONE_INTL.pattern}|{PHONE_NA.pattern}")
 #: any phone-like run (no dots, no double spaces: table cells and decimals do not merge into one)
-DIGIT_RUN = re.compile(r"\+?\(?\d(?:[\d()/-]| (?! ))*\d")
+DIGIT_RUN = re.compile(r"\+?\(?\d(?:[\d()/-]| (?! )){0,40}\d")
 #: digits a phone number has (E.164: at most 15)
 PHONE_DIGITS = range(8, 16)
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")

@@ -7,6 +7,7 @@ it never recomputes a metric. Putting the finished folder in place is the runner
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -28,8 +29,9 @@ class PublishError(RuntimeError):
 
 def _notebook_page(name, staging, period, tables, nav, doc, matcher) -> tuple[str, str, list[str]]:
     """(page, lede, leaks) of one executed notebook."""
-    nb = shareable(nbformat.read(staging / "notebooks" / f"{name}.ipynb", as_version=4))
-    leaks = cell_leaks(name, nb, matcher)
+    executed = nbformat.read(staging / "notebooks" / f"{name}.ipynb", as_version=4)
+    leaks = cell_leaks(name, executed, matcher)
+    nb = shareable(executed)
     heading, lede, body = notebook_body(nb)
     kpis = kpi_grid(headline_cards({"notebooks": {name: doc}}), source=False) if doc else ""
     this_nav = [dict(i, current=i["href"] == f"{name}.html") for i in nav]
@@ -38,9 +40,11 @@ def _notebook_page(name, staging, period, tables, nav, doc, matcher) -> tuple[st
 
 
 def _refusal(problems: list[str]) -> PublishError:
-    more = len(problems) - SHOWN_PROBLEMS
+    """The refusal listing each distinct problem once (with a count if repeated), at most ``SHOWN_PROBLEMS``."""
+    lines = [line + (f" ({n} times)" if n > 1 else "") for line, n in Counter(problems).items()]
+    more = len(lines) - SHOWN_PROBLEMS
     return PublishError("refusing to publish; the pages would share what they must not:\n  - "
-                        + "\n  - ".join(problems[:SHOWN_PROBLEMS])
+                        + "\n  - ".join(lines[:SHOWN_PROBLEMS])
                         + (f"\n  ... and {more} more" if more > 0 else ""))
 
 

@@ -6,7 +6,9 @@ import datetime as dt
 import errno
 import json
 import logging
+import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -45,6 +47,10 @@ class RunLocked(RunError):
 
 class RunTimeout(RunError):
     """A cell or the whole run took longer than allowed; its kernels were killed."""
+
+
+class StoppedAfterPublish(KeyboardInterrupt):
+    """An interrupt (args: the signal number) that arrived once the new report and the index were in place."""
 
 
 def waves(names=tuple(DEPENDS)) -> list[list[str]]:
@@ -114,7 +120,8 @@ def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest
     folder and swapped in only when every notebook ran and every page passed
     the publishing checks; on failure the previous report of the period is
     untouched and the executed notebooks are kept under ``<out>/.failed/``
-    (the error message gives the path).
+    (the error message gives the path); on success they go to ``<out>/.internal/<period>/``,
+    outside the period folder that people forward. Building the pages counts against ``timeout``.
 
     Parameters
     ----------
@@ -181,7 +188,7 @@ def _run(tables, quarter, out: Path, notebooks: list[str], jobs: int, cell_timeo
     values = values | {"output_dir": str(staging)}
     progress(f"salign review {quarter} of {tables.config.name} ({tables.fingerprint})")
     durations: dict[str, float] = {}
-    kernels = Kernels()
+    kernels, published = Kernels(), None
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         for wave in waves(notebooks):
@@ -201,25 +208,54 @@ def _run(tables, quarter, out: Path, notebooks: list[str], jobs: int, cell_timeo
                                        f"while {', '.join(names)} ran", names, staging, out, quarter))
             if failed:
                 raise _failure(failed[0][0], failed[0][1], staging, out, quarter)
-        build(staging, tables, quarter, notebooks, out=out)
-        finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        (staging / "lineage.json").write_text(json.dumps(
-            lineage(tables, quarter, values | {"output_dir": f"{out}/{quarter}"}, started, finished_at, durations),
-            indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        target = out / str(quarter)
-        publish.commit(staging, target)
-        publish.write_index(out, tables)
-        progress(f"published {target / 'index.html'}")
+        with _publishing_deadline(deadline, timeout, quarter):
+            metrics = build(staging, tables, quarter, notebooks, out=out)
+            finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            (staging / "lineage.json").write_text(json.dumps(
+                lineage(tables, quarter, values | {"output_dir": f"{out}/{quarter}"}, started, finished_at, durations),
+                indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        executed = Path(tempfile.mkdtemp(prefix=f".notebooks-{quarter}-", dir=out))
+        os.replace(staging / "notebooks", executed / "notebooks")  # not in the folder people forward
+        with publish.deferred_signals():  # a stop lands before the period and the index change, or after both
+            target = published = publish.publish_period(staging, out, quarter, tables, metrics)
+            kept = publish.keep_internal(executed / "notebooks", out, quarter)
+            shutil.rmtree(executed, ignore_errors=True)
+        progress(f"published {target / 'index.html'} (executed notebooks: {kept})")
         progress(f"all periods: {out / 'index.html'}")
         return target
     except PublishError as exc:
         raise RunError(f"{exc}\n(the previous report of {quarter}, if any, is unchanged)") from None
-    except BaseException:  # an interrupt while notebooks run: no kernel may outlive the run
+    except KeyboardInterrupt as exc:  # an interrupt while notebooks run: no kernel may outlive the run
+        kernels.kill_all()
+        if published is not None:
+            raise StoppedAfterPublish(*exc.args) from None
+        raise
+    except BaseException:
         kernels.kill_all()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _publishing_deadline(deadline, timeout, quarter):
+    """Raise :class:`RunTimeout` in the block (building the pages) once ``--timeout`` is up (main thread only)."""
+    if deadline is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def up(signum, frame):
+        raise RunTimeout(f"the run took longer than --timeout {timeout:g} s while it built the pages\n"
+                         f"(the previous report of {quarter}, if any, is unchanged)")
+
+    previous = signal.signal(signal.SIGALRM, up)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, deadline - time.monotonic()))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _stop(kernels: Kernels, futures, grace: float = 60) -> None:

@@ -92,6 +92,9 @@ def _show_results() -> None:
     if shell is None:  # plain Python: nothing to display into
         return
     shell.display_formatter.formatters["text/html"].for_type(Result, result_html)
+    # its plain form is its title, not a repr of its frames (raw rows, free text): the kept notebook is PII-checked too
+    shell.display_formatter.mimebundle_formatter.for_type(Result, lambda r, include=None, exclude=None: {
+        "text/plain": f"{type(r).__name__}: {r.title}"})
     shell.display_formatter.formatters["image/png"].for_type(Figure, _png)
 
 
