@@ -4,10 +4,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from salign.common import periods
 from salign.common.facts import lead_facts
+from salign.core.strictyaml import dump_yaml
 from salign.report.html import result_html
 from salign.review import monitoring
 from salign.workspace.load import load_workspace
@@ -48,7 +48,7 @@ def definition(signed: bool) -> dict:
 
 
 def with_definition(folder, signed=True):
-    text = yaml.safe_dump(definition(signed), sort_keys=False)
+    text = dump_yaml(definition(signed), sort_keys=False)
     text = text.replace("'2026-10-02'", "2026-10-02").replace("'2026-02-10'", "2026-02-10") \
         .replace("'2026-09-30'", "2026-09-30")
     (folder / "definitions" / "qualification.yaml").write_text(text, encoding="utf-8")

@@ -87,6 +87,18 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes every value out in full: salign's own files never hold the anchors and aliases its loader refuses."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def dump_yaml(data: Any, **options) -> str:
+    """``yaml.safe_dump`` without anchors or aliases (options as for ``safe_dump``)."""
+    return yaml.dump(data, Dumper=_Dumper, **options)
+
+
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file safely; a syntax error becomes a :class:`WorkspaceError` naming file:line."""
     path = Path(path)

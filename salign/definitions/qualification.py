@@ -15,10 +15,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from salign.core.strictyaml import load_model
+from salign.core.strictyaml import dump_yaml, load_model
 from salign.definitions.rules import Condition
 
 FORMAT = 1
@@ -223,7 +222,7 @@ class QualificationDefinition(_Strict):
         """The YAML text (keys in model order, rules in the rule language)."""
         data = self.model_dump(mode="python", by_alias=True, exclude_none=True)
         data["signatures"] = {team: {"name": s.name, "date": s.date} for team, s in self.signatures.items()}
-        return HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
+        return HEADER + dump_yaml(data, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
 
 
 HEADER = ("# The definition of a sales-ready lead, for sign-off by marketing and sales (written by salign).\n"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from salign.core.problems import Problem, WorkspaceError
+from salign.core.strictyaml import dump_yaml
 from salign.imports.mapping import Built
 from salign.workspace.load import load_workspace
 from salign.workspace.schema import TABLES
@@ -92,4 +92,4 @@ def _workspace_yaml(built: Built, tables: dict[str, str], name: str | None) -> s
     doc["tables"] = tables
     head = (f"# Written by 'salign import' ({built.report.kind}) from {built.report.source}\n"
             "# What happened to every source row: import_report.json and quarantine.csv.\n")
-    return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    return head + dump_yaml(doc, sort_keys=False, allow_unicode=True)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from salign.common.facts import leads_with_accounts
 from salign.common.result import Block, Code, Em, Paragraph, Result, Table
 from salign.common.stats import Rate
 from salign.core import fmt
+from salign.core.strictyaml import dump_yaml
 from salign.definitions.models import UNASSIGNED, Persona, PersonaSet
 from salign.definitions.rules import Condition
 from salign.personas.compare import TEAMS
@@ -235,7 +235,7 @@ def to_yaml(pset: PersonaSet, left_out: pd.DataFrame) -> str:
     doc = {"version": pset.version, "team": pset.team,
            "personas": [{"id": p.id, "name": p.name, "description": p.description, "rule": _plain(p.rule),
                          "evidence": dict(p.evidence)} for p in pset.personas]}
-    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
+    body = dump_yaml(doc, sort_keys=False, allow_unicode=True, width=120)
     return "\n".join(lines) + "\n" + body
 
 

@@ -3,8 +3,7 @@
 The rules are held here as data; :mod:`salign.sample.matching` evaluates the same
 dictionaries, so what the generator measures is what the files say.
 """
-
-import yaml
+from salign.core.strictyaml import dump_yaml
 
 from . import world
 from .clock import AS_OF_DATE, TIMEZONE
@@ -66,7 +65,7 @@ QUALIFICATION = {
 
 
 def _flow(value):
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000)
+    text = dump_yaml(value, default_flow_style=True, sort_keys=False, width=1000)
     return text.removesuffix("\n...\n").strip()
 
 
