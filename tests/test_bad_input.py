@@ -209,3 +209,24 @@ def test_a_local_time_that_does_not_exist_or_exists_twice_says_so(tiny_workspace
     [p] = [p for p in _problems(tiny_workspace) if p.rule == "bad-datetime"]
     assert (p.column, p.line, p.value) == ("created_at", 2, value)
     assert says in p.message and "it matches" not in p.message
+
+
+#: the exit codes README.md documents for validate and import
+DOCUMENTED = {0, 2, 3}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_the_command_line_ends_every_case_with_a_documented_exit_code(case, tmp_path, capsys):
+    """No bad input makes ``salign validate`` or ``salign import`` end in a traceback (exit 1)."""
+    exp = yaml.safe_load((case / "expected.yaml").read_text(encoding="utf-8"))
+    out = tmp_path / "out"
+    if exp["entry"] == "workspace":
+        argv = ["validate", "--workspace", str(case)]
+    elif exp["entry"] in ("salesforce", "hubspot"):
+        settings = ["--settings", str(case / "settings.yaml")] if (case / "settings.yaml").exists() else []
+        argv = ["import", exp["entry"], str(case), "--out", str(out), *settings]
+    else:
+        argv = ["import", "--mapping", str(case / "mapping.yaml"), "--out", str(out)]
+    code = cli.main(argv)  # an unexpected exception fails the test here, with its traceback
+    assert code in DOCUMENTED
+    assert (code == 3) == (exp["outcome"] == "error"), capsys.readouterr().err
