@@ -127,6 +127,8 @@ def _interrupt(signum, frame):
 #: what marks a folder as a salign reports folder (besides period folders such as 2026Q3)
 REPORT_MARKS = ("index.html", ".salign-review.lock")
 PERIOD_FOLDERS = "[12][0-9][0-9][0-9]Q[1-4]"
+#: a note about the folder (the checkout's reports/README.md) does not make it somebody else's folder
+KEEP_NOTES = ("README.md", "README")
 PATH_ARGS = ("workspace", "out", "mapping", "source", "settings", "definition", "folder")
 
 
@@ -156,7 +158,7 @@ def _bad_out(args: argparse.Namespace) -> str | None:
     if out.is_relative_to(workspace):
         where = "is the workspace" if out == workspace else f"is inside the workspace {workspace}"
         return f"--out {out} {where}; give a reports folder outside it"
-    if out.is_dir() and any(out.iterdir()) and not args.force and not (
+    if out.is_dir() and any(p.name not in KEEP_NOTES for p in out.iterdir()) and not args.force and not (
             any((out / name).exists() for name in REPORT_MARKS) or any(out.glob(PERIOD_FOLDERS))):
         return (f"--out {out} holds files but no salign report (no index.html, period folder or "
                 f"{REPORT_MARKS[-1]}); give an empty or a reports folder, or add --force to publish there anyway")

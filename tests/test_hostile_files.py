@@ -3,6 +3,7 @@ output folders salign must not write into."""
 from __future__ import annotations
 
 import csv
+import shutil
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from salign import cli
 from salign.content.gaps import ContentMatrix
-from salign.core import csvsafe, strictyaml
+from salign.core import csvsafe, paths, strictyaml
 from salign.core.problems import WorkspaceError
 from salign.definitions.rules import MAX_DEPTH, Condition
 from salign.imports.report import ImportReport
@@ -207,6 +208,17 @@ def test_review_refuses_a_foreign_folder_unless_forced(tmp_path, capsys):
     assert bad_out("review", "--workspace", str(folder), "--out", str(foreign), "--force") is None
     (foreign / "2025Q4").mkdir()
     assert bad_out("review", "--workspace", str(folder), "--out", str(foreign)) is None
+
+
+def test_the_checkouts_own_reports_folder_is_accepted(tmp_path):
+    """A fresh clone's reports/ holds only its README: `make review` must publish there (it once refused)."""
+    folder = write_workspace(tmp_path / "ws", TINY)
+    fresh = tmp_path / "reports"
+    fresh.mkdir()
+    shutil.copy(paths.PROJECT_ROOT / "reports" / "README.md", fresh / "README.md")
+    assert bad_out("review", "--workspace", str(folder), "--out", str(fresh)) is None
+    (fresh / "notes.txt").write_text("mine", encoding="utf-8")
+    assert "--force" in bad_out("review", "--workspace", str(folder), "--out", str(fresh))
 
 
 def test_out_of_the_wrong_kind_is_a_usage_error(tmp_path, capsys):
