@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder to write (created; existing files are replaced)")
     s.add_argument("--leads", type=int, default=20000, help="number of leads (default: 20000)")
     s.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    s.add_argument("--export", choices=("salesforce", "hubspot"),
+                   help="write the sample as that vendor's export files into --out instead of a workspace "
+                        "(for a round trip through salign import)")
 
     i = sub.add_parser("import", formatter_class=fmt, help="turn CRM exports into a workspace (with an import report)",
                        description=textwrap.dedent("""\
@@ -212,8 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "sample":
             from salign.sample import generate
 
-            out = generate(paths.resolve(args.out), n_leads=args.leads, seed=args.seed)
-            print(f"sample workspace written to {out}")
+            if args.export:
+                from salign.sample.export import export_sample
+
+                out = export_sample(args.export, paths.resolve(args.out), n_leads=args.leads, seed=args.seed)
+                print(f"{args.export} export of the sample written to {out}")
+            else:
+                out = generate(paths.resolve(args.out), n_leads=args.leads, seed=args.seed)
+                print(f"sample workspace written to {out}")
         elif args.command == "import":
             from salign import imports
 

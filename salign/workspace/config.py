@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -101,6 +102,12 @@ class WorkspaceConfig(BaseModel):
                                              description="value of one unit of each other currency in `currency`")
     database: Database | None = None
     tables: dict[str, str | TableSource] = Field(default_factory=dict)
+    outcome: str | None = Field(default=None, description=(
+        "the funnel stage a qualified lead is expected to reach (sql, opportunity or won); "
+        "default: the furthest of these the data records"))
+    recorded: dict[str, dict[str, Literal["before_contact", "after_contact"]]] = Field(
+        default_factory=dict, description=("when a column's value is known, per table and column; "
+                                           "after_contact columns never enter a qualification model"))
 
     @field_validator("timezone")
     @classmethod
@@ -121,6 +128,18 @@ class WorkspaceConfig(BaseModel):
         if self.database is None and any(s.file is None for s in self.sources().values()):
             raise ValueError("tables read from a database need a 'database' section (url or url_env)")
         return self
+
+    @field_validator("recorded")
+    @classmethod
+    def _recorded_tables(cls, v: dict) -> dict:
+        unknown = sorted(set(v) - set(TABLES))
+        if unknown:
+            raise ValueError(f"recorded: unknown table(s) {', '.join(unknown)}; the canonical tables are {', '.join(TABLES)}")
+        return v
+
+    def after_contact(self, table: str) -> list[str]:
+        """The columns of ``table`` declared ``recorded: after_contact`` (never model features)."""
+        return sorted(c for c, when in self.recorded.get(table, {}).items() if when == "after_contact")
 
     def sources(self) -> dict[str, TableSource]:
         """Every table's source; a plain string is a file path."""
