@@ -111,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
         (yes/no) and the top three reasons to every lead of a CSV or Parquet file. The definition file
         is the model (strictly validated; exit code 3 lists its problems with file and line). Columns
         are matched by name (activity counts as n_<type>); a field the file lacks counts as missing.
+        A file from which most of the scorecard's columns cannot be read (absent, empty, no number
+        where numbers belong: often a file saved with semicolons) is refused with exit code 3 naming
+        the columns, unless --allow-missing is given; a column named twice is refused.
         The leads file is never modified; the output is written to a new file atomically.
 
         examples:
@@ -120,6 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--definition", required=True, help="the signed definition (qualification.yaml)")
     sc.add_argument("--leads", required=True, help="leads to score: CSV (UTF-8, comma-separated) or Parquet")
     sc.add_argument("--out", required=True, help="file to write: the leads plus the score columns (.csv or .parquet)")
+    sc.add_argument("--allow-missing", action="store_true",
+                    help="score even when most of the scorecard's columns are absent or empty (they count as missing)")
     return parser
 
 
@@ -241,12 +246,13 @@ def main(argv: list[str] | None = None) -> int:
 
             out = paths.resolve(args.out)
             try:
-                scored, absent = score_file(paths.resolve(args.definition), paths.resolve(args.leads), out)
+                scored, notes = score_file(paths.resolve(args.definition), paths.resolve(args.leads), out,
+                                           allow_missing=args.allow_missing)
             except ValueError as exc:
                 print(f"salign score: {exc}", file=sys.stderr)
                 return EXIT_USAGE
-            if absent:
-                print(f"note: the leads have no {', '.join(absent)}; counted as missing", file=sys.stderr)
+            for note in notes:
+                print(f"note: {note}", file=sys.stderr)
             bands = scored["band"].value_counts()
             print(f"{len(scored):,} leads scored, {int((scored['qualified'] == 'yes').sum()):,} qualified ("
                   + ", ".join(f"{b} {n:,}" for b, n in bands.items()) + f"); written to {out}")

@@ -9,7 +9,12 @@ line and value the message must name. ``outcome`` says what must happen:
 - ``error``: nothing is loaded or written; the error lists the problem;
 - ``quarantine``: the import succeeds, the row is in quarantine.csv with the reason,
   is absent from the workspace, and rows in = loaded + quarantined + dropped;
-- ``counted``: a declared placeholder became missing and the report counts it.
+- ``counted``: a declared placeholder became missing and the report counts it;
+- ``loaded``: the import succeeds with nothing quarantined, and ``table.column`` holds ``value`` as written
+  (values that look odd but are right, e.g. a hex id that is not scientific notation).
+
+A quarantined stage event (``event: {lead_id, stage}``) is set aside alone: ``kept`` names the lead that
+stays loaded. A failed import writes no workspace; its ``import_report.json`` (status ``failed``) says why.
 
 Input files are never modified (every case compares their bytes before and after).
 """
@@ -59,10 +64,20 @@ def test_bad_input_case(case, tmp_path):
         with pytest.raises(WorkspaceError) as err:
             _run(case, exp["entry"], out)
         _assert_named(err.value, exp)
-        assert not out.exists()  # nothing written
+        assert not (out / "workspace.yaml").exists()  # no workspace written
+        if (out / "import_report.json").exists():  # only the failed import's own report
+            assert sorted(p.name for p in out.iterdir()) == ["import_report.json", "quarantine.csv"]
+            assert json.loads((out / "import_report.json").read_text())["status"] == "failed"
+        assert exp.get("report") != "failed" or (out / "import_report.json").exists()
     elif exp["outcome"] == "quarantine":
         _run(case, exp["entry"], out)
         _assert_quarantined(out, exp)
+    elif exp["outcome"] == "loaded":
+        tables, report = _run(case, exp["entry"], out)
+        assert report.quarantine == [], report.quarantine
+        assert exp["value"] in set(getattr(tables, exp["table"])[exp["column"]].astype(str))
+        written = pd.read_csv(out / f"{exp['table']}.csv", dtype=str, keep_default_na=False)
+        assert exp["value"] in set(written[exp["column"]])
     else:
         _run(case, exp["entry"], out)
         report = json.loads((out / "import_report.json").read_text())
@@ -106,9 +121,20 @@ def _assert_quarantined(out: Path, exp: dict) -> None:
     for name, t in report["tables"].items():
         assert t["rows_in"] == t["loaded"] + t["quarantined"] + sum(t["dropped"].values()), name
     tables = load_workspace(out)
+    if "loaded" in exp:  # a value that looks odd but is right is loaded as written
+        ok = exp["loaded"]
+        assert str(ok["value"]) in set(getattr(tables, ok["table"])[ok["column"]].astype(str))
     kept = getattr(tables, exp["table"])
     assert len(kept) == report["tables"][exp["table"]]["rows_out"]
     key = TABLES[exp["table"]].key[0]
+    if "event" in exp:  # only that stage event is gone; the lead stays
+        ev = exp["event"]
+        assert not ((kept["lead_id"] == ev["lead_id"]) & (kept["stage"] == ev["stage"])).any()
+        assert (kept["lead_id"] == ev["lead_id"]).any()  # its other events are kept
+        still = getattr(tables, exp["kept"]["table"])
+        assert (still["lead_id"] == exp["kept"]["lead_id"]).any()
+        assert report["tables"]["stages"].get("events_quarantined", 0) >= 1
+        return
     if exp["rule"] != "duplicate-key":  # the quarantined row produced nothing
         assert not set(record.values()) & set(kept[key].astype(str))
     assert report["tables"][exp["table"]]["quarantined"] >= 1
@@ -132,7 +158,12 @@ def test_cli_exit_code_3_names_the_problem(capsys, tmp_path):
     code = cli.main(["import", "--mapping", str(FIXTURES / "map_missing_source_column" / "mapping.yaml"),
                      "--out", str(tmp_path / "ws")])
     assert code == cli.EXIT_INVALID_INPUT
-    assert "column 'Lead Source'" in capsys.readouterr().err and not (tmp_path / "ws").exists()
+    err = capsys.readouterr().err
+    assert "column 'Lead Source'" in err and not (tmp_path / "ws" / "workspace.yaml").exists()
+    # the failed import's report is written, and the error says where
+    assert f"the failed import's report: {tmp_path / 'ws' / 'import_report.json'}" in err
+    report = json.loads((tmp_path / "ws" / "import_report.json").read_text())
+    assert report["status"] == "failed" and report["problems"][0]["column"] == "Lead Source"
 
 
 def test_all_problems_of_a_run_come_together(tmp_path):

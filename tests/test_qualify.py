@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import shutil
 
 import numpy as np
@@ -227,7 +228,8 @@ def test_the_sign_off_page_is_text_with_blank_lines_to_sign(small):
     signoff = small["signoff"]
     blocks = signoff.blocks()
     assert [b.text for b in blocks if isinstance(b, Heading)] == [
-        "Minimum information before handoff", "Disqualified whatever the score", "Signed off by"]
+        "Minimum information before handoff", "Disqualified whatever the score", "Columns considered as features",
+        "Signed off by"]
     signatures = blocks[-1].frame
     assert list(signatures["team"]) == ["Marketing", "Sales"]
     assert signatures.drop(columns="team").map(lambda cell: set(cell) == {"_"}).all().all()
@@ -357,7 +359,8 @@ def test_cli_scores_a_file_atomically_and_never_touches_the_input(small, tmp_pat
     assert scored[original.columns].equals(original)
     assert set(scored["qualified"]) <= {"yes", "no"} and scored["score"].str.isdigit().all()
     captured = capsys.readouterr()
-    assert "3,000 leads scored" in captured.out and "n_content_download" in captured.err
+    # the file lacks the activity counts (n_<type>) the scorecard uses; which ones depends on the fit
+    assert "3,000 leads scored" in captured.out and re.search(r"\bn_\w+", captured.err)
     assert not list(tmp_path.glob(".*.tmp"))
 
 

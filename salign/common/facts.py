@@ -1,9 +1,27 @@
-"""Per-lead facts derived from the event tables: when each stage was first reached, behaviour counts."""
+"""Per-lead facts derived from the event tables: when each stage was reached, behaviour counts; which funnel
+stages the data records, and the outcome a qualified lead is expected to reach.
+
+**The one rule for "reached"** (:func:`passed`), used by the review's funnel and by the qualification study
+alike: a lead reached funnel stage *s* from the first moment it has an event at *s* or at any later funnel
+stage. A lead won without a recorded SQL has reached SQL (when it was won).
+
+**Recorded stages** (:func:`recorded_stages`): a funnel stage is one the data *records* when some leads have
+an event at that stage itself and they are at least half of the leads that reached it under the rule (a
+handful of stray events among many leads that passed the stage does not make it one). ``lead`` is always
+recorded (every lead has a creation time). Pages name only recorded stages.
+
+**The outcome** (:func:`outcome_setting`): ``outcome:`` in workspace.yaml when it is set, else the first of
+sql, opportunity and won that the data records: the stage nearest the handover that the CRM keeps, so that
+success is known as early as the data allows.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
-from salign.workspace.schema import STAGES
+from salign.workspace.config import OUTCOME_STAGES
+from salign.workspace.schema import FUNNEL, STAGES
 
 MARKETING_WINDOW_DAYS = 30
 
@@ -15,6 +33,93 @@ def first_reached(stages: pd.DataFrame) -> pd.DataFrame:
         if s not in wide.columns:
             wide[s] = pd.Series(pd.NaT, index=wide.index, dtype=stages["at"].dtype)
     return wide[list(STAGES)]
+
+
+def passed(firsts: pd.DataFrame) -> pd.DataFrame:
+    """The one rule for "reached": per funnel stage, the earliest first entry into it or any later funnel stage.
+
+    ``firsts`` has one column per stage of :data:`~salign.workspace.schema.FUNNEL` (the first event at it,
+    NaT if none); the result has the same index and those columns (NaT: never reached).
+    """
+    at = firsts[list(FUNNEL)].copy()
+    for i in range(len(FUNNEL) - 2, -1, -1):  # earliest of the stage itself or any later one
+        at[FUNNEL[i]] = at[FUNNEL[i]].where(at[FUNNEL[i]] <= at[FUNNEL[i + 1]], at[FUNNEL[i + 1]]) \
+            .fillna(at[FUNNEL[i]])
+    return at
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """How the stage history records one funnel stage: leads with an event at it, and leads that reached it."""
+
+    stage: str
+    events: int
+    reached: int
+
+    @property
+    def recorded(self) -> bool:
+        return self.stage == "lead" or (self.events > 0 and 2 * self.events >= self.reached)
+
+
+def stage_records(stages: pd.DataFrame) -> dict[str, StageRecord]:
+    """Per funnel stage, how many leads have an event at it and how many reached it under :func:`passed`."""
+    st = stages[stages["stage"].isin(FUNNEL)]
+    events = st.groupby("stage", observed=True)["lead_id"].nunique()
+    furthest = st["stage"].astype(str).map(FUNNEL.index).groupby(st["lead_id"]).max()
+    return {s: StageRecord(s, int(events.get(s, 0)), int((furthest >= i).sum())) for i, s in enumerate(FUNNEL)}
+
+
+def recorded_stages(tables) -> tuple[str, ...]:
+    """The funnel stages the data records, in funnel order (see the module docstring); ``lead`` always."""
+    if tables.stages is None:
+        return ("lead",)
+    records = stage_records(tables.stages)
+    return tuple(s for s in FUNNEL if records[s].recorded)
+
+
+@dataclass(frozen=True)
+class OutcomeSetting:
+    """The stage a qualified lead is expected to reach, where that choice comes from, and why in plain words.
+
+    ``stage`` is None when workspace.yaml sets none and the data records none of sql, opportunity, won.
+    """
+
+    stage: str | None
+    source: str  # "workspace.yaml", "parameter" or "data"
+    reason: str
+
+
+def outcome_setting(tables, override: str | None = None) -> OutcomeSetting:
+    """The outcome: ``override`` (a notebook parameter), else ``outcome:`` in workspace.yaml, else from the data.
+
+    The default is the first of sql, opportunity and won that :func:`recorded_stages` finds.
+    """
+    records = stage_records(tables.stages) if tables.stages is not None else {}
+
+    def evidence(stage):
+        r = records.get(stage)
+        if r is None or not r.events:
+            return (f"the data records no {stage} events; a lead counts as reaching {stage} when it reached a "
+                    "later funnel stage")
+        return f"{r.events:,} leads have an event at {stage}"
+
+    if override:
+        return OutcomeSetting(override, "parameter", f"set by the notebook parameter outcome ({evidence(override)})")
+    configured = tables.config.outcome
+    if configured:
+        return OutcomeSetting(configured, "workspace.yaml",
+                              f"set in workspace.yaml (outcome: {configured}; {evidence(configured)})")
+    recorded = [s for s in OUTCOME_STAGES if s in records and records[s].recorded]
+    if not recorded:
+        return OutcomeSetting(None, "data", (
+            f"workspace.yaml sets no outcome and the stage history records none of {', '.join(OUTCOME_STAGES)} "
+            "(no lead has reached any of them); set outcome: in workspace.yaml"))
+    stage = recorded[0]
+    # the reason names no stage the data lacks (pages name only the stages the data has)
+    return OutcomeSetting(stage, "data", (
+        f"the default when workspace.yaml sets no outcome: of the stages a qualified lead can be expected to reach, "
+        f"the earliest the data records ({evidence(stage)}; a stage counts as recorded when most of the leads that "
+        f"reached it have an event at it); set outcome: in workspace.yaml to choose another"))
 
 
 def decision_time(leads: pd.DataFrame, firsts: pd.DataFrame) -> pd.Series:
@@ -48,10 +153,15 @@ def leads_with_accounts(tables) -> pd.DataFrame:
 
 
 def lead_facts(tables) -> pd.DataFrame:
-    """Leads with their first stage times (``at_<stage>``), decision time and behaviour counts."""
+    """Leads with the times they reached each stage (``at_<stage>``), decision time and behaviour counts.
+
+    Funnel stages follow the one rule for "reached" (:func:`passed`); exits (rejected, recycled, ...) are
+    their first events.
+    """
     tables.require("leads", "stages")
     leads = tables.leads
     firsts = first_reached(tables.stages)
+    firsts[list(FUNNEL)] = passed(firsts)
     at = firsts.reindex(leads["lead_id"]).set_axis(leads.index).add_prefix("at_")
     cutoff = decision_time(leads, firsts)
     counts = behaviour_counts(leads, tables.activities, cutoff)

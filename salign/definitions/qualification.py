@@ -176,14 +176,42 @@ class Evaluation(_Strict):
     sales_ready_per_quarter: float | None = None
 
 
+class Candidate(_Strict):
+    """A column the study considered as a feature, as the teams signed it.
+
+    ``auc`` is its holdout AUC on its own (``leads_with_value`` of the holdout leads have a value);
+    ``recorded`` says when its value is known (``workspace.yaml``'s ``recorded``, or ``not_declared``);
+    ``excluded`` is why it never enters a model (absent when it may).
+    """
+
+    field: str = Field(min_length=1)
+    auc: float | None = None
+    leads_with_value: int = Field(ge=0)
+    recorded: Literal["before_contact", "after_contact", "not_declared"] = "not_declared"
+    excluded: str | None = None
+
+
 class Data(_Strict):
-    """The data the definition was learned from: ``as_of`` is the cut-off (exclusive, workspace time zone)."""
+    """The data the definition was learned from: ``as_of`` is the cut-off (exclusive, workspace time zone).
+
+    ``excluded_as_leaks`` and ``candidates`` are part of what the teams sign: once signed, every later
+    study keeps these columns out of every model.
+    """
 
     workspace: str
     fingerprint: str
     as_of: dt.date
     leads: int
     excluded_as_leaks: list[str] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _exclusions_agree(self) -> "Data":
+        excluded = set(self.excluded_as_leaks)
+        differ = sorted(c.field for c in self.candidates if (c.excluded is not None) != (c.field in excluded))
+        if differ:
+            raise ValueError(f"excluded_as_leaks and the candidates marked excluded differ on {', '.join(differ)}")
+        return self
 
 
 class Signature(_Strict):

@@ -10,7 +10,16 @@ date of an open deal is a forecast and is left out). Names, e-mail addresses and
 numbers are not imported.
 
 Formats (HubSpot writes times in the portal's time zone) and stage names are declared in
-an optional settings file (``--settings``).
+an optional settings file (``--settings``), as are the portal's own properties: which property
+holds the lead source and what its labels mean (``source_property``, ``source_values``), deal
+stage labels (``deal_stage_values``), and custom properties that fill canonical columns
+(``contact_properties``, ``company_properties``, ``deal_properties``: canonical column -> label).
+A canonical column ending in ``_at`` read from a custom property is a time (read with the formats).
+
+A closed-lost deal with an associated contact also gives that lead a ``lost`` event at the deal's
+close date (HubSpot has no lifecycle stage for it). What HubSpot's exports cannot carry is listed
+in the import report's notes: only the first date of each lifecycle stage, no accepted, rejected,
+recycled or disqualified dates, no activities, times to the minute.
 """
 from __future__ import annotations
 
@@ -21,10 +30,12 @@ from pydantic import Field
 
 from salign.core.problems import Problem, WorkspaceError
 from salign.core.strictyaml import load_model
+from salign.definitions.rules import Condition
 from salign.imports.mapping import Built, build
 from salign.imports.sources import csv_files
 from salign.imports.spec import (
     ColumnMap,
+    Drop,
     Mapping,
     SourceFile,
     StageEvent,
@@ -33,6 +44,8 @@ from salign.imports.spec import (
     _Strict,
 )
 from salign.workspace.config import Formats
+from salign.workspace.files import convert
+from salign.workspace.schema import TABLES
 
 FILES = ("contacts", "companies", "deals")
 #: Header variants HubSpot has used, per file -> the name the mapping reads.
@@ -55,6 +68,16 @@ BECAME = (("Became a Lead Date", "lead", "marketing"),
           ("Became a Customer Date", "won", "sales"))
 #: Personal data in a contacts export; never imported.
 PERSONAL = ("First Name", "Last Name", "Email", "Phone Number", "Mobile Phone Number", "Street Address")
+#: What HubSpot's contact, company and deal exports cannot carry (the import report's notes).
+CANNOT_CARRY = (
+    "HubSpot keeps only the first date of each lifecycle stage: a stage a lead reached twice (a recycled lead's "
+    "second MQL) has its first date only",
+    "HubSpot has no lifecycle stage for accepted (sal), rejected, recycled or disqualified leads: those events are "
+    "not in the export (the last one survives only as the current Lead Status, which has no date)",
+    "HubSpot's contact, company and deal exports hold no activities (visits, downloads, webinars, e-mails, calls, "
+    "meetings): the activities table is not built, so what is computed from activities is skipped",
+    "HubSpot writes times to the minute: seconds are not in the export",
+)
 
 
 class Settings(_Strict):
@@ -64,6 +87,14 @@ class Settings(_Strict):
     workspace: WorkspaceSettings = WorkspaceSettings(name="HubSpot (imported)")
     won_stages: list[str] = Field(default_factory=lambda: ["Closed Won"])
     lost_stages: list[str] = Field(default_factory=lambda: ["Closed Lost"])
+    deal_stage_values: dict[str, str] = Field(default_factory=dict, description=(
+        "Deal Stage label -> the opportunity stage written (default: the label as it is)"))
+    source_property: str = Field(default="Original Source", description=(
+        "the contact property that holds the lead source (a custom 'Lead Source', or HubSpot's 'Original Source')"))
+    source_values: dict[str, str] = Field(default_factory=dict, description="source label -> source written")
+    contact_properties: dict[str, str] = Field(default_factory=dict, description="leads column -> contact property")
+    company_properties: dict[str, str] = Field(default_factory=dict, description="accounts column -> company property")
+    deal_properties: dict[str, str] = Field(default_factory=dict, description="opportunities column -> deal property")
 
 
 def load_settings(path: str | Path | None) -> Settings:
@@ -75,31 +106,61 @@ def _col(name: str, **kw) -> ColumnMap:
     return ColumnMap.model_validate({"from": name, **kw})
 
 
+def _extra(columns: dict, properties: dict[str, str]) -> dict:
+    """The mapped columns plus the portal's custom properties (optional: a property may be absent)."""
+    return {**columns, **{col: _col(label, optional=True) for col, label in properties.items()}}
+
+
+def time_columns(settings: Settings) -> dict[str, set[str]]:
+    """Per file, the custom properties read as times: those filling a column ending in ``_at`` that the data model
+    does not type already (the importer converts them; a plain text column would keep HubSpot's local text)."""
+    out: dict[str, set[str]] = {}
+    for key, table, props in (("contacts", "leads", settings.contact_properties),
+                              ("companies", "accounts", settings.company_properties),
+                              ("deals", "opportunities", settings.deal_properties)):
+        out[key] = {label for col, label in props.items() if col.endswith("_at") and TABLES[table].column(col) is None}
+    return out
+
+
 def mapping_for(settings: Settings, files: dict[str, str]) -> Mapping:
     """The mapping for the files present."""
     closed = settings.won_stages + settings.lost_stages
     tables: dict[str, TableMap] = {}
     if "companies" in files:
-        tables["accounts"] = TableMap.model_validate({"from": "companies", "columns": {
+        tables["accounts"] = TableMap.model_validate({"from": "companies", "columns": _extra({
             "account_id": "Record ID", "name": _col("Name", optional=True), "industry": _col("Industry", optional=True),
             "employees": _col("Number of Employees", optional=True), "annual_revenue": _col("Annual Revenue", optional=True),
             "country": _col("Country/Region", optional=True), "created_at": _col("Create Date", optional=True),
-            "lifecycle_stage": _col("Lifecycle Stage", optional=True)}})
+            "lifecycle_stage": _col("Lifecycle Stage", optional=True)}, settings.company_properties)})
     if "contacts" in files:
-        tables["leads"] = TableMap.model_validate({"from": "contacts", "columns": {
+        source = ColumnMap.model_validate({"from": settings.source_property, "values": settings.source_values,
+                                           "default": "unknown", "why": f"no {settings.source_property}"})
+        tables["leads"] = TableMap.model_validate({"from": "contacts", "columns": _extra({
             "lead_id": "Record ID", "created_at": "Create Date",
-            "source": _col("Original Source", default="unknown", why="no Original Source"),
+            "source": source,
             "source_detail": _col("Original Source Drill-Down 1", optional=True),
             "account_id": _col("Associated Company ID", transform="first", optional=True),
             "job_title": _col("Job Title", optional=True), "industry": _col("Industry", optional=True),
             "employees": _col("Number of Employees", optional=True), "country": _col("Country/Region", optional=True),
             "owner": _col("Contact owner", optional=True), "lifecycle_stage": _col("Lifecycle Stage", optional=True),
-            "lead_status": _col("Lead Status", optional=True)}})
+            "lead_status": _col("Lead Status", optional=True)}, settings.contact_properties)})
         tables["stages"] = TableMap.model_validate({"from": "contacts", "columns": {"lead_id": "Record ID"}, "events": [
             StageEvent(stage=stage, at=column, team=team, optional=True) for column, stage, team in BECAME]})
+        if "deals" in files and settings.lost_stages:  # HubSpot has no lifecycle stage for a lost deal's lead
+            lost = TableMap.model_validate({
+                "from": "deals", "columns": {
+                    "lead_id": _col("Associated Contact ID", transform="first"), "opportunity_id": "Record ID",
+                    "actor": _col("Deal owner", optional=True)},
+                "drop": [Drop(when=Condition.model_validate({"field": "Deal Stage", "not_in": settings.lost_stages}),
+                              reason="not a lost deal (only lost deals give a stage event)"),
+                         Drop(when=Condition.model_validate({"field": "Associated Contact ID", "is_null": True}),
+                              reason="a lost deal without an associated contact has no lead to date")],
+                "events": [StageEvent(stage="lost", at="Close Date", team="sales")]})
+            tables["stages"] = tables["stages"].model_copy(update={"also": [lost]})
     if "deals" in files:
-        tables["opportunities"] = TableMap.model_validate({"from": "deals", "columns": {
-            "opportunity_id": "Record ID", "created_at": "Create Date", "stage": "Deal Stage",
+        stage = ColumnMap.model_validate({"from": "Deal Stage", "values": settings.deal_stage_values})
+        tables["opportunities"] = TableMap.model_validate({"from": "deals", "columns": _extra({
+            "opportunity_id": "Record ID", "created_at": "Create Date", "stage": stage,
             "outcome": ColumnMap.model_validate({"from": "Deal Stage", "other": "open", "values": {
                 **{s: "won" for s in settings.won_stages}, **{s: "lost" for s in settings.lost_stages}}}),
             "closed_at": ColumnMap.model_validate({"from": "Close Date", "missing_when": {
@@ -108,19 +169,42 @@ def mapping_for(settings: Settings, files: dict[str, str]) -> Mapping:
             "account_id": _col("Associated Company ID", transform="first", optional=True),
             "lead_id": _col("Associated Contact ID", transform="first", optional=True),
             "owner": _col("Deal owner", optional=True), "pipeline": _col("Pipeline", optional=True),
-            "loss_reason": _col("Closed Lost Reason", optional=True)}})
-    return Mapping(version=1, name=settings.workspace.name or "HubSpot", formats=settings.formats,
+            "loss_reason": _col("Closed Lost Reason", optional=True)}, settings.deal_properties)})
+    formats = settings.formats  # with or without a byte-order mark, unless the settings name an encoding
+    if "encoding" not in formats.model_fields_set:
+        formats = formats.model_copy(update={"encoding": "utf-8-sig"})
+    return Mapping(version=1, name=settings.workspace.name or "HubSpot", formats=formats,
                    workspace=settings.workspace, files={k: SourceFile(path=f) for k, f in files.items()}, tables=tables)
 
 
 def tidy(key: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Header variants -> the names the mapping reads; personal data dropped before anything else sees it."""
     aliases = ALIASES.get(key, {})
-    renamed = {c: aliases[c] for c in frame.columns if c in aliases and aliases[c] not in frame.columns}
+    renamed: dict[str, str] = {}
+    for old, new in aliases.items():  # the first variant listed wins (the primary association before all of them)
+        if old in frame.columns and new not in frame.columns and new not in renamed.values():
+            renamed[old] = new
     personal = [c for c in frame.columns if c in PERSONAL]
     counts = {"personal_columns_not_imported": len(personal)} if personal else {}
     counts["renamed"] = {new: old for old, new in renamed.items()}
     return frame.rename(columns=renamed).drop(columns=personal), counts
+
+
+def merged_contacts(src, report) -> None:
+    """A contact whose ``Create Date`` is after its ``Became a Lead Date`` was merged into a record created later:
+    HubSpot keeps the earliest lifecycle dates but the surviving record's Create Date. The lead was created when it
+    became a lead; the Create Date is replaced by that date (counted), so its history does not start before it."""
+    frame = src.frame
+    if not {"Create Date", BECAME[0][0]} <= set(frame.columns):
+        return
+    created = convert(frame["Create Date"], "datetime", src.formats).values
+    became = convert(frame[BECAME[0][0]], "datetime", src.formats).values
+    later = (created > became).fillna(False).astype(bool)
+    if later.any():
+        src.frame = frame.assign(**{"Create Date": frame["Create Date"].where(~later, frame[BECAME[0][0]])})
+        report.repair("leads", "created_at", "merged-contact", int(later.sum()),
+                      "Create Date after Became a Lead Date (a contact merged into a record created later): "
+                      "created when it became a lead")
 
 
 def apply(folder: str | Path, settings: Settings) -> Built:
@@ -131,5 +215,25 @@ def apply(folder: str | Path, settings: Settings) -> Built:
 
         raise WorkspaceError([Problem(str(folder), "no-exports", "no HubSpot export found; expected "
                                       + ", ".join(f + ".csv" for f in FILES))], str(folder))
-    return build(mapping_for(settings, files), folder, kind="hubspot", tidy=tidy,
-                 hint="; HubSpot's export labels are listed in docs/bring-your-own-data.md")
+    times = time_columns(settings)
+
+    def prepare(sources, report, problems) -> None:
+        """Merged contacts get their first stage date as creation; custom time properties -> UTC text as the
+        workspace writes times (a bad value quarantines its row)."""
+        if "contacts" in sources:
+            merged_contacts(sources["contacts"], report)
+        for key, src in sources.items():
+            for label in times.get(key, ()):
+                if label not in src.frame.columns:
+                    continue
+                conv = convert(src.frame[label], "datetime", src.formats)
+                for line in conv.bad[conv.bad].index:
+                    src.bad_rows.setdefault(line, ("bad-datetime", label, src.frame.at[line, label],
+                                                   conv.message + conv.hints.get(line, "")))
+                text = conv.values.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+                src.frame = src.frame.assign(**{label: text.where(conv.values.notna(), None).astype(object)})
+
+    built = build(mapping_for(settings, files), folder, kind="hubspot", tidy=tidy, prepare=prepare,
+                  hint="; HubSpot's export labels are listed in docs/bring-your-own-data.md")
+    built.report.notes.extend(CANNOT_CARRY)
+    return built

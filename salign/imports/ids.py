@@ -56,3 +56,10 @@ def reconcile(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, int]:
         bad_checksum[long_] = [v[15:] != suffix(v[:15]) for v in values[long_]]
         ids[bad_checksum] = None
     return ids, bad_shape, bad_checksum, int(short.sum())
+
+
+def lost_zeros(values: pd.Series, width: int) -> pd.Series:
+    """Ids a spreadsheet shortened: all digits and fewer than the declared ``width`` characters
+    (``000124`` read as the number 124). Values of any other shape are left alone."""
+    text = values.astype("string")
+    return (text.str.fullmatch(r"[0-9]+") & (text.str.len() < width)).fillna(False).astype(bool)

@@ -9,7 +9,6 @@ Source files are only read.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import string
 from collections import Counter
@@ -20,6 +19,7 @@ import pandas as pd
 
 from salign.core.problems import Collector, Problem, WorkspaceError
 from salign.core.strictyaml import load_model
+from salign.imports.ids import lost_zeros
 from salign.imports.report import ImportReport, TableCount
 from salign.imports.sources import Source, read_source
 from salign.imports.spec import ColumnMap, Mapping, TableMap
@@ -45,11 +45,32 @@ class Built:
     frames: dict[str, pd.DataFrame]
     report: ImportReport
     mapping: Mapping
+    #: when each column's value is known, as workspace.yaml's ``recorded`` ({table: {column: after_contact}})
+    recorded: dict | None = None
+    #: per table, one row per row of ``frames[table]``: the source ``file`` and ``line`` it came from and
+    #: ``columns`` (canonical column -> that file's header), to name the user's file in a later problem
+    origins: dict | None = None
 
 
 def load_mapping(path: Path) -> Mapping:
-    """Load and strictly validate a mapping file (unknown keys are errors, reported as file:line)."""
-    return load_model(Mapping, Path(path))
+    """Load and strictly validate a mapping file (unknown keys are errors, reported as file:line).
+
+    YAML 1.1 reads an unquoted ``yes``, ``no``, ``on``, ``off``, ``true`` or ``false`` as a boolean. Where the
+    mapping expects a yes/no that is what it means (``optional: yes``, ``keep_other_columns: no``); where it
+    expects text (``true_values: [Yes]``, a value map's ``No:``) the error says how to quote it."""
+    try:
+        return load_model(Mapping, Path(path))
+    except WorkspaceError as exc:
+        raise WorkspaceError([_boolean_hint(p) for p in exc.problems], str(path)) from None
+
+
+def _boolean_hint(p: Problem) -> Problem:
+    if p.value not in ("True", "False") or p.rule in ("unknown-key", "missing-key") or str(p.column).endswith(
+            "keep_other_columns"):
+        return p
+    return Problem(p.file, p.rule, f"{p.message}: YAML reads an unquoted yes, no, on, off, true or false as "
+                   f"{p.value.lower()} (a boolean), not as text; quote it as written, e.g. \"Yes\" or 'no'",
+                   p.column, p.line, p.value)
 
 
 def source_folder(mapping: Mapping, mapping_path: Path, source: str | Path | None = None) -> Path:
@@ -93,14 +114,15 @@ def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file
             continue
         fmt = mapping.formats.merged(f.formats, f.format_fields)
         wanted = {c: w for c, w in needed.get(key, {}).items() if c not in (derived or {}).get(key, set())}
-        src = read_source(key, folder / f.path, fmt, f.booleans, wanted, problems, tidy, hint)
+        src = read_source(key, folder / f.path, fmt, f.booleans, wanted, problems, tidy, hint,
+                          whitespace=f.whitespace)
         if src is not None:
             sources[key] = src
-    problems.raise_if_any(str(folder))
+    _raise_if_any(problems, folder, report)
     report.files = {k: s.info for k, s in sources.items()}
     if prepare is not None:
         prepare(sources, report, problems)
-        problems.raise_if_any(str(folder))
+        _raise_if_any(problems, folder, report)
     builders: dict[str, _Table] = {}
     for name in [n for n in ORDER if n in mapping.tables]:
         parts = [t for t in [mapping.tables[name], *mapping.tables[name].also] if t.from_ in sources]
@@ -109,14 +131,58 @@ def build(mapping: Mapping, folder: Path, *, kind: str = "mapping", mapping_file
         b = _Table(name, [_Part(name, t, sources, builders, report, problems) for t in parts], report)
         b.build()
         builders[name] = b
-    problems.raise_if_any(str(folder))
+    _raise_if_any(problems, folder, report)
     _cross_table_checks(builders)
     _currencies(builders, mapping, problems)
-    problems.raise_if_any(str(folder))
+    _raise_if_any(problems, folder, report)
     for b in builders.values():
         b.finish()
     _note_constants(mapping, report)
-    return Built({n: b.frame_final for n, b in builders.items()}, report, mapping)
+    _emptied(builders, report, problems)
+    _raise_if_any(problems, folder, report)
+    return Built({n: b.frame_final for n, b in builders.items()}, report, mapping, _recorded(mapping, builders),
+                 {n: b.origin for n, b in builders.items()})
+
+
+def _raise_if_any(problems: Collector, folder: Path, report: ImportReport) -> None:
+    """Fail with every problem found; the report so far goes with the error (a failed import writes it)."""
+    try:
+        problems.raise_if_any(str(folder))
+    except WorkspaceError as exc:
+        exc.report = report
+        raise
+
+
+def _emptied(builders: dict, report: ImportReport, problems: Collector) -> None:
+    """A table whose every source row was quarantined: an error naming the first such row (a workspace with an
+    empty table cannot be used, and a mapping mistake, such as a wrong lookup, is the likely cause)."""
+    for name, b in builders.items():
+        c = b.count
+        if c.rows_in and not c.rows_out and c.quarantined:
+            q = next(q for q in report.quarantine if q["table"] == name)
+            rules = Counter(x["rule"] for x in report.quarantine if x["table"] == name)
+            problems.add(q["file"], "all-quarantined", f"all {c.quarantined:,} source rows of table {name} were "
+                         f"quarantined ({', '.join(f'{r}: {n:,}' for r, n in rules.most_common())}), so the table "
+                         f"would be empty; the first: {q['reason']}. Check the mapping (e.g. a lookup's match and "
+                         "take); quarantine.csv next to the import report lists every row",
+                         column=q["column"], line=q["line"], value=q["value"])
+
+
+def _recorded(mapping: Mapping, builders: dict) -> dict:
+    """``recorded:`` declarations by canonical table and written column name (those the table really has)."""
+    out: dict[str, dict[str, str]] = {}
+    for name, b in builders.items():
+        columns = set(b.frame_final.columns)
+        for p in b.parts:
+            for col in p.tmap.columns:
+                spec = p.tmap.column(col)
+                if spec.recorded is not None and col in columns:
+                    out.setdefault(name, {})[col] = spec.recorded
+            for src_col, when in p.tmap.recorded.items():
+                written = p.kept.get(src_col)
+                if written in columns:
+                    out.setdefault(name, {})[written] = when
+    return out
 
 
 def needed_columns(mapping: Mapping) -> dict[str, dict[str, str]]:
@@ -142,6 +208,7 @@ def needed_columns(mapping: Mapping) -> dict[str, dict[str, str]]:
                     add(spec.reconcile.file, [spec.reconcile.column], where + ".reconcile")
             for i, d in enumerate(table.drop):
                 add(table.from_, d.when.fields(), f"tables.{name}.drop[{i}]")
+            add(table.from_, [c for c in table.recorded if c not in table.leave_out], f"tables.{name}.recorded")
             for i, e in enumerate(table.events):
                 at = e.at if isinstance(e.at, ColumnMap) else ColumnMap(**{"from": e.at})
                 if not e.optional:
@@ -152,6 +219,8 @@ def needed_columns(mapping: Mapping) -> dict[str, dict[str, str]]:
 
 
 def _origin_fields(spec: ColumnMap) -> list[str]:
+    if spec.row_number:
+        return []
     if spec.from_ is not None:
         return [spec.from_]
     if spec.template is not None:
@@ -176,35 +245,53 @@ class _Part:
         self.src: Source = sources[tmap.from_]
         self.report, self.problems = report, problems
         self.count = TableCount(source=tmap.from_, rows_in=len(self.src.frame))
-        self.quarantined: dict[int, tuple] = {}
+        #: line -> (rule, column, value, reason) for a whole source row; (line, stage) -> the same for one
+        #: stage event of a row (a stages part: the row's other events are kept)
+        self.quarantined: dict[int | tuple, tuple] = {}
         self.frame = pd.DataFrame()
         self.line = pd.Series(dtype=int)
+        #: stages parts: how many events each source line gave, and each stage's 'at' source column
+        self.events_of_line: Counter = Counter()
+        self.at_column: dict[str, str] = {}
+        #: keep_other_columns: source column -> the name it was written under
+        self.kept: dict[str, str] = {}
 
     # -- quarantine -----------------------------------------------------------------------------------------------
     def flag_lines(self, lines, rule: str, column: str | None, reason: str, detail: dict | None = None,
-                   values: dict | None = None) -> None:
-        """Quarantine source ``lines`` (first reason wins); ``column`` is a canonical column name."""
-        source_col = self._source_column(column)
-        for line in lines:
-            if line in self.quarantined:
+                   values: dict | None = None, stage: str | None = None) -> None:
+        """Quarantine source ``lines`` (first reason wins); ``column`` is a canonical column name.
+
+        With ``stage`` (a stages part), only that stage event of each line is quarantined; ``lines`` may also
+        hold ``(line, stage)`` keys. ``detail`` and ``values`` are keyed like ``lines``."""
+        for key in lines:
+            if stage is not None and not isinstance(key, tuple):
+                key = (key, stage)
+            line, event = key if isinstance(key, tuple) else (key, None)
+            if line in self.quarantined or key in self.quarantined:
                 continue
-            value = (values or {}).get(line)
+            source_col = self.at_column.get(event) if event and column in ("at", "stage") else None
+            source_col = source_col or self._source_column(column)
+            value = (values or {}).get(key)
             for frame in (self.src.raw, self.src.frame):  # as read, else derived by the vendor step
                 if value is None and frame is not None and source_col in frame.columns and line in frame.index:
                     value = frame.at[line, source_col]
-            self.quarantined[line] = (rule, self._as_written(source_col), value, reason + (detail or {}).get(line, ""))
+            self.quarantined[key] = (rule, self._as_written(source_col), value, reason + (detail or {}).get(key, ""))
 
     def flag_rows(self, mask: pd.Series, rule: str, column: str | None, reason: str, detail: dict | None = None) -> None:
-        """Quarantine the source lines of the frame rows in ``mask`` (``detail`` keyed by frame row)."""
+        """Quarantine the source lines of the frame rows in ``mask`` (``detail`` keyed by frame row); in a
+        stages part, only the stage events of those rows."""
         rows = mask[mask.fillna(False).astype(bool)].index
         if not len(rows):
             return
         lines = self.line.loc[rows]
-        by_line = {int(lines[r]): (detail or {}).get(r, "") for r in rows}
+        events = bool(self.tmap.events) and "stage" in self.frame.columns
+        keys = {r: (int(lines[r]), self.frame.at[r, "stage"]) if events else int(lines[r]) for r in rows}
+        by_key = {keys[r]: (detail or {}).get(r, "") for r in rows}
         values = {}
-        if column in self.frame.columns and self._source_column(column) not in self.src.frame.columns:
-            values = {int(lines[r]): self.frame.at[r, column] for r in rows}
-        self.flag_lines(list(by_line), rule, column, reason, by_line, values)
+        if column in self.frame.columns and self._source_column(column) not in self.src.frame.columns and not (
+                events and column in ("at", "stage")):
+            values = {keys[r]: self.frame.at[r, column] for r in rows}
+        self.flag_lines(list(by_key), rule, column, reason, by_key, values)
         self._drop_quarantined()
 
     def _source_column(self, column: str | None) -> str | None:
@@ -218,7 +305,11 @@ class _Part:
         return self.src.renamed.get(source_col, source_col)
 
     def _drop_quarantined(self) -> None:
-        keep = ~self.line.isin(list(self.quarantined))
+        keep = ~self.line.isin([k for k in self.quarantined if not isinstance(k, tuple)])
+        events = [k for k in self.quarantined if isinstance(k, tuple)]
+        if events and "stage" in self.frame.columns:
+            pairs = pd.Series(list(zip(self.line, self.frame["stage"])), index=self.frame.index)
+            keep &= ~pairs.isin(events)
         self.frame, self.line = self.frame[keep], self.line[keep]
 
     # -- building -------------------------------------------------------------------------------------------------
@@ -253,11 +344,16 @@ class _Part:
         for check in row_checks(self.name, self.frame):
             self.flag_rows(check.mask, check.rule, check.column, check.message, check.detail)
 
-    def column(self, col: str, spec: ColumnMap, rows: pd.DataFrame, kind: str | None = None) -> pd.Series:
+    def column(self, col: str, spec: ColumnMap, rows: pd.DataFrame, kind: str | None = None,
+               stage: str | None = None) -> pd.Series:
         """One canonical column through the pipeline: origin, values, transform, reconcile, lookup,
-        missing_when, default, type conversion, scale. Failures quarantine the row."""
+        missing_when, default, type conversion, scale. Failures quarantine the row (with ``stage``: only
+        that stage event of the row)."""
         where, rep = self.name, self.report
-        if spec.from_ is not None:
+        if spec.row_number:
+            position = pd.Series(range(1, len(self.src.frame) + 1), index=self.src.frame.index)
+            s = position.loc[rows.index].astype(str).astype(object)
+        elif spec.from_ is not None:
             s = rows[spec.from_].copy()
         elif spec.template is not None:
             s = _template(spec.template, rows)
@@ -297,7 +393,14 @@ class _Part:
         kind = kind or (column_spec.kind if column_spec is not None else "text")
         scaled_int = kind == "int" and spec.scale is not None  # whole numbers after scaling (2.5 thousand)
         if kind in ("datetime", "int", "number", "id", "category"):
-            s = self._convert(col, s, "number" if scaled_int else kind)
+            s = self._convert(col, s, "number" if scaled_int else kind, stage)
+        if kind == "id" and spec.width is not None:
+            short = lost_zeros(s, spec.width)
+            self.flag_lines(list(short[short].index), "mangled-id", col, "this id was changed by a spreadsheet",
+                            {i: f" ({len(str(s[i]))} digits where the mapping declares ids of {spec.width} "
+                                "characters: a spreadsheet dropped the leading zeros; export ids as text)"
+                             for i in short[short].index})
+            s = s.where(~short, None)
         if spec.scale is not None:
             s = s * spec.scale
             if scaled_int:
@@ -306,13 +409,14 @@ class _Part:
                                 f"expected a whole number after scaling by {spec.scale:g}")
         return s.rename(col)
 
-    def _convert(self, col: str, s: pd.Series, kind: str) -> pd.Series:
+    def _convert(self, col: str, s: pd.Series, kind: str, stage: str | None = None) -> pd.Series:
         conv = convert(s.rename(col), kind, self.src.formats)
         bad = conv.bad
         if bad.any():
             lines = list(bad[bad].index)
-            self.flag_lines(lines, conv.rule, col, conv.message, {i: conv.hints.get(i, "") for i in lines},
-                            {i: s[i] for i in lines})
+            key = (lambda i: (i, stage)) if stage is not None else (lambda i: i)
+            self.flag_lines([key(i) for i in lines], conv.rule, col, conv.message,
+                            {key(i): conv.hints.get(i, "") for i in lines}, {key(i): s[i] for i in lines})
         return conv.values
 
     def _reconcile(self, col: str, spec: ColumnMap, s: pd.Series) -> pd.Series:
@@ -346,14 +450,18 @@ class _Part:
             self.problems.add(where, "lookup", f"{self.name}.{col} looks up {lk.match} -> {lk.take}, which {where} "
                               f"does not have")
             return s
-        pairs = table[[lk.match, lk.take]].dropna(subset=[lk.match]).drop_duplicates()
-        clash = pairs[lk.match].duplicated(keep=False)
+        # built column by column: 'match' and 'take' may be the same column (a lookup that only checks that
+        # the value exists there), and table[[a, a]] would hold two columns of one name
+        pairs = pd.DataFrame({"match": table[lk.match].to_numpy(), "take": table[lk.take].to_numpy()})
+        pairs = pairs.dropna(subset=["match"]).drop_duplicates()
+        clash = pairs["match"].duplicated(keep=False)
         if clash.any():
-            v = pairs.loc[clash, lk.match].iloc[0]
-            self.problems.add(where, "ambiguous-lookup", f"{lk.match} = {v!r} has several {lk.take} values, so "
-                              f"{self.name}.{col} cannot be looked up", column=lk.match, value=v)
+            v = pairs.loc[clash, "match"].iloc[0]
+            self.problems.add(where if lk.table else self.sources[lk.file].path, "ambiguous-lookup",
+                              f"{lk.match} = {v!r} has several {lk.take} values, so {self.name}.{col} cannot be "
+                              "looked up", column=lk.match, value=v)
             return s
-        found = s.map(dict(zip(pairs[lk.match], pairs[lk.take])))
+        found = s.map(dict(zip(pairs["match"], pairs["take"])))
         miss = s.notna() & found.isna()
         if miss.any():
             if lk.required:
@@ -377,6 +485,7 @@ class _Part:
             if name in out.columns:
                 name = f"source_{name}"
             out[name] = rows[col]
+            self.kept[str(col)] = name
 
     def _events(self, base: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
         parts = []
@@ -386,8 +495,13 @@ class _Part:
                 self.report.notes.append(f"{self.src.path.name} has no {', '.join(_origin_fields(at_spec))}: "
                                          f"no '{e.stage}' events from it")
                 continue
-            at = self.column("at", at_spec, rows, kind="datetime")
+            if at_spec.from_ is not None:
+                self.at_column.setdefault(e.stage, at_spec.from_)
             hit = e.when.evaluate(rows) if e.when is not None else pd.Series(True, index=rows.index)
+            # only where the event applies: a date the event does not use cannot spoil the row
+            at = self.column("at", at_spec, rows[hit], kind="datetime", stage=e.stage).reindex(rows.index)
+            spoilt = pd.Series([(i, e.stage) in self.quarantined for i in rows.index], index=rows.index, dtype=bool)
+            self.events_of_line.update(int(i) for i in hit[hit & (at.notna() | spoilt)].index)
             hit &= at.notna()
             part = base[hit].copy()
             part["stage"], part["at"] = e.stage, at[hit]
@@ -402,17 +516,23 @@ class _Part:
         return events
 
     def finish(self) -> None:
-        self.count.quarantined = len(self.quarantined)
+        whole = {k for k in self.quarantined if not isinstance(k, tuple)}
+        events = Counter(k[0] for k in self.quarantined if isinstance(k, tuple) and k[0] not in whole)
+        # a source row counts as quarantined when nothing of it was loaded: the row itself, or every stage
+        # event it gave; a row that lost some of its events is loaded, and its lost events are counted apart
+        gone = {line for line, n in events.items() if n >= self.events_of_line.get(line, 0)}
+        self.count.quarantined = len(whole | gone)
+        self.count.events_quarantined = sum(n for line, n in events.items() if line not in gone)
         self.count.loaded = self.count.rows_in - self.count.quarantined - sum(self.count.dropped.values())
         self.count.rows_out = len(self.frame)
         src = self.src.raw if self.src.raw is not None else self.src.frame
-        for line, (rule, col, value, reason) in sorted(self.quarantined.items()):
+        for key, (rule, col, value, reason) in sorted(self.quarantined.items(), key=lambda kv: _order(kv[0])):
+            line = key[0] if isinstance(key, tuple) else key
             record = {str(k): (None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
                       for k, v in src.loc[line].items()} if line in src.index else {}
-            self.report.quarantine.append({
-                "table": self.name, "file": str(self.src.path), "line": int(line), "rule": rule, "column": col,
-                "value": None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value),
-                "reason": reason, "record": json.dumps(record, ensure_ascii=False)})
+            if isinstance(key, tuple) and line not in gone:
+                reason = f"only the '{key[1]}' event of this row is set aside (the rest of the row is kept): {reason}"
+            self.report.set_aside(self.name, str(self.src.path), int(line), rule, col, value, reason, record)
 
 
 class _Table:
@@ -489,7 +609,12 @@ class _Table:
         c.dropped = sum((p.count.dropped for p in self.parts), Counter())
         c.loaded = sum(p.count.loaded for p in self.parts)
         c.rows_out = sum(p.count.rows_out for p in self.parts)
+        c.events_quarantined = sum(p.count.events_quarantined for p in self.parts)
         self.frame_final = pd.concat([p.frame for p in self.parts], ignore_index=True)
+        self.origin = pd.concat([pd.DataFrame({
+            "file": str(p.src.path), "line": p.line.to_numpy(dtype=int),
+            "columns": [{c: p._as_written(p._source_column(c)) for c in p.frame.columns}] * len(p.frame)})
+            for p in self.parts], ignore_index=True)
 
 
 def _cross_table_checks(builders: dict[str, _Table]) -> None:
@@ -497,35 +622,26 @@ def _cross_table_checks(builders: dict[str, _Table]) -> None:
     while True:
         frames = {n: b.frame for n, b in builders.items()}
         changed = False
-        order = stage_order_checks(frames)
-        for check in order:
-            if not check.mask.any():
-                continue
+        for check in stage_order_checks(frames):
+            # one bad event (a win dated before the first contact) sets aside that event only: the lead and
+            # its other events stay, so stage counts do not silently lose the whole lead
             stages = builders["stages"]
-            if check.rule == "stage-order" and "leads" in builders:
-                sf = stages.frame
-                bad = set(sf.loc[check.mask, "lead_id"])
-                leads = builders["leads"]
-                detail = {}
-                for r in check.mask[check.mask].index:
-                    detail.setdefault(sf.at[r, "lead_id"], check.detail.get(r, ""))
-                lf = leads.frame
-                mask = lf["lead_id"].isin(bad)
-                leads.flag_rows(mask, "stage-order", "lead_id", "its stage history goes backwards, so its funnel "
-                                "times cannot be trusted; the lead and its events are quarantined",
-                                {r: detail.get(lf.at[r, "lead_id"], "") for r in mask[mask].index})
-            else:
-                stages.flag_rows(check.mask, check.rule, check.column, check.message, check.detail)
+            mask = check.mask.reindex(stages.frame.index, fill_value=False)
+            if not mask.any():
+                continue
+            stages.flag_rows(mask, check.rule, check.column, check.message, check.detail)
             changed = True
         for check in reference_checks({n: b.frame for n, b in builders.items()}):
-            if check.mask.any():
-                b = builders[check.table]
+            b = builders[check.table]
+            bf = b.frame
+            # a row orphaned twice (its lead and its opportunity both quarantined) left with the first check
+            mask = check.mask.reindex(bf.index, fill_value=False)
+            if mask.any():
                 target = TABLES[check.table].references[check.column]
                 gone = builders[target].gone_keys(TABLES[target].key[0]) if target in builders else set()
-                bf = b.frame
                 detail = {r: (f" (that {target} row was quarantined)" if str(bf.at[r, check.column]) in gone
-                              else check.detail.get(r, "")) for r in check.mask[check.mask].index}
-                b.flag_rows(check.mask, check.rule, check.column, check.message, detail)
+                              else check.detail.get(r, "")) for r in mask[mask].index}
+                b.flag_rows(mask, check.rule, check.column, check.message, detail)
                 changed = True
         if not changed:
             return
@@ -557,6 +673,11 @@ def _note_constants(mapping: Mapping, report: ImportReport) -> None:
             at = next(e.at for e in table.events if isinstance(e.at, ColumnMap) and e.at.constant is not None)
             report.notes.append(f"stage events {', '.join(dated)} are dated with the declared constant {at.constant!s}"
                                 + (f": {at.why}" if at.why else ""))
+
+
+def _order(key) -> tuple:
+    """Quarantine keys in file order: a whole row before the events of the same row."""
+    return (key[0], 1, key[1]) if isinstance(key, tuple) else (key, 0, "")
 
 
 def _template(template: str, rows: pd.DataFrame) -> pd.Series:

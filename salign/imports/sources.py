@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from salign.core.problems import Collector
-from salign.workspace.files import placeholder_counts, read_raw
+from salign.core.problems import Collector, Problem
+from salign.workspace.files import SHOWN, placeholder_counts, read_raw
 
 
 def csv_files(folder: Path, names) -> dict[str, str]:
@@ -39,18 +39,20 @@ class Source:
 
 
 def read_source(key: str, path: Path, formats, booleans: list[str], needed: dict[str, str],
-                problems: Collector, tidy=None, hint: str = "") -> Source | None:
+                problems: Collector, tidy=None, hint: str = "", whitespace: bool = False) -> Source | None:
     """Read one source file; add structural problems to ``problems``.
 
     ``needed`` maps each column the mapping reads to where the mapping reads it (for the message).
     ``hint`` is added to a missing-column message (e.g. which header names a vendor export may use).
     ``tidy`` optionally adapts a vendor export before anything is checked (header labels, report
     footers): ``tidy(key, frame) -> (frame, counts)``; the counts go into the file's report entry.
+    ``whitespace``: fields are separated by runs of spaces and tabs (``delimiter: whitespace``).
     """
     if not path.is_file():
         problems.add(path, "missing-file", f"the mapping names source file '{key}' but it does not exist")
         return None
-    frame, read_problems = read_raw(path, formats, expected=list(needed))
+    frame, read_problems = (read_whitespace(path, formats) if whitespace else
+                            read_raw(path, formats, expected=list(needed)))
     problems.extend(read_problems)
     if frame is None:
         return None
@@ -85,6 +87,43 @@ def read_source(key: str, path: Path, formats, booleans: list[str], needed: dict
             continue
         _normalise_booleans(source, col)
     return source
+
+
+def read_whitespace(path: Path, formats) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a text file whose fields are separated by runs of spaces or tabs (``delimiter: whitespace``), as
+    text with ``None`` for the declared null values; index = line number (blank lines are skipped). A value
+    cannot hold a space, and no field may be left empty: a line with another number of fields than the
+    header is reported with its line number."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(str(path), "unreadable", str(exc))]
+    try:
+        text = raw.decode(formats.encoding)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, [Problem(str(path), "encoding", f"byte 0x{raw[exc.start]:02X} cannot be read as "
+                              f"{formats.encoding}; declare the file's encoding in formats.encoding", line=line)]
+    except LookupError:
+        return None, [Problem(str(path), "encoding", f"unknown encoding {formats.encoding!r}")]
+    text = text.removeprefix("\ufeff")
+    lines = [(i, line.split()) for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        return None, [Problem(str(path), "empty-file", "the file has no header line")]
+    (head_line, header), rows = lines[0], lines[1:]
+    problems = [Problem(str(path), "duplicate-header", "the header names this column twice", column=c, line=head_line,
+                        value=c) for i, c in enumerate(header) if c in header[:i]]
+    for line, fields in rows:
+        if len(fields) != len(header) and len(problems) < SHOWN:
+            problems.append(Problem(str(path), "field-count", f"this line has {len(fields)} fields, the header has "
+                                    f"{len(header)} (delimiter: whitespace: a value cannot hold a space and no value "
+                                    "may be left empty; write a declared null value such as NA instead)",
+                                    line=line, value=" ".join(fields)[:120]))
+    if problems:
+        return None, problems
+    frame = pd.DataFrame([f for _, f in rows], columns=header, index=[i for i, _ in rows], dtype=object)
+    nulls = set(formats.null_values)
+    return frame.mask(frame.isin(nulls)).astype(object).where(lambda f: f.notna(), None), []
 
 
 def _normalise_booleans(source: Source, col: str) -> None:

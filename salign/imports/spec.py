@@ -18,6 +18,9 @@ from salign.workspace.config import Formats
 from salign.workspace.schema import STAGES, TABLES
 
 Scalar = Union[str, int, float, bool]
+Recorded = Literal["before_contact", "after_contact"]
+#: ``delimiter: whitespace``: fields separated by one or more spaces or tabs (fixed-width-looking text files)
+WHITESPACE = "whitespace"
 
 
 class _Strict(BaseModel):
@@ -31,6 +34,8 @@ class SourceFile(_Strict):
     formats: Formats | None = None
     booleans: list[str] = Field(default_factory=list, description="columns holding yes/no tokens")
     optional: bool = Field(default=False, description="a missing file skips the tables built from it (noted)")
+    whitespace: bool = Field(default=False, description="set by 'delimiter: whitespace' (in this file's or the "
+                                                        "mapping's formats): runs of spaces and tabs separate fields")
 
     @property
     def format_fields(self) -> set[str]:
@@ -64,7 +69,8 @@ class Reconcile(_Strict):
 class ColumnMap(_Strict):
     """How one canonical column is filled.
 
-    Exactly one of ``from`` (a source column), ``constant`` or ``template``. Then, in order:
+    Exactly one of ``from`` (a source column), ``constant``, ``template`` or ``row_number`` (the row's
+    position in its file, 1 for the first row under the header: an id for files without one). Then, in order:
     ``values`` (map source values; counted as repairs; ``other`` for present values not listed), ``transform``, ``reconcile``, ``lookup``,
     ``scale`` (multiply a number), ``missing_when`` (a condition on the source row that makes the
     value missing; counted), ``default`` (fills a missing value; counted).
@@ -73,6 +79,9 @@ class ColumnMap(_Strict):
     from_: str | None = Field(default=None, alias="from")
     constant: Scalar | dt.datetime | dt.date | None = None
     template: str | None = Field(default=None, description="e.g. 'acct-{Id}'; names source columns in braces")
+    row_number: Literal[True] | None = Field(default=None, description=(
+        "the row's position in its file (1 = first row under the header) as the value: an id for a file without "
+        "one; stable only as long as the file's rows keep their order"))
     values: dict[str, Scalar | None] = Field(default_factory=dict)
     other: Scalar | None = Field(default=None, description="what a present value not listed in 'values' becomes")
     transform: Literal["slug", "lower", "upper", "title", "strip", "first"] | None = Field(
@@ -83,13 +92,19 @@ class ColumnMap(_Strict):
     missing_when: Condition | None = None
     default: Scalar | None = None
     optional: bool = Field(default=False, description="the source column may be absent; then so is this column")
+    width: int | None = Field(default=None, ge=2, le=64, description=(
+        "ids only: every id has exactly this many characters; an all-digit id that is shorter lost its leading "
+        "zeros in a spreadsheet and is quarantined (mangled-id)"))
+    recorded: Recorded | None = Field(default=None, description=(
+        "when the value is known: after_contact (filled in after the first contact, e.g. by sales: never a "
+        "qualification feature) or before_contact; written to workspace.yaml 'recorded'"))
     why: str | None = Field(default=None, description="the reason, shown in the import report")
 
     @model_validator(mode="after")
     def _one_origin(self) -> "ColumnMap":
-        given = [k for k in ("from_", "constant", "template") if getattr(self, k) is not None]
+        given = [k for k in ("from_", "constant", "template", "row_number") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("a column takes exactly one of 'from', 'constant' or 'template'")
+            raise ValueError("a column takes exactly one of 'from', 'constant', 'template' or 'row_number: true'")
         return self
 
 
@@ -124,9 +139,22 @@ class TableMap(_Strict):
     columns: dict[str, str | ColumnMap] = Field(default_factory=dict)
     keep_other_columns: Literal["no", "as_is", "snake_case"] = "no"
     leave_out: list[str] = Field(default_factory=list, description="source columns never kept (e.g. the outcome)")
+    recorded: dict[str, Recorded] = Field(default_factory=dict, description=(
+        "per source column kept by keep_other_columns: when its value is known (after_contact or before_contact)"))
     drop: list[Drop] = Field(default_factory=list)
     events: list[StageEvent] = Field(default_factory=list, description="stages table only")
     also: list["TableMap"] = Field(default_factory=list, description="more rows of this table from other files")
+
+    @field_validator("keep_other_columns", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, v):
+        """``keep_other_columns: no`` (or ``false``) reaches us as YAML 1.1's boolean False: it means "no"."""
+        if v is False:
+            return "no"
+        if v is True:
+            raise ValueError("'yes' is not a choice here: say keep_other_columns: snake_case (names made "
+                             "lower_snake_case) or as_is (names kept as written)")
+        return v
 
     def column(self, name: str) -> ColumnMap | None:
         spec = self.columns.get(name)
@@ -156,6 +184,28 @@ class Mapping(_Strict):
     files: dict[str, SourceFile]
     tables: dict[str, TableMap]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _whitespace_delimiter(cls, data):
+        """``delimiter: whitespace`` (in the mapping's or a file's formats) marks the files it applies to as
+        whitespace-separated; the Formats model itself only knows one-character delimiters."""
+        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+            return data
+        top = data.get("formats")
+        everywhere = isinstance(top, dict) and top.get("delimiter") == WHITESPACE
+        if everywhere:
+            _without(top, "delimiter")
+        for f in data["files"].values():
+            if not isinstance(f, dict):
+                continue
+            own = f.get("formats")
+            if isinstance(own, dict) and own.get("delimiter") == WHITESPACE:
+                _without(own, "delimiter")
+                _with(f, "whitespace", True, getattr(own, "line", 0))
+            elif everywhere and not (isinstance(own, dict) and "delimiter" in own):
+                _with(f, "whitespace", True, getattr(top, "line", 0))
+        return data
+
     @model_validator(mode="after")
     def _references(self) -> "Mapping":
         errors = []
@@ -183,6 +233,11 @@ class Mapping(_Strict):
                 errors.append(f"{name}.{col} looks up table {spec.lookup.table!r}, which this mapping does not build")
             if col not in known and not col.islower():
                 errors.append(f"{name}.{col}: extra columns must be lower_snake_case")
+            if spec.width is not None and (TABLES[name].column(col) is None or TABLES[name].column(col).kind != "id"):
+                errors.append(f"{name}.{col}: 'width' applies to id columns only")
+        if table.recorded and table.keep_other_columns == "no":
+            errors.append(f"table {name!r}: 'recorded' names source columns kept by keep_other_columns, but "
+                          "keep_other_columns is 'no'; declare 'recorded' on the column instead")
         if table.events and name != "stages":
             errors.append(f"table {name!r} has 'events'; only the stages table is built from events")
         if name == "stages" and not table.events:
@@ -194,6 +249,18 @@ class Mapping(_Strict):
         if any(part.also for part in table.also):
             errors.append(f"table {name!r}: 'also' parts cannot have 'also' themselves")
         return errors
+
+
+def _without(d: dict, key: str) -> None:
+    del d[key]
+    if hasattr(d, "key_lines"):
+        d.key_lines.pop(key, None)
+
+
+def _with(d: dict, key: str, value, line: int) -> None:
+    d[key] = value
+    if hasattr(d, "key_lines"):
+        d.key_lines[key] = line
 
 
 __all__ = ["Mapping", "TableMap", "ColumnMap", "StageEvent", "Drop", "Lookup", "Reconcile", "SourceFile",

@@ -3,6 +3,7 @@ with lift, a 95% interval and Benjamini-Hochberg control of the false discovery 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as default
 
 import numpy as np
 import pandas as pd
@@ -12,12 +13,16 @@ from salign.common.result import Block, Paragraph, Result, Table
 from salign.common.stats import Rate, benjamini_hochberg, rates
 from salign.core import fmt
 from salign.personas.levels import levels
-from salign.personas.profiles import attribute_columns
+from salign.personas.profiles import PURCHASE_BEHAVIOUR, VALUE_COLUMNS, attribute_columns, left_out
 from salign.workspace.tables import MissingData
 
 OUTCOMES = ("best", "worst")
-#: columns that define value, so they cannot also explain it
-VALUE_COLUMNS = {"won_revenue", "won_deals", "gross_margin", "value", "best", "worst", "first_won_at"}
+#: the columns of a level table, also when it has no row
+COLUMNS = ["attribute", "kind", "level", "condition", "mask", "n"] + [
+    f"{o}_{part}" for o in OUTCOMES for part in ("k", "share_with", "share_without", "lift", "share_lo", "share_hi",
+                                                   "lift_lo", "lift_hi", "sign", "p", "q", "significant")]
+#: derived purchase columns that measure the same as a value component (left out when the value uses it)
+SAME_AS_COMPONENT = {"tenure": "tenure_days"}
 #: a level held by fewer customers is shown but not tested
 MIN_TESTED = 5
 
@@ -55,7 +60,7 @@ def level_table(customers: pd.DataFrame, attributes: list[str], kinds: dict[str,
     t = pd.DataFrame(rows)
     N = len(customers)
     if t.empty:
-        return t
+        return pd.DataFrame(columns=COLUMNS)
     masks = np.vstack(t["mask"].to_numpy())
     t["n"] = masks.sum(axis=1)
     tested = (t["n"] >= MIN_TESTED) & (t["n"] <= N - MIN_TESTED)
@@ -109,11 +114,20 @@ class Markers(Result):
         Customers, best and worst.
     fdr : float
         The false discovery rate controlled.
+    left_out : dict
+        Columns that describe customers but are not compared -> why (shown on the page).
+    typed : list
+        Columns written as text that were read as numbers.
+    derived : list
+        Behaviour columns derived from the purchases alone (the accounts carry no attribute).
     """
 
     table: pd.DataFrame
     counts: dict
     fdr: float
+    left_out: dict[str, str] = default(default_factory=dict)
+    typed: list[str] = default(default_factory=list)
+    derived: list[str] = default(default_factory=list)
     title: str = "What marks a best customer, and what warns of a bad one"
     figure_description = ("Bars: lift of the ten strongest marks of a best customer (left) and warning signs (right), "
                           "each with the 95% interval of the level's share; a dotted line at lift 1 (no difference).")
@@ -122,7 +136,7 @@ class Markers(Result):
         """Significant levels for ``outcome`` with ``sign``, strongest first."""
         t = self.table
         if t.empty:
-            return t
+            return t.reindex(columns=COLUMNS)
         hit = t[t[f"{outcome}_significant"] & (t[f"{outcome}_sign"] == sign)]
         return hit.sort_values([f"{outcome}_q", f"{outcome}_lift"], ascending=[True, sign == "-"])
 
@@ -179,7 +193,20 @@ class Markers(Result):
     def blocks(self) -> list[Block]:
         c = self.counts
         m = self.metrics()
-        return [
+        notes = []
+        if self.derived:
+            notes.append(Paragraph(
+                "The accounts carry no attribute to compare, so behaviour is derived from the purchases (won deals) "
+                "themselves: " + "; ".join(f"{col}: {PURCHASE_BEHAVIOUR[col]}" for col in self.derived) + ". They "
+                "describe how a customer buys, not who the customer is: the first purchase and the first 90 days "
+                "tell early which new customers are likely to become best; tenure and recency often go with value "
+                "(a longer, more recent relationship tends to hold more purchases)."))
+        if self.typed:
+            notes.append(Paragraph("Read as numbers (written as text in the data): " + ", ".join(self.typed) + "."))
+        if self.left_out:
+            notes.append(Paragraph("Not compared: " + "; ".join(f"{col} ({why})" for col, why in
+                                                             self.left_out.items()) + "."))
+        return notes + [
             Paragraph(f"{fmt.count(m['attributes'])} attributes ({fmt.count(m['levels'])} levels; numbers in quantile "
                       f"bins rounded to 1-2-5 values) compared across {fmt.count(c['customers'])} customers: "
                       f"{fmt.count(c['best'])} best ({fmt.percent(c['best'] / c['customers'])}) and "
@@ -226,11 +253,16 @@ def markers(value, fdr: float = 0.05, bins: int = 5) -> Markers:
         Quantile bins per numeric attribute (edges rounded to 1-2-5 values).
     """
     c = value.customers
-    exclude = VALUE_COLUMNS | {f for t in value.definition.terms for f in t.factors}
+    if getattr(value, "refused", ""):
+        raise MissingData("has no best and no worst customers to compare: every customer has the same value "
+                          f"({fmt.count(len(c))} customers)")
+    factors = {f for t in value.definition.terms for f in t.factors}
+    exclude = VALUE_COLUMNS | factors | {SAME_AS_COMPONENT[f] for f in factors if f in SAME_AS_COMPONENT}
     attrs = attribute_columns(c, exclude)
     table = level_table(c, attrs, value.kinds, bins, fdr)
     if table.empty:
         who = "only one valued customer" if len(c) == 1 else f"{fmt.count(len(c))} valued customers alike in every attribute"
         raise MissingData(f"gives no attribute level to test ({who})")
     counts = {"customers": len(c), "best": int(c["best"].sum()), "worst": int(c["worst"].sum())}
-    return Markers(table, counts, fdr)
+    return Markers(table, counts, fdr, left_out(c, exclude), list(getattr(value, "typed", [])),
+                   [col for col in getattr(value, "derived", []) if col in attrs])

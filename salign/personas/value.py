@@ -11,7 +11,7 @@ from salign.common import plotting
 from salign.common.result import Block, Paragraph, Result, Strong, Table
 from salign.core import fmt
 from salign.definitions.models import ValueDefinition
-from salign.personas.profiles import attribute_kinds, customer_profiles
+from salign.personas.profiles import attribute_kinds, profiles_with_notes
 from salign.workspace.tables import MissingData
 
 #: used when the workspace has no ``definitions/value.yaml``
@@ -120,6 +120,15 @@ class CustomerValue(Result):
         Attribute -> ``firmographic``, ``first contact`` or ``behaviour``.
     filled : dict
         Component -> customers that took its ``if_missing`` value (only components where that happened).
+    refused : str
+        Why best and worst were not split (every customer has the same value), else empty.
+    ties : dict
+        ``best``/``worst`` -> the tie that straddles that cut-off: ``value``, ``customers`` at it and how many
+        of them were ``assigned`` to the group (by the smaller account id); only cut-offs with such a tie.
+    typed : list
+        Columns written as text that were read as numbers.
+    derived : list
+        Behaviour columns derived from the purchases (the accounts carry no attribute), else empty.
     """
 
     customers: pd.DataFrame
@@ -130,6 +139,10 @@ class CustomerValue(Result):
     unvalued: int = 0
     kinds: dict[str, str] = field(default_factory=dict)
     filled: dict[str, int] = field(default_factory=dict)
+    refused: str = ""
+    ties: dict[str, dict] = field(default_factory=dict)
+    typed: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)
     title: str = "Customers ranked by value"
     figure_description = ("Bars: every customer's value, highest first, best in green and worst in red (left); "
                           "line: cumulative share of all value by share of customers, top decile dotted (right).")
@@ -148,12 +161,15 @@ class CustomerValue(Result):
     def metrics(self) -> dict:
         c = self.customers
         share = self.top_decile_share()
-        return {"customers": len(c), "best": int(c["best"].sum()), "worst": int(c["worst"].sum()),
-                "churned": int(self.churned.sum()), "unvalued": self.unvalued,
-                "negative_value": int((c["value"] < 0).sum()),
-                "value_total": round(float(c["value"].sum()), 2),
-                "value_definition": describe(self.definition), "filled": self.filled,
-                "top_decile_value_share": round(share, 6) if share is not None else None}
+        out = {"customers": len(c), "best": int(c["best"].sum()), "worst": int(c["worst"].sum()),
+               "churned": int(self.churned.sum()), "unvalued": self.unvalued,
+               "negative_value": int((c["value"] < 0).sum()),
+               "value_total": round(float(c["value"].sum()), 2),
+               "value_definition": describe(self.definition), "filled": self.filled,
+               "top_decile_value_share": round(share, 6) if share is not None else None}
+        # only where they apply, so a workspace without them keeps its metrics
+        extra = {"refused": self.refused, "ties": self.ties, "typed": self.typed, "derived": self.derived}
+        return {**out, **{k: v for k, v in extra.items() if v}}
 
     def headline(self) -> dict:
         return {"customers": int(len(self.customers))}
@@ -164,12 +180,18 @@ class CustomerValue(Result):
         n = len(c)
         churned_best = ", churned customers excluded" if m["churned"] else ""
         churned_worst = ", plus churned customers" if self.definition.churned_is_worst and m["churned"] else ""
+        if self.refused:
+            return [Paragraph("Value = ", Strong(m["value_definition"]), f" ({self.source}). {fmt.count(n)} customers "
+                              "(accounts with at least one won deal)."),
+                    Paragraph(Strong("No best and no worst customers: "), self.refused)]
         out = [Paragraph(
             "Value = ", Strong(m["value_definition"]), f" ({self.source}). {fmt.count(n)} customers (accounts with at "
             f"least one won deal). Best: {fmt.count(m['best'])} (the top {fmt.percent(self.best_share, 0)} by value"
             f"{churned_best}); worst: {fmt.count(m['worst'])} (the bottom {fmt.percent(self.worst_share, 0)}"
             f"{churned_worst}). {fmt.count(m['churned'])} of {fmt.count(n)} churned; "
             f"{fmt.count(m['negative_value'])} have a negative value.")]
+        out += [Paragraph(Strong(f"A tie at the cut-off for {group}: "), _tie_text(group, t))
+                for group, t in self.ties.items()]
         out += [Paragraph(f"{fmt.count(k)} of {fmt.count(n)} customers have no {name}; they count with "
                           f"{name} = {fmt.cut(self.definition.if_missing[name])}.") for name, k in self.filled.items()]
         if m["unvalued"]:
@@ -217,8 +239,10 @@ def customer_value(tables, best_share: float = 0.2, worst_share: float = 0.2) ->
     margin (won revenue alone where the margin is unknown). Best: the top ``best_share`` by value
     (rounded to whole customers; ties go to the smaller account id), churned customers excluded. Worst:
     the bottom ``worst_share``, plus every churned customer when the definition says so (the default).
+    A tie that straddles a cut-off is recorded in ``ties`` (and told on the page). When every customer has
+    the same value, nobody is best or worst and ``refused`` says why.
     """
-    prof = customer_profiles(tables)
+    prof, typed, derived = profiles_with_notes(tables)
     if prof.empty:
         raise MissingData("has no customers (no account with a won deal)")
     definition = tables.definitions.get("value.yaml")
@@ -232,7 +256,33 @@ def customer_value(tables, best_share: float = 0.2, worst_share: float = 0.2) ->
     position = np.empty(n, int)
     position[order] = np.arange(n)  # 0 = most valuable; ties: the smaller account id ranks higher
     churned = prof["churned_at"].notna() if "churned_at" in prof.columns else pd.Series(False, index=prof.index)
-    prof["best"] = (position < int(round(best_share * n))) & ~churned
-    prof["worst"] = (position >= n - int(round(worst_share * n))) | (churned & definition.churned_is_worst)
+    n_best, n_worst = int(round(best_share * n)), int(round(worst_share * n))
+    prof["best"] = (position < n_best) & ~churned
+    prof["worst"] = (position >= n - n_worst) | (churned & definition.churned_is_worst)
+    refused, ties = "", {}
+    if n > 1 and prof["value"].nunique() == 1:
+        refused = (f"every one of the {fmt.count(n)} customers has the same value, {fmt.value(float(prof['value'].iloc[0]))}, so none is better or worse than another and "
+                   "best and worst are not split; the markers, segments and personas built on them are skipped. "
+                   "A value definition (definitions/value.yaml) with a component that differs between customers "
+                   "gives a ranking.")
+        prof["best"] = prof["worst"] = False
+    else:
+        ranked = prof["value"].to_numpy()[order]
+        for group, k in (("best", n_best), ("worst", n - n_worst)):
+            if 0 < k < n and ranked[k - 1] == ranked[k]:
+                tied = (prof["value"] == ranked[k]).to_numpy()
+                members = prof["best"] if group == "best" else prof["worst"]
+                ties[group] = {"value": float(ranked[k]), "customers": int(tied.sum()),
+                               "assigned": int((tied & members.to_numpy()).sum())}
     return CustomerValue(prof, best_share, worst_share, definition, source, unvalued,
-                         attribute_kinds(tables, list(prof.columns)), {k: v for k, v in filled.items() if v})
+                         attribute_kinds(tables, list(prof.columns)), {k: v for k, v in filled.items() if v},
+                         refused, ties, typed, derived)
+
+
+def _tie_text(group: str, tie: dict) -> str:
+    """A tie that straddles the cut-off of ``group``, in words."""
+    k, m = tie["assigned"], tie["customers"]
+    return (f"{fmt.count(m)} customers have exactly the value {fmt.value(tie['value'])} where the {group} "
+            f"customers end; {fmt.count(k)} of them count as {group} (the smaller account ids: ties go by account id) "
+            f"and the other {fmt.count(m - k)} do not. Customers alike in value are split by their id, so read the "
+            f"markers with that in mind, or move the cut-off off the tie ({group}_share).")

@@ -7,7 +7,7 @@ The study, section by section (each a function the notebook calls)::
     fit = fit_scorecard(data)                                # the signable scorecard
     comparison = compare_models(tables, data, fit)           # challengers and rules on the same holdout
     factors = top_factors(data, fit)
-    threshold = choose_threshold(tables, data, fit)          # from sla.yaml
+    threshold = choose_threshold(tables, data, fit)          # from sla.yaml (else a stated default)
     criteria = find_criteria(tables, data)                   # minimum information, disqualification
     signoff = write_definition(tables, data, fit, comparison, threshold, criteria, out_dir)
 

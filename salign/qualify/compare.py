@@ -17,6 +17,7 @@ from salign.common.stats import rates
 from salign.core import fmt
 from salign.qualify import models
 from salign.qualify.auc import AUC, auc_ci, auc_difference
+from salign.qualify.scorecard import EVIDENCE, NEGLIGIBLE_AUC, REGRESSION
 from salign.qualify.teams import TEAMS, RuleMeasure, measure, whose
 from salign.workspace.tables import MissingData
 
@@ -25,6 +26,21 @@ NAMES = {"scorecard": "scorecard (the definition)", "gradient_boosting": "gradie
          "logistic_regression": "logistic regression (plain)", "naive_bayes": "naive Bayes (CRM-style baseline)"}
 DECILES = 10
 RELIABILITY_BINS = 10
+#: a challenger that beats the scorecard's holdout AUC by more than this must be answered on the page
+SIGN_MARGIN = NEGLIGIBLE_AUC
+#: why each challenger, when it ranks the holdout better, is still not the model to sign
+NOT_SIGNED = {
+    "gradient_boosting": ("its score comes from hundreds of decision trees over combinations of features: no one "
+                          "can add it up by hand, check a lead's score against the definition, or write it in "
+                          "qualification.yaml, so it serves as a benchmark of what the data allow, not as a "
+                          "definition two teams sign. A scorecard adds each feature's points on its own; where a "
+                          "value matters only together with another (partners bring good large accounts, the web "
+                          "good small ones), a field that combines the two, added to the leads, lets the card "
+                          "learn it"),
+    "logistic_regression": ("it weighs numbers on straight lines after standardising them and fills gaps with "
+                            "medians, which a definition of whole points per range and value cannot state; "
+                            "a scorecard is that model with its numbers cut into ranges"),
+}
 
 
 @dataclass
@@ -74,6 +90,7 @@ class Comparison(Result):
     y: np.ndarray
     period: str
     rules: list[RuleMeasure] = field(default_factory=list)
+    points_from: str = REGRESSION
     title: str = "Models compared on the same holdout"
     figure_description = ("Three panels comparing the models on the holdout leads: ROC curves (the teams' rules as "
                           "points), observed success rate against predicted probability, and lift by decile of score.")
@@ -93,6 +110,33 @@ class Comparison(Result):
         if best is card:
             return 0.0, 0.0, 0.0
         return auc_difference(self.y, card.probability, best.probability)
+
+    def verdict(self) -> str:
+        """The scorecard against the best model in plain words; when a challenger wins by more than
+        ``SIGN_MARGIN``, why the scorecard is still the model to sign."""
+        d, lo, hi = self.scorecard_gap
+        best = self.best
+        if best.key == "scorecard":
+            return "The scorecard is the most accurate model here."
+        text = (f"The best model is {NAMES[best.key]}; the scorecard's AUC is {fmt.number(-d, 3)} lower "
+                f"(95% CI of the difference {lo:+.3f} to {hi:+.3f}).")
+        if -d <= SIGN_MARGIN:
+            return text + f" A difference of at most {SIGN_MARGIN} AUC is too small to matter for signing."
+        chance = ("The interval includes zero: on these holdout leads the difference may be chance. " if hi >= 0
+                  else "The interval excludes zero: the difference is more than chance. ")
+        return f"{text} {chance}Why the scorecard is still the model to sign: {self._not_signed(best.key)}."
+
+    def _not_signed(self, key: str) -> str:
+        if key != "naive_bayes":
+            return NOT_SIGNED[key]
+        if self.points_from == EVIDENCE:
+            return ("naive Bayes' per-value counts are the scorecard's own points here (weights of evidence); "
+                    "the card rounds them to whole points and leaves off the features whose points would differ by "
+                    "less than 2, which is the price of a card a person can add up")
+        return ("naive Bayes' per-value counts were tried as the scorecard's points (weights of evidence) and ranked "
+                f"the newest training leads less well than the logistic regression's points, by more than {SIGN_MARGIN} "
+                "AUC, so the card keeps the regression's; the holdout, newer still, disagrees. If the next quarter's "
+                "newest leads agree with this holdout, the weights of evidence will be chosen")
 
     def rule_rows(self) -> list[dict]:
         """Each team's rule on the holdout next to the scorecard flagging the same share of leads."""
@@ -119,13 +163,8 @@ class Comparison(Result):
     def blocks(self) -> list:
         rows = [{"model": NAMES[m.key], "holdout AUC (95% CI)": str(m.auc), "Brier score": fmt.number(m.brier, 4),
                  "lift in the top 10%": fmt.times(m.lift["lift"].iloc[0])} for m in self.models]
-        d, lo, hi = self.scorecard_gap
-        best = self.best
-        verdict = ("The scorecard is the most accurate model here." if best.key == "scorecard" else
-                   f"The best model is {NAMES[best.key]}; the scorecard's AUC is {fmt.number(-d, 3)} lower "
-                   f"(95% CI of the difference {lo:+.3f} to {hi:+.3f}).")
         out = [Table(pd.DataFrame(rows), caption=f"{fmt.count(len(self.y))} holdout leads ({self.period})"),
-               Paragraph(f"{verdict} A lower Brier score means better calibrated probabilities.")]
+               Paragraph(f"{self.verdict()} A lower Brier score means better calibrated probabilities.")]
         if self.rules:
             out.append(Table(self._rules_table(), caption="Each team's rule on the holdout, and the scorecard "
                                                          "calling the same number of leads qualified"))
@@ -202,5 +241,5 @@ def compare_models(tables, data, fit) -> Comparison:
             rules.append(measure(team, rule.describe(), rule.evaluate(holdout).to_numpy(), yt))
     period = ("the newest leads, created from " + f"{data.split.cutoff:%Y-%m-%d}" if data.split.kind == "time"
               else "a stratified random holdout: the data have no usable dates")
-    return Comparison(results, yt, period, rules)
+    return Comparison(results, yt, period, rules, fit.points_from)
 

@@ -12,7 +12,7 @@ from salign.common.stats import Rate
 from salign.core import fmt
 from salign.qualify import leakage
 from salign.qualify.features import Candidates, candidates
-from salign.qualify.target import Split, holdout_split, outcomes
+from salign.qualify.target import Split, holdout_split, outcome_setting, outcomes
 
 HOLDOUT_SHARE = 0.25
 
@@ -41,6 +41,8 @@ class Dataset(Result):
     as_of: pd.Timestamp
     random_state: int = 0
     title: str = "What is predicted, and how it is judged"
+    #: where the outcome stage comes from (workspace.yaml, the parameter or the data), in plain words
+    outcome_reason: str = ""
 
     @property
     def y(self) -> np.ndarray:
@@ -83,6 +85,9 @@ class Dataset(Result):
         out = [Paragraph("Success means the lead ", Strong(self.outcome_text),
                          f". {fmt.count(len(self.facts))} leads are old enough for their outcome to be known; "
                          f"{str(self.rate())} succeeded."),
+               *([Paragraph(f"The outcome stage is {self.outcome}: {self.outcome_reason}. A lead reached "
+                            f"{self.outcome} when it has an event at {self.outcome} or any later funnel stage, "
+                            "the rule the quarterly review's funnel uses.")] if self.outcome_reason else []),
                Paragraph(f"Holdout: {self.split.reason}. Success rate in training {str(self.rate(self.train))}, "
                          f"in the holdout {str(self.rate(self.test))}."),
                Paragraph(f"Features are what was known at the decision point (the first MQL, or "
@@ -92,7 +97,7 @@ class Dataset(Result):
         return out + ([Table(dropped, caption="Columns that are not features")] if len(dropped) else [])
 
 
-def prepare(tables, outcome: str = "sql", window_days: int = 90, random_state: int = 0,
+def prepare(tables, outcome: str | None = None, window_days: int = 90, random_state: int = 0,
             exclude_columns: str = "", holdout_share: float = HOLDOUT_SHARE) -> Dataset:
     """Build the study's data: outcome, candidate features, holdout split and leakage check.
 
@@ -100,7 +105,8 @@ def prepare(tables, outcome: str = "sql", window_days: int = 90, random_state: i
     ----------
     tables : salign.workspace.tables.Tables
     outcome, window_days
-        Success is reaching stage ``outcome`` within ``window_days`` of creation.
+        Success is reaching stage ``outcome`` within ``window_days`` of creation; no ``outcome`` (None or "")
+        takes workspace.yaml's ``outcome:``, else the first of sql, opportunity, won the data records.
     random_state : int
         Seed of every random step.
     exclude_columns : str
@@ -108,6 +114,8 @@ def prepare(tables, outcome: str = "sql", window_days: int = 90, random_state: i
     holdout_share : float
         Share of (the newest) leads held out for evaluation.
     """
+    setting = outcome_setting(tables, outcome)
+    outcome = setting.stage
     facts = outcomes(tables, outcome, window_days)
     cands = candidates(facts, tables)
     y = facts["y"].to_numpy()
@@ -117,8 +125,9 @@ def prepare(tables, outcome: str = "sql", window_days: int = 90, random_state: i
     if unknown:
         raise ValueError(f"exclude_columns names {', '.join(unknown)}, which the leads do not have; "
                          f"candidates: {', '.join(sorted(cands.kinds))}")
-    report = leakage.check(cands, y, split.train, facts["decided_at"], declared)
-    return Dataset(facts, cands, report, split, outcome, window_days, tables.fingerprint, tables.as_of, random_state)
+    report = leakage.check_workspace(tables, cands, y, split.train, facts["decided_at"], declared)
+    return Dataset(facts, cands, report, split, outcome, window_days, tables.fingerprint, tables.as_of, random_state,
+                   outcome_reason=setting.reason)
 
 
 def leakage_report(data: Dataset) -> leakage.LeakageReport:

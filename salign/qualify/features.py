@@ -1,7 +1,10 @@
 """Decision-time features: the lead's attributes, its persona and its activity counts before the decision point.
 
-Every column of the leads table is a candidate except identifiers, personal data, timestamps
-and constants (each dropped with its reason). Text columns that hold numbers become numeric.
+Every column of the leads table is a candidate except identifiers, keys to other tables, personal
+data, timestamps and constants (each dropped with its reason). Whether a column identifies leads is
+decided by its values, never its name: a distinct value for (almost) every lead. A code column that
+repeats (``landing_page_id``: 495 pages over 8,000 leads) is a category like any other, even when
+its codes are numbers. Text columns that hold numbers become numeric.
 Activity counts (``n_<type>``) come from :func:`salign.common.facts.lead_facts`, which counts only
 what happened before the decision point.
 """
@@ -13,18 +16,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from salign.core import fmt
 from salign.scoring.bins import CATEGORICAL, NUMERIC
-from salign.workspace.schema import PII_COLUMNS
+from salign.workspace.schema import PII_COLUMNS, TABLES
 
 #: columns of the outcome frame that are bookkeeping, not attributes
 BOOKKEEPING = ("lead_id", "created_at", "decided_at", "y", "outcome_at")
 #: a text column with at least this share of distinct values identifies leads (a whole-number column: all distinct)
 IDENTIFIER_SHARE = 0.9
+#: ... when it has more than this many distinct values
+IDENTIFIER_MIN_DISTINCT = 50
+#: columns of the leads table that point into another table (a lead's account): a link, not an attribute
+REFERENCES = TABLES["leads"].references
 #: share of non-missing values that must parse for a text column to count as numbers or timestamps
 PARSE_SHARE = 0.98
 #: rows looked at before trying to parse a whole text column as numbers
 PROBE = 200
-_ID_NAME = re.compile(r"(^|_)(id|uuid|number|no|key)$")
+#: a name that says "code": its numbers are labels, not quantities, so it is categorical (never dropped for its name)
+_CODE_NAME = re.compile(r"(^|_)(id|uuid|number|no|key|code)$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -114,14 +123,24 @@ def _type(name: str, col: pd.Series):
             values, kind = _text(col), CATEGORICAL
         else:
             values, kind = _text(col), CATEGORICAL
-    distinct = values.nunique()
+    if kind == NUMERIC and _CODE_NAME.search(str(name)) and _whole(values):
+        values, kind = values.map(lambda v: v if pd.isna(v) else f"{v:.0f}"), CATEGORICAL  # codes, not amounts
+    distinct, n = values.nunique(), int(values.notna().sum())
     if distinct <= 1 and values.notna().all():
         return None, None, "the same value for every lead"
     share = IDENTIFIER_SHARE if kind == CATEGORICAL else 1.0  # a count or size may be nearly unique; an id is unique
-    if _ID_NAME.search(str(name)) or (distinct > 50 and distinct >= share * values.notna().sum()
-                                      and (kind == CATEGORICAL or np.allclose(values.dropna() % 1, 0))):
+    if distinct > IDENTIFIER_MIN_DISTINCT and distinct >= share * n and (kind == CATEGORICAL or _whole(values)):
         return None, None, "an identifier (a distinct value for almost every lead)"
+    if name in REFERENCES:
+        return None, None, (f"a link to the {REFERENCES[name]} table ({fmt.count(distinct)} different {REFERENCES[name]} "
+                            f"for the {fmt.count(n)} leads that name one): which record a lead belongs to, not an "
+                            "attribute of the lead")
     return kind, values, ""
+
+
+def _whole(values: pd.Series) -> bool:
+    """Are all present values whole numbers?"""
+    return bool(np.allclose(values.dropna() % 1, 0))
 
 
 def _parses(text: pd.Series) -> bool:

@@ -22,14 +22,14 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from salign.qualify.features import CATEGORICAL, NUMERIC
-from salign.scoring.bins import fit_spec
+from salign.scoring.bins import SMALL_LEVEL, fit_spec
 
 #: gradient boosting: at most this many boosting rounds (early stopping usually ends far sooner) ...
 GBM_MAX_ITER = 300
 #: ... on at most this many training leads (a seeded subsample beyond)
 GBM_MAX_TRAIN = 100_000
 #: a category level needs this many training leads to be its own value in the challengers
-MIN_LEVEL = 20
+MIN_LEVEL = SMALL_LEVEL
 
 
 def gradient_boosting(X: pd.DataFrame, kinds: dict, y: np.ndarray, train: np.ndarray,

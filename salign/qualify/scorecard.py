@@ -1,16 +1,30 @@
-"""The signable model: binned features, a regularised logistic regression, integer points, calibrated.
+"""The signable model: binned features, weights per bin, integer points, calibrated.
 
-Every feature is cut into bins (:mod:`salign.scoring.bins`); an L2-regularised logistic
-regression on the bin indicators gives each bin a weight; weights become whole points
-(``points_to_double_odds`` points double the odds), shifted so each feature's lowest bin
-scores 0; a bin no training lead fell in (a value never seen, a field never missing) earns 0.
+Every feature is cut into bins (:mod:`salign.scoring.bins`, a frequent value such as "never
+contacted" in a range of its own). Each bin gets a weight from one of two methods, each fitted on
+the older training leads and judged on the newest ones:
+
+- each bin's weight of evidence, log(share of successes in the bin / share of failures in the bin),
+  Laplace-smoothed: the per-value counts naive Bayes multiplies, as points. Each bin's points stand
+  on their own, and when a field that carried the signal thins out in the newest leads (a form stops
+  asking it), the features that stood in for it keep their weight;
+- an L2-regularised logistic regression on the bin indicators (the strength ``C`` chosen the same way):
+  each bin's weight given the other features, which wins when features overlap and the overlap is stable.
+
+The regression is used only when it ranks the newest training leads better by more than
+``NEGLIGIBLE_AUC``; within that, the simpler weights of evidence are kept.
+
+Weights become whole points (``points_to_double_odds`` points double the odds), shifted so each
+feature's lowest bin scores 0; a bin no training lead fell in (a value never seen, a field never
+missing) earns 0.
 A lead's score is the sum of its points, which a person can add up by hand. A logistic fit
 of the outcome on the score, on the newest training leads, turns scores into probabilities
 (base rates drift, so the newest leads set the level).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -25,8 +39,9 @@ from salign.core import fmt
 from salign.qualify.auc import AUC, auc_ci
 from salign.qualify.features import NUMERIC
 from salign.qualify.target import Split
-from salign.scoring.bins import BinSpec, fit_spec
+from salign.scoring.bins import SMALL_LEVEL, BinSpec, fit_spec, min_bin_size
 from salign.scoring.card import POINTS_TO_DOUBLE_ODDS, Scorecard
+from salign.workspace.tables import MissingData
 
 #: inverse regularisation strengths tried; the best on the newest training leads is kept
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -34,6 +49,13 @@ C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 VALIDATION_SHARE = 0.25
 #: a feature whose points differ by less than this across its bins is left off the card
 MIN_POINTS_RANGE = 2
+#: how each bin's weight was found (see the module docstring)
+REGRESSION, EVIDENCE = "logistic regression", "weight of evidence"
+#: Laplace smoothing of the weight of evidence (naive Bayes' alpha)
+EVIDENCE_ALPHA = 1.0
+#: an AUC difference too small to matter: below it the weights of evidence are preferred (and the page
+#: calls a challenger's lead over the scorecard negligible)
+NEGLIGIBLE_AUC = 0.005
 
 
 def one_hot(codes: np.ndarray, specs: list[BinSpec]) -> sparse.csr_matrix:
@@ -58,41 +80,74 @@ def validation_rows(n_train: int, y: np.ndarray, ordered: bool, random_state: in
     return mask
 
 
+def evidence(design: sparse.csr_matrix, y: np.ndarray, specs: list[BinSpec]) -> np.ndarray:
+    """Each bin's weight of evidence: log(P(bin | success) / P(bin | failure)), Laplace-smoothed per feature."""
+    y = np.asarray(y, dtype=float)
+    pos = np.asarray(design.T @ y).ravel()
+    neg = np.asarray(design.sum(axis=0)).ravel() - pos
+    bins = np.repeat([s.n_bins for s in specs], [s.n_bins for s in specs])
+    a = EVIDENCE_ALPHA
+    return np.log((pos + a) / (y.sum() + a * bins)) - np.log((neg + a) / ((1 - y).sum() + a * bins))
+
+
+class Fitted(NamedTuple):
+    """What :func:`fit` returns."""
+
+    card: Scorecard
+    C: float | None            # the regularisation strength chosen (None: weights of evidence)
+    points_from: str           # REGRESSION or EVIDENCE
+    unused: dict[str, str]     # every feature of X not on the card -> why
+    min_level: int             # fewest training leads a category value needs for points of its own
+
+
+@dataclass
+class _Weights:
+    """One way of binning, weighed: the validation AUC of the chosen method and the weights on all training leads."""
+
+    specs: list[BinSpec]
+    unused: dict[str, str]
+    min_level: int
+    design: sparse.csr_matrix
+    auc: float
+    method: str
+    C: float | None
+    coef: np.ndarray
+
+
 def fit(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, ordered: bool, random_state: int = 0,
-        points_to_double_odds: int = POINTS_TO_DOUBLE_ODDS) -> tuple[Scorecard, float]:
+        points_to_double_odds: int = POINTS_TO_DOUBLE_ODDS, methods: tuple[str, ...] = (REGRESSION, EVIDENCE),
+        small_levels: bool = True) -> Fitted:
     """Fit a scorecard on training leads ``X`` (oldest first when ``ordered``) with outcome ``y``.
 
-    Returns
-    -------
-    (Scorecard, float)
-        The card and the regularisation strength ``C`` chosen on the newest training leads.
+    ``methods`` are the ways of weighting bins tried (see the module docstring). Category values
+    need :func:`~salign.scoring.bins.min_bin_size` training leads for points of their own; with
+    ``small_levels``, values with ``SMALL_LEVEL`` leads are tried too (a landing page code with
+    hundreds of values) and kept when they rank the newest training leads better by more than
+    ``NEGLIGIBLE_AUC``.
     """
     y = np.asarray(y)
-    specs = [fit_spec(c, kinds[c], X[c]) for c in X.columns]
-    specs = [s for s in specs if s.n_bins > 2]  # a numeric column without cuts, or text without a frequent level
-    codes = np.column_stack([s.codes(X[s.field]) for s in specs])
-    design = one_hot(codes, specs)
     val = validation_rows(len(y), y, ordered, random_state)
-
-    def model(C):
-        return LogisticRegression(C=C, max_iter=1000)
-
-    with threadpool_limits(limits=1):  # BLAS threads stall on a busy 2-core machine (0.4 s becomes 2 s)
-        aucs = [roc_auc_score(y[val], model(C).fit(design[~val], y[~val]).decision_function(design[val]))
-                for C in C_GRID]
-        best_c = C_GRID[int(np.argmax(np.round(aucs, 4)))]
-        coef = model(best_c).fit(design, y).coef_.ravel()
+    best = _weigh(X, kinds, y, val, min_bin_size(len(y)), methods)
+    if small_levels and SMALL_LEVEL < best.min_level:
+        small = _weigh(X, kinds, y, val, SMALL_LEVEL, methods, unless_same=best.specs)
+        if small is not None and round(small.auc, 4) > round(best.auc + NEGLIGIBLE_AUC, 4):
+            best = small
     factor = points_to_double_odds / np.log(2)
-    seen = np.asarray(design.sum(axis=0)).ravel() > 0
+    seen = np.asarray(best.design.sum(axis=0)).ravel() > 0
+    unused = dict(best.unused)
     kept_specs, points, start = [], [], 0
-    for spec in specs:
-        raw = coef[start:start + spec.n_bins] * factor
+    for spec in best.specs:
+        raw = best.coef[start:start + spec.n_bins] * factor
         used = seen[start:start + spec.n_bins]
         start += spec.n_bins
         pts = np.where(used, np.rint(raw - raw[used].min()), 0).astype(np.int32)  # unseen values earn nothing
         if pts.max() >= MIN_POINTS_RANGE:
             kept_specs.append(spec)
             points.append(pts)
+        else:
+            unused[spec.field] = (f"too weak: its best and worst values would be {int(pts.max())} points apart, fewer "
+                                  f"than the {MIN_POINTS_RANGE} a feature needs to be on the card (weights: "
+                                  f"{best.method})")
     card = Scorecard(kept_specs, points, 0.0, 1.0, [], points_to_double_odds)
     matrix = card.points_matrix(card.codes(X))
     card.typical = [round(float(v), 1) for v in matrix.mean(axis=0)]
@@ -100,7 +155,55 @@ def fit(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, ordered: bool, ra
     with threadpool_limits(limits=1):
         calib = LogisticRegression(C=np.inf).fit(score[val].reshape(-1, 1).astype(float), y[val])
     card.intercept, card.slope = float(calib.intercept_[0]), float(calib.coef_[0, 0])
-    return card, best_c
+    return Fitted(card, best.C, best.method, {c: unused[c] for c in X.columns if c in unused}, best.min_level)
+
+
+def _weigh(X, kinds, y, val, min_level, methods, unless_same=None) -> _Weights | None:
+    """Bin every feature (category values need ``min_level`` leads), choose the weights on ``val``, refit on all.
+
+    None when ``unless_same`` (specs already weighed) has the same bins.
+    """
+    need = min_bin_size(len(y))
+    specs, unused = [], {}
+    for c in X.columns:
+        spec = fit_spec(c, kinds[c], X[c], min_level=min_level if kinds[c] != NUMERIC else None)
+        if spec.n_bins > 2:
+            specs.append(spec)
+        else:
+            unused[c] = _no_bins(X[c], kinds[c], need if kinds[c] == NUMERIC else min_level)
+    if unless_same is not None and specs == unless_same:
+        return None
+    if not specs:
+        raise MissingData("no candidate feature has a value or range held by enough training leads to be binned")
+    design = one_hot(np.column_stack([s.codes(X[s.field]) for s in specs]), specs)
+
+    def model(C):
+        return LogisticRegression(C=C, max_iter=1000)
+
+    with threadpool_limits(limits=1):  # BLAS threads stall on a busy 2-core machine (0.4 s becomes 2 s)
+        aucs = [roc_auc_score(y[val], model(C).fit(design[~val], y[~val]).decision_function(design[val]))
+                for C in C_GRID] if REGRESSION in methods else [-np.inf]
+        best_c = C_GRID[int(np.argmax(np.round(aucs, 4)))] if REGRESSION in methods else None
+        woe_auc = (roc_auc_score(y[val], design[val] @ evidence(design[~val], y[~val], specs))
+                   if EVIDENCE in methods else -np.inf)
+        if round(woe_auc, 4) >= round(max(aucs) - NEGLIGIBLE_AUC, 4):
+            return _Weights(specs, unused, min_level, design, woe_auc, EVIDENCE, None, evidence(design, y, specs))
+        coef = model(best_c).fit(design, y).coef_.ravel()
+    return _Weights(specs, unused, min_level, design, max(aucs), REGRESSION, best_c, coef)
+
+
+def _no_bins(x: pd.Series, kind: str, need: int) -> str:
+    """Why a feature has no bin of its own besides "missing" and "other": no range or value is frequent enough."""
+    present = x.dropna()
+    if kind == NUMERIC:
+        if len(present) < 2 * need:
+            return (f"only {fmt.count(len(present))} training leads have a value; two ranges need "
+                    f"{fmt.count(need)} each")
+        top = present.value_counts(normalize=True)
+        return (f"no cut leaves {fmt.count(need)} training leads (the fewest a range may hold) on each side: "
+                f"{fmt.percent(top.iloc[0], 0)} of its values are {fmt.cut(top.index[0], 6)}")
+    return (f"no value is held by {fmt.count(need)} or more training leads (the fewest a bin may hold): "
+            f"{fmt.count(present.nunique())} distinct values over {fmt.count(len(present))} leads")
 
 
 @dataclass
@@ -116,16 +219,25 @@ class ScorecardFit(Result):
         Holdout scores and calibrated probabilities.
     auc : AUC
         Holdout AUC with its 95% interval.
+    points_from : str
+        How the bins' weights were found: ``REGRESSION`` or ``EVIDENCE``.
+    unused : dict
+        Every candidate feature (after the leakage check) that is not on the card -> why.
+    min_level : int
+        Fewest training leads a category value needed for points of its own.
     """
 
     card: Scorecard
-    C: float
+    C: float | None
     score: np.ndarray
     probability: np.ndarray
     auc: AUC
     brier: float
     n_train: int
     split: Split
+    points_from: str = REGRESSION
+    unused: dict[str, str] = field(default_factory=dict)
+    min_level: int = 0
     title: str = "The scorecard"
 
     def metrics(self) -> dict:
@@ -153,12 +265,33 @@ class ScorecardFit(Result):
 
     def blocks(self) -> list:
         c = self.card
-        return [Paragraph(f"{len(c.specs)} features, whole points; {c.points_to_double_odds} points double the odds "
-                          f"of success; scores run from 0 to {c.max_score}. Holdout AUC {self.auc} on "
-                          f"{fmt.count(self.auc.n)} leads, Brier score {fmt.number(self.brier, 4)}. Probability of "
-                          f"success = 1 / (1 + exp(-({fmt.number(c.intercept, 3)} + {fmt.number(c.slope, 4)} × "
-                          f"score))), calibrated on the newest training leads."),
-                Table(self.points_table(), max_rows=400)]
+        how = ("each bin's points come from a logistic regression on the bins (the other features held equal), "
+               f"which ranked the newest training leads better than each bin's own weight of evidence by more than "
+               f"{NEGLIGIBLE_AUC} AUC"
+               if self.points_from == REGRESSION else
+               "each bin's points are its weight of evidence (its own share of successes against failures): on "
+               f"the newest training leads a logistic regression on the bins ranked no better by more than "
+               f"{NEGLIGIBLE_AUC} AUC, and these points stand on their own")
+        out = [Paragraph(f"{len(c.specs)} features, whole points; {c.points_to_double_odds} points double the odds "
+                         f"of success; scores run from 0 to {c.max_score}; {how}. Holdout AUC {self.auc} on "
+                         f"{fmt.count(self.auc.n)} leads, Brier score {fmt.number(self.brier, 4)}. Probability of "
+                         f"success = 1 / (1 + exp(-({fmt.number(c.intercept, 3)} + {fmt.number(c.slope, 4)} × "
+                         f"score))), calibrated on the newest training leads."),
+               Table(self.points_table(), max_rows=400)]
+        if self.min_level == SMALL_LEVEL and SMALL_LEVEL < min_bin_size(self.n_train):
+            out.append(Paragraph(
+                f"A category value has points of its own when at least {SMALL_LEVEL} training leads hold it, rather "
+                f"than {fmt.count(min_bin_size(self.n_train))} (1% of the training leads): with the smaller values "
+                f"the card ranked the newest training leads better by more than {NEGLIGIBLE_AUC} AUC. Rarer values "
+                "score as \"any other value\"."))
+        if self.unused:
+            out.append(Table(pd.DataFrame([{"candidate feature": f, "why it is not on the scorecard": why}
+                                           for f, why in self.unused.items()]),
+                             caption="Candidate features the scorecard does not use (columns that are not features, "
+                                     "and those the leakage check excluded, are listed in their own sections)"))
+        else:
+            out.append(Paragraph("Every candidate feature that passed the leakage check is on the scorecard."))
+        return out
 
 
 def fit_scorecard(data) -> ScorecardFit:
@@ -169,8 +302,9 @@ def fit_scorecard(data) -> ScorecardFit:
     data : salign.qualify.dataset.Dataset
     """
     X, y, train = data.features, data.y, data.train
-    card, C = fit(X[train], data.kinds, y[train], data.split.kind == "time", data.random_state)
+    card, C, points_from, unused, min_level = fit(X[train], data.kinds, y[train], data.split.kind == "time",
+                                                  data.random_state)
     score = card.score(X[~train])
     prob = card.probability(score)
     return ScorecardFit(card, C, score, prob, auc_ci(y[~train], score), float(brier_score_loss(y[~train], prob)),
-                        int(train.sum()), data.split)
+                        int(train.sum()), data.split, points_from, unused, min_level)

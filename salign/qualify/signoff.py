@@ -1,16 +1,26 @@
-"""The formal definition: built from the study's results, written as ``qualification.yaml``, shown for sign-off."""
+"""The formal definition: built from the study's results, written as ``qualification.yaml``, shown for sign-off.
+
+The page lists every column the study considered, with its AUC on its own and when its value is
+recorded, so the teams sign the feature list and its exclusions too. When the workspace already
+holds a definition (``definitions/qualification.yaml``), the proposal is its next version: a
+signed version's exclusions hold (the leakage check keeps them out), and every difference from it
+(features added or removed, points, threshold, minimum information, disqualification rules,
+exclusions, new columns) is spelled out on the page.
+"""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from salign.common.result import Bullets, Code, Heading, Paragraph, Result, Strong, Table
 from salign.core import fmt
 from salign.definitions.qualification import (
     Calibration,
+    Candidate,
     Data,
     Disqualification,
     Evaluation,
@@ -23,6 +33,7 @@ from salign.definitions.qualification import (
     Threshold,
 )
 from salign.qualify.compare import NAMES
+from salign.qualify.leakage import RECORDED
 from salign.qualify.teams import measure
 from salign.scoring.card import features_from_card
 from salign.scoring.score import Scorer
@@ -38,6 +49,80 @@ def _rule_figure(r) -> RuleFigure:
 
 def _r(x, digits: int = 4):
     return None if x is None else round(float(x), digits)
+
+
+def candidates(data) -> list[Candidate]:
+    """Every column the study considered: its AUC on its own, when it is recorded, why it is excluded."""
+    leak = data.leakage
+    return [Candidate(field=c, auc=_r(leak.auc.get(c)) if np.isfinite(leak.auc.get(c, np.nan)) else None,
+                      leads_with_value=leak.known.get(c, 0), recorded=leak.recorded.get(c, "not_declared"),
+                      excluded="; ".join(text for _, text in leak.flagged[c]) if c in leak.flagged else None)
+            for c in sorted(data.cands.kinds)]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between the definition in the workspace and the proposal, in plain words."""
+
+    kind: str
+    text: str
+
+
+def _names(xs) -> str:
+    return ", ".join(sorted(xs))
+
+
+def differences(before: QualificationDefinition, after: QualificationDefinition) -> list[Change]:
+    """What the proposal ``after`` changes in ``before`` (the workspace's definition), in plain words.
+
+    Kinds: outcome, features_added, features_removed, points, threshold, nurture, minimum_added,
+    minimum_removed, disqualify_added, disqualify_removed, excluded_added, excluded_removed,
+    columns_added, columns_gone.
+    """
+    v = f"version {before.version}"
+    out = []
+    if before.outcome != after.outcome:
+        out.append(Change("outcome", f"Success: reaching {before.outcome.stage} within {before.outcome.window_days} "
+                                     f"days in {v}; reaching {after.outcome.stage} within "
+                                     f"{after.outcome.window_days} days proposed."))
+    old = {f.field: f for f in before.scorecard.features}
+    new = {f.field: f for f in after.scorecard.features}
+    if set(new) - set(old):
+        out.append(Change("features_added", f"Added to the scorecard: {_names(set(new) - set(old))}."))
+    if set(old) - set(new):
+        out.append(Change("features_removed", f"Taken off the scorecard: {_names(set(old) - set(new))}."))
+    refit = [f for f in set(old) & set(new) if (old[f].kind, old[f].bins) != (new[f].kind, new[f].bins)]
+    if refit:
+        out.append(Change("points", f"Bins or points changed (re-fitted on the newer data) for {len(refit)} "
+                                    f"feature{'s' if len(refit) != 1 else ''} on both: {_names(refit)}."))
+    if before.threshold.score != after.threshold.score:
+        out.append(Change("threshold", f"Threshold: {before.threshold.score} points in {v}, "
+                                       f"{after.threshold.score} points proposed."))
+    if before.threshold.nurture_score != after.threshold.nurture_score:
+        out.append(Change("nurture", f"Nurture band: from {before.threshold.nurture_score} points in {v}, from "
+                                     f"{after.threshold.nurture_score} points proposed."))
+    for kind, label, items in (
+            ("minimum", "required before handoff", lambda d: {m.field for m in d.minimum_information}),
+            ("disqualify", "a disqualification rule", lambda d: {x.rule.describe() for x in d.disqualify})):
+        added, removed = items(after) - items(before), items(before) - items(after)
+        if added:
+            out.append(Change(f"{kind}_added", f"Now {label}: {'; '.join(sorted(added))}."))
+        if removed:
+            out.append(Change(f"{kind}_removed", f"No longer {label}: {'; '.join(sorted(removed))}."))
+    ex_before, ex_after = set(before.data.excluded_as_leaks), set(after.data.excluded_as_leaks)
+    if ex_after - ex_before:
+        out.append(Change("excluded_added", f"Newly excluded from every model: {_names(ex_after - ex_before)}."))
+    if ex_before - ex_after:
+        out.append(Change("excluded_removed", f"No longer excluded: {_names(ex_before - ex_after)}."))
+    if before.data.candidates:  # a definition that lists the columns it considered
+        listed = {c.field for c in before.data.candidates}
+        now = {c.field for c in after.data.candidates}
+        if now - listed:
+            out.append(Change("columns_added", f"Columns considered that {v} does not list: {_names(now - listed)}."))
+        if listed - now:
+            out.append(Change("columns_gone", f"Columns {v} lists that the data no longer has as candidates: "
+                                              f"{_names(listed - now)}."))
+    return out
 
 
 def build_definition(tables, data, fit, comparison, threshold, criteria) -> QualificationDefinition:
@@ -59,7 +144,7 @@ def build_definition(tables, data, fit, comparison, threshold, criteria) -> Qual
                      for k, v in m.items() if k != "scorecard"},
         team_rules={r.team: _rule_figure(r) for r in comparison.rules},
         qualified=RuleFigure(precision=None, recall=None, share_flagged=0.0),
-        sales_ready_per_quarter=round(volume, 1))
+        sales_ready_per_quarter=round(volume, 1) if np.isfinite(volume) else None)
     definition = QualificationDefinition(
         version=previous.version + 1 if previous is not None else 1,
         outcome=Outcome(stage=data.outcome, window_days=data.window_days),
@@ -71,7 +156,8 @@ def build_definition(tables, data, fit, comparison, threshold, criteria) -> Qual
         evaluation=evaluation,
         data=Data(workspace=str(tables.config.name), fingerprint=data.fingerprint,
                   as_of=data.as_of.tz_convert(tables.config.timezone).date(),
-                  leads=len(data.facts), excluded_as_leaks=data.leakage.excluded))
+                  leads=len(data.facts), excluded_as_leaks=data.leakage.all_excluded,
+                  candidates=candidates(data)))
     holdout = data.facts[data.test]
     qualified = Scorer(definition).score(holdout)["qualified"].to_numpy()
     final = measure("definition", "qualified", qualified, data.y[data.test])
@@ -85,20 +171,32 @@ class SignOff(Result):
 
     definition: QualificationDefinition
     path: Path
+    #: the definition the workspace already holds (definitions/qualification.yaml), if any
+    previous: QualificationDefinition | None = None
     title: str = "Definition for sign-off"
+
+    @property
+    def changes(self) -> list[Change]:
+        """What the proposal changes in the workspace's definition (empty without one)."""
+        return [] if self.previous is None else differences(self.previous, self.definition)
 
     def metrics(self) -> dict:
         d = self.definition
         q = d.evaluation.qualified
-        return {"file": self.path.name, "version": d.version, "threshold": d.threshold.score,
-                "features": len(d.scorecard.features), "minimum_information": [m.field for m in d.minimum_information],
-                "disqualify": [x.rule.describe() for x in d.disqualify],
-                "qualified_on_holdout": {"precision": q.precision, "recall": q.recall, "share": q.share_flagged}}
+        out = {"file": self.path.name, "version": d.version, "threshold": d.threshold.score,
+               "features": len(d.scorecard.features), "minimum_information": [m.field for m in d.minimum_information],
+               "disqualify": [x.rule.describe() for x in d.disqualify],
+               "qualified_on_holdout": {"precision": q.precision, "recall": q.recall, "share": q.share_flagged}}
+        if self.previous is not None:  # (absent for a first version, so those metrics stay as they were)
+            out["changes"] = {"from_version": self.previous.version, "signed": self.previous.signed,
+                              "kinds": [c.kind for c in self.changes]}
+        return out
 
     def blocks(self) -> list:
         d = self.definition
         return [Paragraph(Strong(d.name), f", version {d.version}; data as of {d.data.as_of:%Y-%m-%d}, fingerprint "
                                           f"{d.data.fingerprint}; file ", Code(self.path.name), "."),
+                *self._changes(),
                 self._rule(),
                 Paragraph(d.threshold.why),
                 Heading("Minimum information before handoff"),
@@ -109,8 +207,44 @@ class SignOff(Result):
                 self._evidence(),
                 Table(self._models()),
                 Table(self._points(), caption="Points (add one line per feature)", max_rows=400),
+                Heading("Columns considered as features"),
+                Paragraph("Every column the study considered, with its holdout AUC on its own and when its value is "
+                          "recorded (workspace.yaml's recorded: before_contact or after_contact). Signing signs "
+                          "this list: an excluded column stays out of every later version until a newly signed "
+                          "definition lifts it."),
+                Table(self._candidates(), max_rows=400),
                 Heading("Signed off by"),
                 Table(pd.DataFrame([{"team": team, **SIGNATURE_BLANKS} for team in ("Marketing", "Sales")]))]
+
+    def _changes(self) -> list:
+        """The differences from the workspace's definition (nothing without one)."""
+        if self.previous is None:
+            return []
+        p = self.previous
+        head = Heading(f"Changes from the {'signed ' if p.signed else ''}version {p.version}"
+                       + ("" if p.signed else " in the workspace (not signed)"))
+        if not self.changes:
+            return [head, Paragraph(f"None: the proposal keeps version {p.version}'s features, points, threshold, "
+                                    "minimum information, disqualification rules and exclusions; only its "
+                                    "evaluation figures are new.")]
+        note = (f" The columns version {p.version} excluded ({', '.join(p.data.excluded_as_leaks)}) stay excluded."
+                if p.signed and p.data.excluded_as_leaks else "")
+        return [head, Paragraph(f"Version {p.version} stays in force until both teams sign this proposal; it "
+                                f"differs in {len(self.changes)} way{'s' if len(self.changes) != 1 else ''}.{note}"),
+                Bullets([c.text for c in self.changes])]
+
+    def _candidates(self) -> pd.DataFrame:
+        """The considered columns, strongest on its own first."""
+        d = self.definition
+        rows = sorted(d.data.candidates, key=lambda c: (-(c.auc if c.auc is not None else -1.0), c.field))
+        n = d.evaluation.holdout_leads
+        return pd.DataFrame([{"column": c.field,
+                              "AUC on its own (holdout leads with a value)":
+                                  "n/a" if c.auc is None else f"{fmt.number(c.auc, 3)} ({fmt.count(c.leads_with_value)}"
+                                                              f" of {fmt.count(n)})",
+                              "recorded": RECORDED[None if c.recorded == "not_declared" else c.recorded],
+                              "in the model": "excluded: " + c.excluded if c.excluded else "candidate"}
+                             for c in rows])
 
     def _rule(self) -> Paragraph:
         """When a lead is sales-ready."""
@@ -176,5 +310,5 @@ def write_definition(tables, data, fit, comparison, threshold, criteria, out_dir
     tmp = path.with_name(f".{FILE}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-    return SignOff(definition, path)
+    return SignOff(definition, path, (tables.definitions or {}).get(FILE))
 

@@ -1,6 +1,10 @@
 """The outcome a qualification model predicts, and the holdout that judges it.
 
-The outcome is "the lead reached ``outcome`` within ``window_days`` of its creation". The
+The outcome is "the lead reached ``outcome`` within ``window_days`` of its creation", with the funnel's one
+rule for "reached" (:func:`salign.common.facts.passed`: an event at the stage or any later funnel stage), so
+the study and the quarterly review count the same leads. The stage comes from :func:`outcome_setting`:
+the notebook parameter when given, else ``outcome:`` in workspace.yaml, else the first of sql, opportunity
+and won that the data records. The
 holdout is the newest leads (time-ordered), because a model is used on leads newer than the
 ones it learned from; only data without usable creation dates falls back to a stratified
 random split, and the split says so.
@@ -13,11 +17,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from salign.common.facts import lead_facts
+from salign.common.facts import OutcomeSetting, lead_facts
+from salign.common.facts import outcome_setting as _setting
+from salign.workspace.config import OUTCOME_STAGES
 from salign.workspace.tables import MissingData
 
 #: stages a lead can be qualified for
-OUTCOMES = ("sql", "opportunity", "won")
+OUTCOMES = OUTCOME_STAGES
 #: fewer distinct creation days than this and dates cannot order a holdout
 MIN_CREATION_DAYS = 8
 #: fewest leads to train on, and fewest of each outcome in training and holdout
@@ -25,7 +31,25 @@ MIN_TRAIN = 200
 MIN_CLASS = 10
 
 
-def outcomes(tables, outcome: str = "sql", window_days: int = 90) -> pd.DataFrame:
+def outcome_setting(tables, outcome: str | None = None) -> OutcomeSetting:
+    """The stage success means reaching: ``outcome`` if given, else workspace.yaml's, else the data's default.
+
+    Raises
+    ------
+    ValueError
+        ``outcome`` is not one of :data:`OUTCOMES`.
+    MissingData
+        Nothing sets an outcome and the data records none of sql, opportunity and won.
+    """
+    if outcome and outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
+    setting = _setting(tables, outcome or None)
+    if setting.stage is None:
+        raise MissingData(f"has no outcome to predict: {setting.reason}")
+    return setting
+
+
+def outcomes(tables, outcome: str | None = "sql", window_days: int = 90) -> pd.DataFrame:
     """Lead facts (see :func:`salign.common.facts.lead_facts`) plus ``y``: reached ``outcome`` within ``window_days``.
 
     Leads whose window has not closed at the data cut-off are dropped (their outcome is unknown).
@@ -35,8 +59,8 @@ def outcomes(tables, outcome: str = "sql", window_days: int = 90) -> pd.DataFram
     ----------
     tables : salign.workspace.tables.Tables
         Needs the leads and stages tables.
-    outcome : {"sql", "opportunity", "won"}
-        The stage that counts as success.
+    outcome : {"sql", "opportunity", "won"} or None
+        The stage that counts as success; None (or "") takes :func:`outcome_setting`'s.
     window_days : int
         Days after creation within which the stage must be reached.
 
@@ -45,8 +69,7 @@ def outcomes(tables, outcome: str = "sql", window_days: int = 90) -> pd.DataFram
     pandas.DataFrame
         One row per mature lead, with ``y`` (0/1) and ``outcome_at`` (when the outcome was reached, NaT if not).
     """
-    if outcome not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
+    outcome = outcome_setting(tables, outcome).stage
     facts = lead_facts(tables)
     window = pd.Timedelta(days=window_days)
     facts = facts[facts["created_at"] + window <= tables.as_of].copy()

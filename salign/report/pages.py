@@ -18,6 +18,7 @@ from nbconvert import HTMLExporter
 from salign.core import paths
 from salign.core.version import __version__
 from salign.report.html import ENV
+from salign.workspace.provenance import set_aside_line
 
 TITLES = {
     "01_personas": "Buyer personas",
@@ -154,11 +155,13 @@ def page(title: str, body: str, period, tables, nav: list[dict], heading: str = 
     ``title`` names the page in the navigation and the browser tab, ``heading``
     (default: the title) is its ``<h1>``, ``lede`` the introduction under it and
     ``kpis`` the headline cards shown before the body (all three HTML).
-    ``dated=False`` leaves out the data's last day (the index spans periods).
+    ``dated=False`` leaves out the data's last day (the index spans periods). A workspace written by an import
+    adds, under the page's meta line, how many rows the import set aside and why.
     """
     css = (paths.TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
     toc = ([{"id": "headline", "text": "Headline figures"}] if kpis else []) + _toc(body)
     return ENV.get_template("page.html.j2").render(
         title=title, heading=heading or title, body=Markup(body), css=Markup(css), kpis=Markup(kpis), lede=Markup(lede),
         period=str(period), fingerprint=tables.fingerprint, workspace_name=tables.config.name,
-        as_of=f"{tables.as_of:%Y-%m-%d}" if dated else "", toc=toc, nav=nav, version=__version__)
+        as_of=f"{tables.as_of:%Y-%m-%d}" if dated else "", toc=toc, nav=nav, version=__version__,
+        set_aside=set_aside_line(getattr(tables, "folder", None)))

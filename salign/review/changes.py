@@ -57,6 +57,19 @@ FIGURES = {
 }
 #: the figures leaders ask for first, shown as cards with an arrow vs last quarter
 HEADLINE = ("sales_ready_leads", "follow_up_within_sla", "mql_to_sql", "win_rate", "pipeline_created")
+#: the key conversion's name in FIGURES and HEADLINE; on data without SQLs it is named after the stages the data
+#: records (:func:`salign.review.funnel.conversion_key`), e.g. ``mql_to_won``
+CONVERSION = "mql_to_sql"
+
+
+def spec(name: str) -> tuple[str, bool, str]:
+    """(kind, higher is better, label) of figure ``name``, the key conversion under any of its names included."""
+    if name in FIGURES:
+        return FIGURES[name]
+    src, _, dst = name.partition("_to_")
+    if dst in funnel.STAGE_LABELS and src in funnel.STAGE_LABELS:
+        return ("rate", True, f"{funnel.stage_label(src)} to {funnel.stage_label(dst)} conversion")
+    raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,7 @@ class Figure:
 
     def __post_init__(self):
         if not self.kind:
-            object.__setattr__(self, "kind", FIGURES[self.name][0])
+            object.__setattr__(self, "kind", spec(self.name)[0])
 
     def shown(self):
         """The JSON form used in metrics and the headline (a rate dict or a number)."""
@@ -150,10 +163,12 @@ def snapshot(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None 
     def from_routing():
         return [Figure("routed_within_limit", handoff.routing(tables, period, cutoff).in_time)]
 
+    src, dst, conversion, _ = funnel.conversion_key(tables)
+
     def from_funnel():
-        r = funnel.cohort_rates(funnel.stage_entries(tables, cutoff), period, "mql", "sql", window_days)
+        r = funnel.cohort_rates(funnel.stage_entries(tables, cutoff), period, src, dst, window_days)
         k, n = (int(r["k"].iloc[0]), int(r["n"].iloc[0])) if len(r) else (0, 0)
-        return [Figure("mql_to_sql", Rate(k, n))]
+        return [Figure(conversion, Rate(k, n))]
 
     def from_deals():
         w = winloss.win_loss(tables, period, dims=())
@@ -168,7 +183,7 @@ def snapshot(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None 
 
     take(list(FIGURES)[:6], from_sla)
     take(["routed_within_limit"], from_routing)
-    take(["mql_to_sql"], from_funnel)
+    take([conversion], from_funnel)
     take(["win_rate", "pipeline_created"], from_deals)
     return found, skipped
 
@@ -216,6 +231,8 @@ class Changes(Result):
     year_ago: str
     #: why a quarter was not compared, when it is only partly in the data ({"previous": "...", ...})
     partial: dict = field(default_factory=dict)
+    #: the name of the key conversion (MQL to the outcome stage), e.g. mql_to_sql
+    conversion: str = CONVERSION
     title: str = "What changed: vs last quarter and vs a year earlier"
 
     def _row(self, name):
@@ -226,7 +243,7 @@ class Changes(Result):
         r = self._row(name)
         return {"value": r["value"], "previous": r[against],
                 "change_significant": bool(r[f"{against}_significant"]),
-                "higher_is_better": bool(FIGURES[name][1])}
+                "higher_is_better": bool(spec(name)[1])}
 
     @property
     def biggest(self) -> str | None:
@@ -236,12 +253,12 @@ class Changes(Result):
 
     def headline(self) -> dict:
         names = set(self.table["figure"])
-        out = {n: self.comparison(n) for n in HEADLINE if n in names}
+        out = {n: self.comparison(n) for n in HEADLINE + (self.conversion,) if n in names}
         if self.commitment is not None and "sales_ready_leads" in names:
             out["sales_ready_leads_commitment"] = self.commitment
         if self.biggest is not None:
             out["biggest_change"] = {**self.comparison(self.biggest), "metric": self.biggest,
-                                     "label": f"Biggest change: {FIGURES[self.biggest][2]}"}
+                                     "label": f"Biggest change: {spec(self.biggest)[2]}"}
         return out
 
     def metrics(self) -> dict:
@@ -257,7 +274,7 @@ class Changes(Result):
     def blocks(self) -> list:
         t = self.table
         shown = pd.DataFrame({
-            "figure": [FIGURES[n][2] for n in t["figure"]],
+            "figure": [spec(n)[2] for n in t["figure"]],
             self.period: [_figure_text(v) for v in t["value"]],
             f"last quarter ({self.previous})": [_figure_text(v) for v in t["previous"]],
             "change vs last quarter": [_change_text(r, "previous") for _, r in t.iterrows()],
@@ -265,7 +282,7 @@ class Changes(Result):
             "change vs a year earlier": [_change_text(r, "year_ago") for _, r in t.iterrows()],
         })
         out = [] if self.biggest is None else [
-            Paragraph(Strong("Biggest change vs last quarter:"), f" {FIGURES[self.biggest][2]}.")]
+            Paragraph(Strong("Biggest change vs last quarter:"), f" {spec(self.biggest)[2]}.")]
         out += [Paragraph("Each earlier quarter is measured as it stood the same time after its end as this one is "
                           "now, so cohorts that are still filling up are compared with cohorts at the same age. "
                           "'Significant' means the change survives Benjamini-Hochberg control of false discoveries "
@@ -274,7 +291,7 @@ class Changes(Result):
         out += [Paragraph(f"Not compared with {why}: a quarter the data covers only in part would read as a "
                           "change.", note=True) for why in self.partial.values()]
         if self.skipped:
-            out += [Paragraph("Not measured:"), Bullets([f"{FIGURES[k][2]}: {v}" for k, v in self.skipped.items()])]
+            out += [Paragraph("Not measured:"), Bullets([f"{spec(k)[2]}: {v}" for k, v in self.skipped.items()])]
         return out
 
 
@@ -329,7 +346,7 @@ def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp |
     sla_def = tables.definitions.get("sla.yaml")
     partial = {label: why for label, why in untested.items() if why and why != NO_DATA}
     return Changes(t, skipped, sla_def.marketing.sales_ready_leads_per_quarter if sla_def else None, str(period),
-                   str(period.previous), str(period.year_ago), partial)
+                   str(period.previous), str(period.year_ago), partial, funnel.conversion_key(tables)[2])
 
 
 
@@ -337,15 +354,17 @@ def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp |
 
 @dataclass
 class GroupChanges(Result):
-    """MQL -> SQL conversion per group (persona or source): now, last quarter, a year earlier, tested."""
+    """The key conversion (MQL -> SQL on data that records both) per group (persona or source): now, last quarter,
+    a year earlier, tested. ``conversion`` is its label (:func:`salign.review.funnel.conversion_key`)."""
 
     table: pd.DataFrame
     dimension: str
     period: str
     title: str = ""
+    conversion: str = "MQL to SQL"
 
     def __post_init__(self):
-        self.title = self.title or f"MQL to SQL conversion by {self.dimension}: what changed"
+        self.title = self.title or f"{self.conversion} conversion by {self.dimension}: what changed"
 
     @property
     def fell(self) -> pd.DataFrame:
@@ -386,14 +405,16 @@ class GroupChanges(Result):
 
 def by_group(tables, period, by: str = "persona", window_days: int = 90,
              cutoff: pd.Timestamp | None = None) -> GroupChanges:
-    """MQL -> SQL cohort conversion per ``by`` group now, last quarter and a year earlier (like for like)."""
+    """The key cohort conversion (MQL -> SQL on data that records both) per ``by`` group now, last quarter and a
+    year earlier (like for like)."""
     cutoff = funnel.cutoff_of(tables, cutoff)
+    src, dst, _, conversion = funnel.conversion_key(tables)
 
     def measure(q, c):
         entries = funnel.stage_entries(tables, c)
         leads = tables.leads.set_index("lead_id").reindex(entries.at.index)
         groups = dimensions.persona(tables, leads) if by == "persona" else dimensions.label(leads[by])
-        r = funnel.cohort_rates(entries, q, "mql", "sql", window_days, groups)
+        r = funnel.cohort_rates(entries, q, src, dst, window_days, groups)
         return {g: Rate(int(k), int(n)) for g, k, n in zip(r["group"], r["k"], r["n"])}
 
     now = measure(period, cutoff)
@@ -419,4 +440,4 @@ def by_group(tables, period, by: str = "persona", window_days: int = 90,
         reject, q = benjamini_hochberg([t.at[i, f"{label}_p"] for i, label in pv], ALPHA)
         for (i, label), qi, ri in zip(pv, q, reject):
             t.at[i, f"{label}_q"], t.at[i, f"{label}_significant"] = float(qi), bool(ri)
-    return GroupChanges(t, by, str(period))
+    return GroupChanges(t, by, str(period), conversion=conversion)

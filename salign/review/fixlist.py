@@ -9,8 +9,8 @@ Where items come from:
    (persona, segment, source, product, rep) that wins significantly less often
    than the rest;
 3. the weakest stage of the funnel: the lowest stage-to-stage conversion of the
-   latest quarter with mature cohorts (lead -> MQL is left out: most inquiries
-   are not meant to qualify).
+   latest quarter with mature cohorts, between the stages the data records
+   (lead -> MQL is left out: most inquiries are not meant to qualify).
 
 Ranking: broken commitments first (they are promises between the teams), then
 the specific failures of group 2, then the weakest stage; within a group, by
@@ -134,7 +134,7 @@ def fix_list(results: dict, period) -> FixList:
         for r in g.fell.itertuples():
             against = "previous" if r.previous_significant and r.previous_delta < 0 else "year_ago"
             before = getattr(r, against)
-            add(2, f"{dim}_conversion_fell", f"Find out why MQL to SQL fell for {dim} {r.group}",
+            add(2, f"{dim}_conversion_fell", f"Find out why {g.conversion} fell for {dim} {r.group}",
                 f"{r.value} now vs {before} {'last quarter' if against == 'previous' else 'a year earlier'}",
                 "marketing and sales", round((before.value - r.value.value) * r.value.n))
     deals = got.get("deals")

@@ -1,6 +1,7 @@
 """Step 6: one shared funnel from lead to won, built from the stage history.
 
-The rule for messy histories (one rule, applied everywhere in the review):
+The rule for messy histories (one rule, applied everywhere in the review and by
+the qualification study: :func:`salign.common.facts.passed`):
 **a lead has passed funnel stage s from the first moment it reached s or any
 later funnel stage.** So
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import plotting
+from salign.common import facts, plotting
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, kaplan_meier, rates
 from salign.core import fmt
@@ -56,12 +57,16 @@ class StageEntries:
         ``reentered`` (leads with more than one entry into a stage), each per stage.
     cutoff : Timestamp
         The moment the history was read up to (exclusive).
+    stages : tuple of str
+        The funnel stages the data records (:func:`salign.common.facts.recorded_stages`), in funnel order:
+        what the review's tables, figures and labels show. ``at`` has every funnel stage.
     """
 
     at: pd.DataFrame
     left: dict
     anomalies: dict
     cutoff: pd.Timestamp
+    stages: tuple = FUNNEL
 
 
 def stage_entries(tables, cutoff: pd.Timestamp | None = None) -> StageEntries:
@@ -97,11 +102,9 @@ def _stage_entries(tables, cutoff: pd.Timestamp) -> StageEntries:
     raw = raw.reindex(index=pd.Index(leads["lead_id"], name="lead_id"),
                       columns=list(FUNNEL) + list(EXITS)).astype("datetime64[ns, UTC]")
     raw["lead"] = raw["lead"].fillna(leads.set_index("lead_id")["created_at"])
-    at = raw[list(FUNNEL)].copy()
-    for i in range(len(FUNNEL) - 2, -1, -1):  # earliest of the stage itself or any later one
-        at[FUNNEL[i]] = at[FUNNEL[i]].where(at[FUNNEL[i]] <= at[FUNNEL[i + 1]], at[FUNNEL[i + 1]]) \
-            .fillna(at[FUNNEL[i]])
+    at = facts.passed(raw)
     counts = st[st["stage"].isin(FUNNEL)].groupby(["lead_id", "stage"], observed=True).size()
+    present = facts.recorded_stages(tables)
     anomalies = {
         "skipped": {s: int((raw[s].isna() & at[s].notna()).sum()) for s in FUNNEL[1:-1]},
         "reentered": {s: int((counts.xs(s, level="stage") > 1).sum()) if s in counts.index.get_level_values(1) else 0
@@ -114,7 +117,35 @@ def _stage_entries(tables, cutoff: pd.Timestamp) -> StageEntries:
         left[s] = later.groupby("lead_id")["at"].min().reindex(at.index)
         left[s] = left[s].where(left[s].isna() | (left[s] <= at[FUNNEL[i + 1]]), at[FUNNEL[i + 1]]) \
             .fillna(at[FUNNEL[i + 1]])
-    return StageEntries(at, left, anomalies, cutoff)
+    return StageEntries(at, left, anomalies, cutoff, present)
+
+
+#: how pages name the funnel stages
+STAGE_LABELS = {"lead": "lead", "mql": "MQL", "sal": "SAL", "sql": "SQL", "opportunity": "opportunity", "won": "won"}
+
+
+def stage_label(stage: str) -> str:
+    """A funnel stage as pages name it: ``MQL``, ``SQL``, ``opportunity``."""
+    return STAGE_LABELS.get(stage, stage)
+
+
+def qualified_stage(tables) -> str:
+    """The stage the review's MQL conversion counts reaching: the workspace's outcome (``outcome:`` in
+    workspace.yaml, else the first of sql, opportunity, won the data records; see
+    :func:`salign.common.facts.outcome_setting`), else the furthest stage the data records."""
+    return facts.outcome_setting(tables).stage or facts.recorded_stages(tables)[-1]
+
+
+def handed_stage(tables) -> str:
+    """The stage a lead is handed to sales at, for the MQL conversion: ``mql``, or ``lead`` if the data has no MQLs."""
+    return "mql" if "mql" in facts.recorded_stages(tables) else "lead"
+
+
+def conversion_key(tables) -> tuple[str, str, str, str]:
+    """The review's key conversion: (from stage, to stage, metric name, label), e.g.
+    ``("mql", "sql", "mql_to_sql", "MQL to SQL")`` on data that records SQLs."""
+    src, dst = handed_stage(tables), qualified_stage(tables)
+    return src, dst, f"{src}_to_{dst}", f"{stage_label(src)} to {stage_label(dst)}"
 
 
 def cohort_rates(entries: StageEntries, period, stage: str, target: str, window_days: int,
@@ -202,7 +233,7 @@ def cohort_funnel(tables, period, window_days: int = 90, cutoff: pd.Timestamp | 
     """Cumulative funnel: leads created in ``period``, each followed ``window_days`` from creation."""
     entries = stage_entries(tables, cutoff)
     rows = []
-    for stage in FUNNEL:
+    for stage in entries.stages:
         r = cohort_rates(entries, period, "lead", stage, window_days).iloc[0] if period.contains(
             entries.at["lead"]).any() else pd.Series({"k": 0, "n": 0, "mature": 0})
         rows.append({"stage": stage, "k": int(r["k"]), "n": int(r["n"]), "mature": int(r["mature"])})
@@ -223,6 +254,8 @@ class StageConversion(Result):
     window_days: int
     cutoff: pd.Timestamp
     title: str = "Stage-to-stage conversion"
+    #: the stages the data records; the page names only these (a stage never recorded is not "skipped")
+    stages: tuple = FUNNEL
 
     def rate(self, stage: str) -> Rate:
         """The cohort conversion out of ``stage`` (e.g. ``mql`` for MQL -> SAL)."""
@@ -255,8 +288,9 @@ class StageConversion(Result):
             "flow ratio (not a conversion rate)": [fmt.number(x, 2) for x in t["flow"]],
         })
         a = self.anomalies
-        skipped = ", ".join(f"{s} {fmt.count(n)}" for s, n in a["skipped"].items())
-        reentered = ", ".join(f"{s} {fmt.count(n)}" for s, n in a["reentered"].items() if n) or "none"
+        skipped = ", ".join(f"{s} {fmt.count(n)}" for s, n in a["skipped"].items() if s in self.stages) or "none"
+        reentered = ", ".join(f"{s} {fmt.count(n)}" for s, n in a["reentered"].items()
+                              if n and s in self.stages) or "none"
         return [
             Paragraph(f"Cohorts: leads that entered each stage in {self.period}, each followed {self.window_days} days "
                       f"(data until {self.cutoff:%Y-%m-%d %H:%M %Z}). The flow ratio divides the quarter's entries "
@@ -280,7 +314,7 @@ def stage_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp
     """Cohort conversion from each funnel stage to the next, with flow ratios and the rule's counts."""
     entries = stage_entries(tables, cutoff)
     rows = []
-    for s, nxt in zip(FUNNEL[:-1], FUNNEL[1:]):
+    for s, nxt in zip(entries.stages[:-1], entries.stages[1:]):
         r = cohort_rates(entries, period, s, nxt, window_days)
         r = r.iloc[0] if len(r) else pd.Series({"k": 0, "n": 0, "mature": 0})
         entered, entered_next = (int(period.contains(entries.at[x]).sum()) for x in (s, nxt))
@@ -288,7 +322,7 @@ def stage_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp
                      "flow": entered_next / entered if entered else np.nan})
     t = pd.DataFrame(rows)
     t[["rate", "ci_low", "ci_high"]] = rates(t["k"], t["n"])[["rate", "ci_low", "ci_high"]]
-    return StageConversion(t, entries.anomalies, str(period), window_days, entries.cutoff)
+    return StageConversion(t, entries.anomalies, str(period), window_days, entries.cutoff, stages=entries.stages)
 
 
 # --------------------------------------------------------------------------- time in stage
@@ -343,7 +377,7 @@ def time_in_stage(tables, period, cutoff: pd.Timestamp | None = None) -> TimeInS
     """Kaplan-Meier time in each funnel stage (lead to opportunity) for the period's entrants."""
     entries = stage_entries(tables, cutoff)
     durations, curves = {}, {}
-    for s in FUNNEL[:-1]:
+    for s in (s for s in entries.stages if s != FUNNEL[-1]):
         d = stage_durations(entries, period, s)
         durations[s], curves[s] = kaplan_meier(d["days"], d["observed"], unit="days")
     return TimeInStage(durations, curves, str(period))
@@ -353,58 +387,77 @@ def time_in_stage(tables, period, cutoff: pd.Timestamp | None = None) -> TimeInS
 
 @dataclass
 class Volumes(Result):
-    """Stage entries in the period by one attribute, and each group's MQL -> SQL cohort conversion."""
+    """Stage entries in the period by one attribute, and each group's conversion from ``source`` to ``target``
+    (MQL -> SQL on data that records both; see :func:`conversion_key`)."""
 
     table: pd.DataFrame
     dimension: str
     period: str
     window_days: int
     title: str = ""
+    stages: tuple = FUNNEL
+    source: str = "mql"
+    target: str = "sql"
 
     def __post_init__(self):
         self.title = self.title or f"Volumes by {self.dimension}"
 
     def metrics(self) -> dict:
         t = self.table
-        return {str(r[self.dimension]): {**{s: int(r[s]) for s in FUNNEL},
-                                         "mql_to_sql": Rate(int(r["k"]), int(r["n"])).as_dict()}
+        return {str(r[self.dimension]): {**{s: int(r[s]) for s in self.stages},
+                                         f"{self.source}_to_{self.target}": Rate(int(r["k"]), int(r["n"])).as_dict()}
                 for _, r in t.iterrows()}
+
+    def _plural(self, stage: str) -> str:
+        return "new leads" if stage == "lead" else f"{stage_label(stage)}s" if stage in ("mql", "sal", "sql") else \
+            f"{stage_label(stage)} entries"
+
+    def _bars(self) -> list[str]:
+        """The stages drawn: new leads, the conversion's source and target (each once)."""
+        return list(dict.fromkeys(("lead", self.source, self.target)))
+
+    def _bar_names(self) -> str:
+        names = [self._plural(s) for s in self._bars()]
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
     @property
     def figure_description(self) -> str:
-        return f"Horizontal bars: new leads, MQLs and SQLs of {self.period} for each {self.dimension}."
+        return f"Horizontal bars: {self._bar_names()} of {self.period} for each {self.dimension}."
 
     def blocks(self) -> list:
         t = self.table
-        shown = t[[self.dimension]].assign(**{s: t[s].map(fmt.count) for s in FUNNEL})
-        shown[f"MQL → SQL within {self.window_days} days"] = _rate_cells(t)
+        shown = t[[self.dimension]].assign(**{s: t[s].map(fmt.count) for s in self.stages})
+        shown[f"{stage_label(self.source)} → {stage_label(self.target)} within {self.window_days} days"] = \
+            _rate_cells(t)
+        whose = "MQLs" if self.source == "mql" else "new leads"
         return [Paragraph(f"Leads entering each stage in {self.period}, by {self.dimension} (flow counts), and the "
-                          "cohort conversion of the quarter's MQLs."), Table(shown)]
+                          f"cohort conversion of the quarter's {whose}."), Table(shown)]
 
     def draw(self):
-        t = self.table.sort_values("mql")
+        t = self.table.sort_values(self.source)
         fig, ax = plotting.figure()
-        ax.barh(t[self.dimension].astype(str), t["lead"], color=plotting.COLORS["muted"], label="new leads")
-        ax.barh(t[self.dimension].astype(str), t["mql"], color=plotting.COLORS["marketing"], label="MQLs")
-        ax.barh(t[self.dimension].astype(str), t["sql"], color=plotting.COLORS["sales"], label="SQLs")
-        ax.set_title(f"Leads, MQLs and SQLs of {self.period} by {self.dimension}")
+        for stage, color in zip(self._bars(), ("muted", "marketing", "sales")):
+            ax.barh(t[self.dimension].astype(str), t[stage], color=plotting.COLORS[color], label=self._plural(stage))
+        ax.set_title(f"{self._bar_names().capitalize()} of {self.period} by {self.dimension}")
         ax.legend()
         return fig
 
 
 def volumes(tables, period, by: str = "source", window_days: int = 90,
             cutoff: pd.Timestamp | None = None) -> Volumes:
-    """Stage entries in ``period`` and MQL -> SQL cohort conversion by ``source`` or ``persona``."""
+    """Stage entries in ``period`` and the MQL cohort conversion (:func:`conversion_key`) by ``source`` or ``persona``."""
     entries = stage_entries(tables, cutoff)
+    src, dst, _, _ = conversion_key(tables)
+    shown = tuple(s for s in FUNNEL if s in entries.stages or s in (src, dst))
     leads = tables.leads.set_index("lead_id").reindex(entries.at.index)
     groups = (dimensions.persona(tables, leads) if by == "persona" else dimensions.label(
         leads[by] if by in leads.columns else pd.Series(np.nan, index=leads.index)))
-    counts = pd.DataFrame({s: period.contains(entries.at[s]) for s in FUNNEL}).groupby(groups.to_numpy()).sum()
-    conv = cohort_rates(entries, period, "mql", "sql", window_days, groups).set_index("group")
+    counts = pd.DataFrame({s: period.contains(entries.at[s]) for s in shown}).groupby(groups.to_numpy()).sum()
+    conv = cohort_rates(entries, period, src, dst, window_days, groups).set_index("group")
     t = counts.join(conv[["k", "n", "rate", "ci_low", "ci_high"]], how="left")
     t[["k", "n"]] = t[["k", "n"]].fillna(0).astype(int)
-    t = t[t[list(FUNNEL)].sum(axis=1) > 0].sort_values("lead", ascending=False).rename_axis(by).reset_index()
-    return Volumes(t, by, str(period), window_days)
+    t = t[t[list(shown)].sum(axis=1) > 0].sort_values("lead", ascending=False).rename_axis(by).reset_index()
+    return Volumes(t, by, str(period), window_days, stages=shown, source=src, target=dst)
 
 
 

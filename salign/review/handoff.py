@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from salign.common import pii, plotting
+from salign.common.facts import recorded_stages
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, kaplan_meier
 from salign.core import fmt
@@ -189,6 +190,12 @@ class Recycling(Result):
     since: str
     period: str
     title: str = "Recycled leads and what became of them"
+    #: the later stages shown: of mql, sql and won, those the data records (metrics keep all three)
+    shown: tuple = ("mql", "sql", "won")
+
+    def _phrase(self, phrases: dict) -> str:
+        said = [phrases[c] for c in self.shown]
+        return said[0] if len(said) == 1 else f"{', '.join(said[:-1])}, or {said[-1]}"
 
     def metrics(self) -> dict:
         return {"since": self.since,
@@ -198,8 +205,8 @@ class Recycling(Result):
 
     @property
     def figure_description(self) -> str:
-        return (f"Grouped bars: for each reason leads were recycled since {self.since}, the share that later came "
-                "back as MQL, reached SQL, or were won.")
+        return (f"Grouped bars: for each reason leads were recycled since {self.since}, the share that later "
+                f"{self._phrase({'mql': 'came back as MQL', 'sql': 'reached SQL', 'won': 'were won'})}.")
 
     def blocks(self) -> list:
         t = self.table
@@ -209,16 +216,18 @@ class Recycling(Result):
 
         shown = pd.DataFrame({"why recycled": t["reason"], f"recycled since {self.since}": t["n"].map(fmt.count),
                               f"of them in {self.period}": t["in_period"].map(fmt.count),
-                              "back to MQL later": later("mql"), "back to SQL later": later("sql"),
-                              "won later": later("won")})
+                              **{label: later(c) for c, label in (("mql", "back to MQL later"),
+                                                                  ("sql", "back to SQL later"), ("won", "won later"))
+                                 if c in self.shown}})
+        question = self._phrase({"mql": "come back as MQL", "sql": "reach SQL", "won": "win"})
         return [Paragraph(f"Leads recycled since {self.since} (first recycling of each lead), followed to the end of "
-                          "the data: did they come back as MQL, reach SQL, or win?"), Table(shown)]
+                          f"the data: did they {question}?"), Table(shown)]
 
     def draw(self):
         t = self.table
         fig, ax = plotting.figure()
         x = np.arange(len(t))
-        for i, c in enumerate(("mql", "sql", "won")):
+        for i, c in enumerate(self.shown):
             ax.bar(x + (i - 1) * 0.27, (t[c] / t["n"]).fillna(0), width=0.27, label=f"later {c}")
         ax.set_xticks(x, t["reason"], fontsize=8)
         plotting.percent_axis(ax)
@@ -246,7 +255,8 @@ def recycling(tables, period, lookback_quarters: int = 4, cutoff: pd.Timestamp |
                           **{s: rec.index.isin(ids) for s, ids in reached.items()}}, index=rec.index)
     t = frame.groupby("reason")[["n", "in_period", "mql", "sql", "won"]].sum().astype(int)
     t = t.sort_values("n", ascending=False).reset_index()
-    return Recycling(t, str(start), str(period))
+    recorded = recorded_stages(tables)
+    return Recycling(t, str(start), str(period), shown=tuple(s for s in ("mql", "sql", "won") if s in recorded))
 
 
 # --------------------------------------------------------------------------- stuck leads

@@ -45,6 +45,14 @@ class Trend(Result):
     earlier: list
     window_days: int
     title: str = "The trend: is it getting better?"
+    #: the key conversion as pages name it (:func:`salign.review.funnel.conversion_key`); its metric keys stay
+    #: ``mql_to_sql``
+    conversion: str = "MQL to SQL"
+
+    def label(self, figure: str) -> str:
+        """A figure's label, the key conversion named after the stages the data records."""
+        return (f"{self.conversion} within the window (mature cohorts)" if figure == "mql_to_sql"
+                else SERIES[figure][1])
 
     def metrics(self) -> dict:
         q = {r["quarter"]: {k: (v if not isinstance(v, float) else (None if np.isnan(v) else round(v, 4)))
@@ -56,12 +64,14 @@ class Trend(Result):
         return {"verdict": self.verdict, "recent_quarters": self.recent, "earlier_quarters": self.earlier,
                 "by_quarter": q, "year_on_year": y}
 
-    figure_description = ("Lines by quarter: the share followed up within the SLA, MQL to SQL conversion (drawn "
-                          "once half of a cohort is mature), acceptance by sales and rejections without a reason.")
+    @property
+    def figure_description(self) -> str:
+        return (f"Lines by quarter: the share followed up within the SLA, {self.conversion} conversion (drawn "
+                "once half of a cohort is mature), acceptance by sales and rejections without a reason.")
 
     def blocks(self) -> list:
         y = self.years
-        shown = pd.DataFrame({"figure": [SERIES[f][1] for f in y["figure"]],
+        shown = pd.DataFrame({"figure": [self.label(f) for f in y["figure"]],
                               f"{self.earlier[0]}–{self.earlier[-1]}" if self.earlier else "earlier":
                                   [_figure_text(v) for v in y["earlier"]],
                               f"{self.recent[0]}–{self.recent[-1]}": [_figure_text(v) for v in y["recent"]],
@@ -74,7 +84,8 @@ class Trend(Result):
 
         series = pd.DataFrame({"quarter": q["quarter"], "within SLA": cells("follow_up_within_sla"),
                                "median hours": [fmt.number(x, 1) for x in q["hours_to_first_follow_up"]],
-                               f"MQL→SQL ({self.window_days} d, mature only)": cells("mql_to_sql"),
+                               f"{self.conversion.replace(' to ', '→')} ({self.window_days} d, mature only)":
+                                   cells("mql_to_sql"),
                                "accepted": cells("acceptance_by_sales"),
                                "rejections without reason": cells("rejections_without_reason")})
         return [Paragraph(Strong(f"Verdict: {self.verdict}."), " The last four quarters against the four before them "
@@ -86,9 +97,9 @@ class Trend(Result):
         fig, ax = plotting.figure()
         for name in ("follow_up_within_sla", "mql_to_sql", "acceptance_by_sales", "rejections_without_reason"):
             shown = q[name].where(q[f"{name}_n"] * 2 >= q["sales_ready_leads"]) if name == "mql_to_sql" else q[name]
-            ax.plot(q["quarter"], shown, marker="o", label=SERIES[name][1])
+            ax.plot(q["quarter"], shown, marker="o", label=self.label(name))
         plotting.percent_axis(ax)
-        ax.set_title("Key rates by quarter (MQL to SQL drawn once half of a cohort is mature)")
+        ax.set_title(f"Key rates by quarter ({self.conversion} drawn once half of a cohort is mature)")
         ax.legend(fontsize=8)
         return fig
 
@@ -118,12 +129,13 @@ def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = N
     h = sla.handoffs(tables, None, cutoff)
     due, met = sla.within_sla(h, definition.sales.max_hours_to_first_follow_up, cutoff)
     entries = funnel.stage_entries(tables, cutoff)
+    src, dst, _, conversion = funnel.conversion_key(tables)
     rows, pooled = [], {}
     for q in quarters:
         mine = q.contains(h["mql_at"])
         d = sla.decisions(tables, q, cutoff)
         rej = d[d["stage"] == "rejected"]
-        conv = funnel.cohort_rates(entries, q, "mql", "sql", window_days)
+        conv = funnel.cohort_rates(entries, q, src, dst, window_days)
         km, _ = kaplan_meier(h.loc[mine, "hours"], h.loc[mine, "followed_up"])
         counts = {"follow_up_within_sla": (int(met[mine].sum()), int(due[mine].sum())),
                   "mql_to_sql": (int(conv["k_mature"].sum()), int(conv["mature"].sum())),
@@ -167,4 +179,4 @@ def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = N
     ups, downs = (y["direction"] == "better").sum(), (y["direction"] == "worse").sum()
     verdict = ("improving" if ups and not downs else "worsening" if downs and not ups else
                "mixed" if ups and downs else "no significant change")
-    return Trend(pd.DataFrame(rows), y, verdict, recent, earlier, window_days)
+    return Trend(pd.DataFrame(rows), y, verdict, recent, earlier, window_days, conversion=conversion)

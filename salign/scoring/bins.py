@@ -27,6 +27,12 @@ MAX_NUMERIC_BINS = 10
 #: a numeric range or category level needs at least this share of training leads (and MIN_COUNT leads)
 MIN_SHARE = 0.01
 MIN_COUNT = 30
+#: a category value this many training leads hold may have a bin of its own where a card asks for small levels
+#: (a landing page code with hundreds of values; the challengers' threshold too)
+SMALL_LEVEL = 20
+#: a single value held by at least this share of training values is a spike and gets a range of its own
+#: (``pdays == -1``, "never contacted before", for 92% of leads: quantile cuts would all fall on it)
+SPIKE_SHARE = 1 / MAX_NUMERIC_BINS
 
 
 @dataclass(frozen=True)
@@ -104,24 +110,37 @@ def distinct(values) -> tuple[np.ndarray, pd.Series]:
     return inverse.astype(np.intp), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
 
 
-def fit_spec(field: str, kind: str, train: pd.Series) -> BinSpec:
-    """Learn the bins of one feature from its training values."""
+def min_bin_size(n_train: int) -> int:
+    """Fewest training leads a numeric range or category level must hold, out of ``n_train``."""
+    return max(MIN_COUNT, int(np.ceil(MIN_SHARE * n_train)))
+
+
+def fit_spec(field: str, kind: str, train: pd.Series, min_level: int | None = None) -> BinSpec:
+    """Learn the bins of one feature from its training values.
+
+    A category value needs ``min_level`` training leads for a bin of its own (default: :func:`min_bin_size`).
+    """
     present = train.dropna()
-    need = max(MIN_COUNT, int(np.ceil(MIN_SHARE * len(train))))
+    need = min_bin_size(len(train))
     if kind == NUMERIC:
         return BinSpec(field, kind, edges=_edges(present.to_numpy(dtype=float), need))
     counts = present.astype(str).value_counts()
-    levels = sorted(counts[counts >= need].index.tolist())
+    levels = sorted(counts[counts >= (need if min_level is None else min_level)].index.tolist())
     return BinSpec(field, kind, levels=tuple(levels))
 
 
 def _edges(x: np.ndarray, need: int) -> tuple[float, ...]:
-    """Quantile cut points, merged so every range holds at least ``need`` training values."""
+    """Cut points, merged so every range holds at least ``need`` training values.
+
+    A feature with few distinct values may cut at any of them; otherwise the cuts are quantiles, and a
+    spike (a value with at least ``SPIKE_SHARE`` of the values) is cut on both sides so it is a range
+    of its own, with quantiles of the other values around it.
+    """
     if x.size < 2 * need:
         return ()
     distinct = np.unique(x)
     if distinct.size > 4 * MAX_NUMERIC_BINS:
-        distinct = np.unique(np.quantile(x, np.linspace(0, 1, MAX_NUMERIC_BINS + 1)[1:-1], method="lower"))
+        distinct = _candidate_cuts(x, distinct)
     edges = [float(e) for e in distinct if e > x.min()]
     kept: list[float] = []
     lower = -np.inf
@@ -134,6 +153,21 @@ def _edges(x: np.ndarray, need: int) -> tuple[float, ...]:
     while len(kept) >= MAX_NUMERIC_BINS:  # too many small ranges of a discrete feature: keep every other cut
         kept = kept[1::2]
     return tuple(_round(e) for e in kept)
+
+
+def _candidate_cuts(x: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    """Quantile cuts of a many-valued feature; a spike gets cuts at itself and at the next value above it."""
+    values, counts = np.unique(x, return_counts=True)
+    spikes = values[counts >= SPIKE_SHARE * x.size]
+    if not spikes.size:
+        return np.unique(np.quantile(x, np.linspace(0, 1, MAX_NUMERIC_BINS + 1)[1:-1], method="lower"))
+    above = np.searchsorted(distinct, spikes, side="right")
+    cuts = [spikes, distinct[above[above < distinct.size]]]
+    rest = x[~np.isin(x, spikes)]
+    ranges = MAX_NUMERIC_BINS - 2 * spikes.size
+    if rest.size and ranges > 1:
+        cuts.append(np.quantile(rest, np.linspace(0, 1, ranges + 1)[1:-1], method="lower"))
+    return np.unique(np.concatenate(cuts))
 
 
 def _round(x: float) -> float:

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from salign.workspace.schema import TABLES
 
+#: the funnel stages a qualified lead can be expected to reach (``outcome:`` in workspace.yaml)
+OUTCOME_STAGES = ("sql", "opportunity", "won")
+
 
 class Formats(BaseModel):
     """How files are written, for workspaces and imports alike. Nothing is guessed: dates are read with exactly
@@ -128,6 +131,14 @@ class WorkspaceConfig(BaseModel):
         if self.database is None and any(s.file is None for s in self.sources().values()):
             raise ValueError("tables read from a database need a 'database' section (url or url_env)")
         return self
+
+    @field_validator("outcome")
+    @classmethod
+    def _outcome_stage(cls, v: str | None) -> str | None:
+        if v is not None and v not in OUTCOME_STAGES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOME_STAGES)} (the funnel stage a qualified "
+                             "lead is expected to reach); leave it out to take the first of these the data records")
+        return v
 
     @field_validator("recorded")
     @classmethod

@@ -338,7 +338,9 @@ def convert(col: pd.Series, kind: str, formats) -> Converted:
     return out
 
 
-_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+#: what a spreadsheet writes for a number it shows in scientific notation: one digit, at most 14 decimals, an
+#: exponent of at most 3 digits (1.2E+05, 4.01013E+31). A hex id such as 401013266745e5661589292315434968 is not.
+_SCIENTIFIC = re.compile(r"^[+-]?[0-9](?:[.,][0-9]{1,14})?[eE][+-]?[0-9]{1,3}$")
 _FLOATY = re.compile(r"^\d+\.0+$")
 
 
