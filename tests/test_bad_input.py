@@ -134,6 +134,8 @@ def _assert_quarantined(out: Path, exp: dict) -> None:
         still = getattr(tables, exp["kept"]["table"])
         assert (still["lead_id"] == exp["kept"]["lead_id"]).any()
         assert report["tables"]["stages"].get("events_quarantined", 0) >= 1
+        if "kept_events" in exp:
+            assert sorted(kept.loc[kept["lead_id"] == ev["lead_id"], "stage"]) == sorted(exp["kept_events"])
         return
     if exp["rule"] != "duplicate-key":  # the quarantined row produced nothing
         assert not set(record.values()) & set(kept[key].astype(str))

@@ -286,3 +286,48 @@ def test_a_workspace_without_an_import_report_says_nothing(tiny_workspace):
     assert set_aside_line(tiny_workspace) is None
     assert 'class="set-aside"' not in page("Funnel", "<p>body</p>", "2025Q4", load_workspace(tiny_workspace), [])
     assert set_aside_line(Path(__file__).parents[1] / "data" / "sample") is None  # the sample review shows nothing
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ("      created_at: Created\n", "      created_at: {from: Created, width: 6}\n", "'width' applies to id columns only"),
+    ("    keep_other_columns: snake_case\n", "    keep_other_columns: no\n    recorded: {Job Title: after_contact}\n",
+     "'recorded' names Job Title, which the table neither maps nor keeps"),
+    ("    keep_other_columns: snake_case\n", "    keep_other_columns: snake_case\n    recorded: {Converted: after_contact}\n",
+     "which 'leave_out' leaves out of the table"),
+    ("      lead_id: Person Id\n      created_at", "      lead_id: {row_number: true, from: Person Id}\n      created_at",
+     "exactly one of 'from', 'constant', 'template' or 'row_number: true'"),
+])
+def test_mapping_mistakes_in_the_new_keys_are_named(export, tmp_path, old, new, says):
+    _edit(export / "mapping.yaml", old, new)
+    with pytest.raises(WorkspaceError) as err:
+        import_mapping(export / "mapping.yaml", tmp_path / "ws")
+    assert says in str(err.value) and "mapping.yaml" in str(err.value)
+    assert not (tmp_path / "ws").exists()  # the mapping itself is wrong: nothing read, nothing written
+
+
+def test_recorded_may_name_a_mapped_source_column(export, tmp_path):
+    _edit(export / "mapping.yaml", "    keep_other_columns: snake_case\n",
+          "    keep_other_columns: no\n    recorded: {Lead Source: after_contact}\n")
+    tables, _ = import_mapping(export / "mapping.yaml", tmp_path / "ws")
+    assert tables.config.recorded == {"leads": {"source": "after_contact"}}
+
+
+def test_the_set_aside_line_counts_by_table_and_names_the_main_reasons(tmp_path):
+    from salign.workspace.provenance import set_aside_line
+
+    def line(entries):
+        (tmp_path / "import_report.json").write_text(json.dumps({"quarantined_by_rule": [
+            {"table": t, "rule": r, "rows": n} for t, r, n in entries]}))
+        return set_aside_line(tmp_path)
+
+    assert line([("stages", "before-created", 1)]).startswith(
+        "At import, 1 stage event was set aside: 1 dated before their lead was created.")
+    assert line([("stages", "before-created", 30), ("stages", "stage-order", 7), ("leads", "orphan-reference", 3),
+                 ("leads", "mangled-id", 1), ("opportunities", "time-order", 2), ("opportunities", "minimum", 1)]
+                ).startswith("At import, 4 leads, 37 stage events and 3 opportunities were set aside: 30 dated before "
+                             "their lead was created, 7 out of funnel order (a later stage reached before an earlier "
+                             "one), 3 pointing to a record the export does not have, 2 closed before created, 2 for "
+                             "other reasons.")
+    assert line([]) is None
+    (tmp_path / "import_report.json").write_text("{not json")
+    assert set_aside_line(tmp_path) is None

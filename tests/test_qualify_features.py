@@ -7,6 +7,8 @@ signal, in the newest leads, so naive Bayes' marginal counts beat a regression o
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -177,6 +179,7 @@ def test_every_candidate_off_the_card_is_named_with_its_reason(pages):
     assert fit.unused["promo"].startswith("no value is held by 20 or more training leads")   # 2,000 promos
     assert fit.unused["coin"].startswith("too weak")
     assert fit.unused["tenure"].startswith("no cut leaves 60 training leads")
+    assert json.loads(json.dumps(fit.metrics()))["not_on_card"] == fit.unused
     page = result_html(fit)
     assert "Candidate features the scorecard does not use" in page
     assert all(f in page for f in fit.unused)
@@ -239,3 +242,24 @@ def test_verdict_by_size_of_the_gap_and_what_was_tried():
     tiny = _comparison(good, good + 1e-3 * rng.normal(size=4000), y, sc.REGRESSION)
     if tiny.best.key == "naive_bayes":
         assert "too small to matter for signing" in tiny.verdict()
+
+
+def test_a_code_column_scores_the_same_read_as_numbers_or_as_text():
+    spec = fit_spec("landing_page_id", "categorical", pd.Series(["101"] * 40 + ["102"] * 40 + ["103"] * 5))
+    assert spec.levels == ("101", "102")                             # 103: 5 leads, fewer than 30
+    other, missing = 2, 3
+    as_numbers = spec.codes(pd.Series([101.0, 102.0, np.nan, 103.0, 101.5]))
+    as_text = spec.codes(pd.Series(["101", "102", None, "103", "101.5"], dtype=object))
+    assert as_numbers.tolist() == as_text.tolist() == [0, 1, missing, other, other]
+
+
+def test_several_spikes_each_keep_a_range_of_their_own():
+    rng = np.random.default_rng(9)
+    spikes = {0.0: 2400, 10.0: 1200, 50.0: 1000}                       # 30%, 15% and 12.5% of 8,000 leads
+    x = pd.Series(np.concatenate([np.repeat(list(spikes), list(spikes.values())),
+                                  rng.uniform(0.5, 100, 3400).round(2)]))
+    spec = fit_spec("score", "numeric", x)
+    codes = spec.codes(x)
+    for v, n in spikes.items():
+        assert (codes == spec.codes(pd.Series([v]))[0]).sum() == n     # each spike alone in its range
+    assert len(spec.edges) < 10 and np.bincount(codes).min() >= 80     # at most 10 ranges, each 1% of the leads

@@ -178,8 +178,9 @@ def _recorded(mapping: Mapping, builders: dict) -> dict:
                 spec = p.tmap.column(col)
                 if spec.recorded is not None and col in columns:
                     out.setdefault(name, {})[col] = spec.recorded
+            mapped = {p.tmap.column(c).from_: c for c in p.tmap.columns if p.tmap.column(c).from_ is not None}
             for src_col, when in p.tmap.recorded.items():
-                written = p.kept.get(src_col)
+                written = p.kept.get(src_col, mapped.get(src_col))  # kept as is, or mapped to a named column
                 if written in columns:
                     out.setdefault(name, {})[written] = when
     return out

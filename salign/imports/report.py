@@ -22,7 +22,7 @@ QUARANTINE_COLUMNS = ("table", "file", "line", "rule", "column", "value", "reaso
 #: source headers (lower case, letters only) whose values are personal data, whatever the CRM calls them
 PERSONAL_HEADERS = {"email", "emailaddress", "email1", "email2", "workemail", "personalemail", "phone",
                     "phonenumber", "mobile", "mobilephone", "mobilephonenumber", "homephone", "otherphone",
-                    "workphone", "fax", "firstname", "lastname", "fullname", "name1", "contactname",
+                    "workphone", "fax", "firstname", "lastname", "fullname", "contactname",
                     "streetaddress", "street", "mailingstreet", "address"} | {c.replace("_", "") for c in PII_COLUMNS}
 
 
@@ -166,7 +166,10 @@ class ImportReport:
             drops = ", ".join(f"{n} {r}" for r, n in sorted(t.dropped.items()))
             lines.append(f"  {name:<13} rows in {t.rows_in:>8,}  loaded {t.loaded:>8,}  quarantined {t.quarantined:>6,}"
                          f"  dropped {sum(t.dropped.values()):>6,}  -> {t.rows_out:,} rows"
-                         + (f"  (dropped: {drops})" if drops else ""))
+                         + (f"  (dropped: {drops})" if drops else "")
+                         + (f"  ({t.events_quarantined:,} stage event{'s' if t.events_quarantined != 1 else ''}"
+                            " of loaded rows quarantined)"
+                            if t.events_quarantined else ""))
         for key, f in self.files.items():
             extra = [f"{n:,} {what.replace('_', ' ')}" for what, n in f.items()
                      if isinstance(n, int) and what != "rows" and n]

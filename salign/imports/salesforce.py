@@ -11,16 +11,23 @@ its row. Stage dates come from the history tables: lead status changes (``LeadHi
 with a declared status -> stage map) and opportunity stage changes (``OpportunityHistory``).
 
 Formats and maps are declared in an optional settings file (``--settings``); the
-defaults are Data Loader's formats and Salesforce's standard picklist values.
+defaults are Data Loader's formats and Salesforce's standard picklist values. The settings also
+name the org's own fields (``fields``: API name -> canonical column), the stages a conversion
+enters and a tracked status-reason field. With ``User.csv``, owner and author ids read as the
+user's alias and a status change's team is its author's department.
+
+Date-only values are repaired where the export holds the time elsewhere (counted): a conversion
+from LeadHistory's ``leadConverted`` entry or the created opportunity's CreatedDate, a close from
+OpportunityHistory; a ``CloseDate`` or ``ConvertedDate`` on the day of the record's creation is not
+dated before it. Data files the import does not read, and a LeadHistory that starts late, are noted.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import pandas as pd
 from typing import Literal
 
+import pandas as pd
 from pydantic import Field
 
 from salign.core.problems import Problem, WorkspaceError
@@ -440,7 +447,6 @@ def _users(sources: dict, report) -> dict:
     if user is None:
         return {}
     u = user.frame
-    ids.reconcile(u["Id"])
     alias = (u["Alias"] if "Alias" in u.columns else u.get("Name", u["Id"])).fillna(u["Id"])
     names = dict(zip(u["Id"], alias))
     for key, src in sources.items():

@@ -235,9 +235,14 @@ class Mapping(_Strict):
                 errors.append(f"{name}.{col}: extra columns must be lower_snake_case")
             if spec.width is not None and (TABLES[name].column(col) is None or TABLES[name].column(col).kind != "id"):
                 errors.append(f"{name}.{col}: 'width' applies to id columns only")
-        if table.recorded and table.keep_other_columns == "no":
-            errors.append(f"table {name!r}: 'recorded' names source columns kept by keep_other_columns, but "
-                          "keep_other_columns is 'no'; declare 'recorded' on the column instead")
+        mapped = {table.column(c).from_ for c in table.columns}
+        unkept = [c for c in table.recorded if c not in mapped and table.keep_other_columns == "no"]
+        if unkept:
+            errors.append(f"table {name!r}: 'recorded' names {', '.join(unkept)}, which the table neither maps nor "
+                          "keeps (keep_other_columns is 'no')")
+        if set(table.recorded) & set(table.leave_out):
+            errors.append(f"table {name!r}: 'recorded' names {', '.join(sorted(set(table.recorded) & set(table.leave_out)))}"
+                          ", which 'leave_out' leaves out of the table")
         if table.events and name != "stages":
             errors.append(f"table {name!r} has 'events'; only the stages table is built from events")
         if name == "stages" and not table.events:

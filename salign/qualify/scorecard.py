@@ -12,7 +12,11 @@ the older training leads and judged on the newest ones:
   each bin's weight given the other features, which wins when features overlap and the overlap is stable.
 
 The regression is used only when it ranks the newest training leads better by more than
-``NEGLIGIBLE_AUC``; within that, the simpler weights of evidence are kept.
+``NEGLIGIBLE_AUC``; within that, the simpler weights of evidence are kept. In the same way a
+category value needs 1% of the training leads for points of its own, or only ``SMALL_LEVEL``
+leads when that ranks the newest training leads better by more than ``NEGLIGIBLE_AUC`` (a
+landing-page code with hundreds of values). Every candidate left off the card is named with the
+reason (no frequent value or range, or points too close together to matter).
 
 Weights become whole points (``points_to_double_odds`` points double the odds), shifted so each
 feature's lowest bin scores 0; a bin no training lead fell in (a value never seen, a field never
@@ -145,7 +149,8 @@ def fit(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, ordered: bool, ra
             kept_specs.append(spec)
             points.append(pts)
         else:
-            unused[spec.field] = (f"too weak: its best and worst values would be {int(pts.max())} points apart, fewer "
+            gap = int(pts.max())
+            unused[spec.field] = (f"too weak: its best and worst values would be {gap} point{'' if gap == 1 else 's'} apart, fewer "
                                   f"than the {MIN_POINTS_RANGE} a feature needs to be on the card (weights: "
                                   f"{best.method})")
     card = Scorecard(kept_specs, points, 0.0, 1.0, [], points_to_double_odds)
@@ -245,7 +250,8 @@ class ScorecardFit(Result):
                 "n_train": self.n_train, "n_test": self.auc.n,
                 "cutoff": None if self.split.cutoff is None else self.split.cutoff.isoformat(),
                 "split": self.split.kind, "C": self.C, "features": self.card.fields, "max_score": self.card.max_score,
-                "points_to_double_odds": self.card.points_to_double_odds}
+                "points_to_double_odds": self.card.points_to_double_odds, "points_from": self.points_from,
+                "min_category_leads": self.min_level, "not_on_card": self.unused}
 
     def headline(self) -> dict:
         return {"qualification_model_auc": round(self.auc.value, 3)}

@@ -181,6 +181,8 @@ class Funnel(Result):
     window_days: int
     cutoff: pd.Timestamp
     title: str = "The shared funnel: leads of the quarter, stage by stage"
+    #: the stages the data records (the rows of ``table``)
+    stages: tuple = FUNNEL
 
     def metrics(self) -> dict:
         return {r.stage: {"k": int(r.k), "n": int(r.n), "rate": None if pd.isna(r.rate) else round(float(r.rate), 6)}
@@ -204,8 +206,14 @@ class Funnel(Result):
                  f" {fmt.count(self.immature)} of {fmt.count(t['n'].iloc[0])} leads had less than {self.window_days} "
                  f"days before the data ends ({self.cutoff:%Y-%m-%d %H:%M %Z}); their later stages may still come, "
                  "so these shares will rise.") if self.immature else ())
-        return [Paragraph(f"Cumulative conversion. Cohort: leads created in {self.period}, each followed for "
-                          f"{self.window_days} days from creation.", *note), Table(shown)]
+        out = [Paragraph(f"Cumulative conversion. Cohort: leads created in {self.period}, each followed for "
+                         f"{self.window_days} days from creation.", *note), Table(shown)]
+        if self.stages != FUNNEL:
+            out.append(Paragraph(f"The data records these stages: {', '.join(map(stage_label, self.stages))}. A stage "
+                                 "counts as recorded when most of the leads that passed it have an event at it; the "
+                                 "others are left out of this review, and a lead passes a stage the data leaves out "
+                                 "when it reaches a later one.", note=True))
+        return out
 
     def draw(self):
         t = self.table
@@ -239,7 +247,7 @@ def cohort_funnel(tables, period, window_days: int = 90, cutoff: pd.Timestamp | 
         rows.append({"stage": stage, "k": int(r["k"]), "n": int(r["n"]), "mature": int(r["mature"])})
     t = pd.DataFrame(rows)
     t[["rate", "ci_low", "ci_high"]] = rates(t["k"], t["n"])[["rate", "ci_low", "ci_high"]]
-    return Funnel(t, str(period), window_days, entries.cutoff)
+    return Funnel(t, str(period), window_days, entries.cutoff, stages=entries.stages)
 
 
 # --------------------------------------------------------------------------- stage to stage

@@ -1,4 +1,13 @@
-"""The activities table: marketing touches and sales routing and follow-up, with content used."""
+"""The activities table: marketing touches and sales routing and follow-up, with content used.
+
+By default the sample has about four events (stage events and activities) per lead.  Asked
+for more (``events_per_lead``), it adds engagement after each lead's qualification window:
+e-mail opens and clicks, web visits and content downloads (:data:`ENGAGEMENT_MIX`), spread
+over the rest of the lead's life, more of them for leads that were more engaged before.
+They come after the point where a lead is judged (its first MQL, or 30 days after creation),
+so the planted behaviour counts, the handoff and every stage event stay as they are; they
+are drawn from their own random stream, so every other row and value is unchanged too.
+"""
 
 import numpy as np
 import pandas as pd
@@ -18,9 +27,12 @@ CONTENT_SHARE = {"email": 0.4, "meeting": 0.4, "web_visit": 0.4}
 KINDS = world.MARKETING_TYPES + world.SALES_TYPES
 _ASSIGNMENT = KINDS.index("assignment")
 _FOLLOW_UP = np.array([KINDS.index(k) for k in world.FOLLOW_UP_TYPES])
+#: Types of the engagement added for ``events_per_lead`` and their shares.
+ENGAGEMENT_MIX = {"email_open": 0.45, "web_visit": 0.30, "email_click": 0.15, "content_download": 0.10}
+_ENGAGEMENT_KINDS = np.array([KINDS.index(k) for k in ENGAGEMENT_MIX])
 
 
-def make_activities(rng, leads, counts, paths, opportunities, content):
+def make_activities(rng, leads, counts, paths, opportunities, content, n_extra=0, extra_rng=None):
     """Collect every activity.
 
     Parameters
@@ -37,12 +49,16 @@ def make_activities(rng, leads, counts, paths, opportunities, content):
         Output of :func:`salign.sample.opportunities.make_opportunities`.
     content : pandas.DataFrame
         Output of :func:`salign.sample.content.make_content`.
+    n_extra : int, default 0
+        Engagement activities to add after the qualification windows (see the module docstring).
+    extra_rng : numpy.random.Generator, optional
+        Source of randomness of those (required when ``n_extra`` > 0).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``lead`` (row in ``leads``), ``at`` (whole epoch seconds), ``team``,
-        ``type``, ``content_id``, ``actor``; sorted by time, so row order is id order.
+        Columns ``lead`` (row in ``leads``), ``at`` (whole epoch seconds) and the categoricals
+        ``team``, ``type``, ``content_id``, ``actor``; sorted by time, so row order is id order.
     """
     t0 = leads["t0"].to_numpy()
     rep = np.append(np.array(world.REPS, dtype=object), None)[paths["rep"].to_numpy()]
@@ -67,10 +83,50 @@ def make_activities(rng, leads, counts, paths, opportunities, content):
     lead, at, kind, actor = (np.concatenate(column) for column in zip(*parts))
     order = np.lexsort((kind, lead, at))
     lead, at, kind, actor = lead[order], at[order], kind[order], actor[order]
-    sales = kind >= len(world.MARKETING_TYPES)
-    return pd.DataFrame({"lead": lead, "at": at, "team": np.where(sales, "sales", "marketing").astype(object),
-                         "type": np.array(KINDS, dtype=object)[kind],
-                         "content_id": _content(rng, at, kind, content), "actor": actor})
+    used = _content(rng, at, kind, content)
+    actors = pd.Categorical(actor)
+    actor = actors.codes
+    if n_extra > 0:
+        more = _engagement(extra_rng, n_extra, counts, paths["window_end"].to_numpy())
+        used = np.concatenate([used, _content(extra_rng, *more[1:], content)])
+        lead, at, kind = (np.concatenate(pair) for pair in zip((lead, at, kind), more))
+        actor = np.concatenate([actor, np.full(len(more[0]), -1, actor.dtype)])
+        order = _time_order(lead, at, kind)
+        lead, at, kind, used, actor = lead[order], at[order], kind[order], used[order], actor[order]
+    return pd.DataFrame({
+        "lead": lead, "at": at,
+        "team": pd.Categorical.from_codes((kind >= len(world.MARKETING_TYPES)).astype(np.int8), ["marketing", "sales"]),
+        "type": pd.Categorical.from_codes(kind, KINDS),
+        "content_id": pd.Categorical.from_codes(used, content["content_id"].to_numpy(dtype=object)),
+        "actor": pd.Categorical.from_codes(actor, actors.categories)})
+
+
+def _engagement(rng, n, counts, window_end):
+    """``n`` engagement touches ``(lead, at, type code)`` after the qualification windows, before as_of.
+
+    Each lead gets a share proportional to its remaining days times (1 + its touches in the
+    window); within that span the times lean towards its start (engagement fades).
+    """
+    start = np.floor(window_end) + 1.0
+    span = np.maximum(AS_OF - start, 0.0)
+    weight = (1.0 + counts.sum(axis=1)) * span
+    if weight.sum() <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lead = np.repeat(np.arange(len(span)), rng.multinomial(n, weight / weight.sum()))
+    at = np.floor(start[lead] + span[lead] * rng.random(len(lead)) ** 2).astype(np.int64)
+    mix = np.array(list(ENGAGEMENT_MIX.values()))
+    kind = _ENGAGEMENT_KINDS[np.searchsorted(np.cumsum(mix) / mix.sum(), rng.random(len(lead)), side="right")]
+    return lead, at, kind
+
+
+def _time_order(lead, at, kind):
+    """Stable order by time, then lead, then type (as :func:`numpy.lexsort` of the three), packed in one key."""
+    lead_bits, kind_bits = int(lead.max(initial=0)).bit_length(), int(kind.max(initial=0)).bit_length()
+    at_bits = int(at.max(initial=0) - at.min(initial=0)).bit_length()
+    if at_bits + lead_bits + kind_bits > 62:
+        return np.lexsort((kind, lead, at))
+    key = ((at - at.min(initial=0)) << (lead_bits + kind_bits)) | (lead << kind_bits) | kind
+    return np.argsort(key, kind="stable")
 
 
 def _marketing(rng, t0, counts, paths):
@@ -97,10 +153,12 @@ def _part(lead, at, kind, actor):
 
 
 def _content(rng, at, kind, content):
-    """The asset used by each content touch (None for touches without one)."""
-    chosen = np.full(len(at), None, dtype=object)
+    """Code (row in ``content``) of the asset used by each content touch (-1 for touches without one)."""
+    chosen = np.full(len(at), -1, dtype=np.int64)
+    index = pd.Index(content["content_id"])
     for team, name in sorted(TOUCH_TYPES):
         rows = np.flatnonzero(kind == KINDS.index(name))
         rows = rows[rng.random(len(rows)) < CONTENT_SHARE.get(name, 1.0)]
-        chosen[rows] = pick_content(rng, content, team, name, at[rows].astype(float))
+        picked = pick_content(rng, content, team, name, at[rows].astype(float))
+        chosen[rows] = np.where(pd.isna(picked), -1, index.get_indexer(picked))
     return chosen

@@ -7,6 +7,8 @@ NaN for "did not happen (before as_of)".
 import numpy as np
 import pandas as pd
 
+from .coded import Coded
+
 TIMEZONE = "Europe/Berlin"
 QUARTERS = ("2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3")
 AS_OF_DATE = "2026-10-01"
@@ -84,9 +86,9 @@ _TIME_TEXT = np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s
 
 
 def datetime_parts(t):
-    """Format epoch seconds as ``2025-03-04T13:22:10Z``, split in two to save string building.
+    """Format epoch seconds as ``2025-03-04T13:22:10Z``, as two coded pieces (no string per row).
 
-    The writer prints the two parts side by side; NaN gives two empty strings.
+    The writer prints the two pieces side by side; NaN gives an empty value.
 
     Parameters
     ----------
@@ -95,16 +97,14 @@ def datetime_parts(t):
 
     Returns
     -------
-    tuple of numpy.ndarray
-        ``(date part such as "2025-03-04T", time part such as "13:22:10Z")``, object arrays.
+    tuple of Coded
+        ``(date part such as "2025-03-04T", time part such as "13:22:10Z")``, code -1 where ``t`` is NaN.
     """
     t = np.asarray(t, dtype=float)
     known = ~np.isnan(t)
     s = np.floor(np.where(known, t, START)).astype(np.int64)
-    day, time = _DATE_T_TEXT[s // 86400 - _FIRST_DAY], _TIME_TEXT[s % 86400]
-    day[~known] = ""
-    time[~known] = ""
-    return day, time
+    return (Coded(np.where(known, s // 86400 - _FIRST_DAY, -1), _DATE_T_TEXT),
+            Coded(np.where(known, s % 86400, -1), _TIME_TEXT))
 
 
 def date_text(t):
@@ -117,12 +117,10 @@ def date_text(t):
 
     Returns
     -------
-    numpy.ndarray
-        Object array of strings.
+    Coded
+        Code of each date (-1 where ``t`` is NaN) into the calendar's dates.
     """
     t = np.asarray(t, dtype=float)
     known = ~np.isnan(t)
     s = np.floor(np.where(known, t, START)).astype(np.int64)
-    text = _DATE_TEXT[s // 86400 - _FIRST_DAY]
-    text[~known] = ""
-    return text
+    return Coded(np.where(known, s // 86400 - _FIRST_DAY, -1), _DATE_TEXT)

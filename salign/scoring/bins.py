@@ -134,13 +134,15 @@ def _edges(x: np.ndarray, need: int) -> tuple[float, ...]:
 
     A feature with few distinct values may cut at any of them; otherwise the cuts are quantiles, and a
     spike (a value with at least ``SPIKE_SHARE`` of the values) is cut on both sides so it is a range
-    of its own, with quantiles of the other values around it.
+    of its own (see :func:`_candidate_cuts`). Where a range is too small, the cut above it goes, unless
+    that cut bounds a spike: then the range joins the one below instead.
     """
     if x.size < 2 * need:
         return ()
     distinct = np.unique(x)
+    protected: frozenset = frozenset()
     if distinct.size > 4 * MAX_NUMERIC_BINS:
-        distinct = _candidate_cuts(x, distinct)
+        distinct, protected = _candidate_cuts(x, distinct)
     edges = [float(e) for e in distinct if e > x.min()]
     kept: list[float] = []
     lower = -np.inf
@@ -148,26 +150,40 @@ def _edges(x: np.ndarray, need: int) -> tuple[float, ...]:
         if ((x >= lower) & (x < e)).sum() >= need:
             kept.append(e)
             lower = e
+        elif e in protected and kept and kept[-1] not in protected:
+            kept[-1] = e  # the small range joins the range below; the spike keeps its own
+            lower = e
     while kept and (x >= kept[-1]).sum() < need:
         kept.pop()
     while len(kept) >= MAX_NUMERIC_BINS:  # too many small ranges of a discrete feature: keep every other cut
-        kept = kept[1::2]
+        free = [e for e in kept if e not in protected]
+        if not free:
+            break
+        drop = set(free[0::2])
+        kept = [e for e in kept if e not in drop]
     return tuple(_round(e) for e in kept)
 
 
-def _candidate_cuts(x: np.ndarray, distinct: np.ndarray) -> np.ndarray:
-    """Quantile cuts of a many-valued feature; a spike gets cuts at itself and at the next value above it."""
+def _candidate_cuts(x: np.ndarray, distinct: np.ndarray) -> tuple[np.ndarray, frozenset]:
+    """Quantile cuts of a many-valued feature, and the cuts that bound spikes (at a spike, and at the next value).
+
+    When the spikes swallow most quantiles (``pdays == -1`` for 92% of leads leaves no quantile above
+    it), the other values are cut by their own quantiles too.
+    """
+    deciles = np.linspace(0, 1, MAX_NUMERIC_BINS + 1)[1:-1]
+    cuts = np.unique(np.quantile(x, deciles, method="lower"))
     values, counts = np.unique(x, return_counts=True)
     spikes = values[counts >= SPIKE_SHARE * x.size]
     if not spikes.size:
-        return np.unique(np.quantile(x, np.linspace(0, 1, MAX_NUMERIC_BINS + 1)[1:-1], method="lower"))
+        return cuts, frozenset()
     above = np.searchsorted(distinct, spikes, side="right")
-    cuts = [spikes, distinct[above[above < distinct.size]]]
+    bounds = np.concatenate([spikes, distinct[above[above < distinct.size]]])
+    out = [cuts, bounds]
     rest = x[~np.isin(x, spikes)]
-    ranges = MAX_NUMERIC_BINS - 2 * spikes.size
-    if rest.size and ranges > 1:
-        cuts.append(np.quantile(rest, np.linspace(0, 1, ranges + 1)[1:-1], method="lower"))
-    return np.unique(np.concatenate(cuts))
+    if rest.size and (~np.isin(cuts, spikes)).sum() < MAX_NUMERIC_BINS // 2:
+        ranges = max(MAX_NUMERIC_BINS - 2 * spikes.size, 2)
+        out.append(np.quantile(rest, np.linspace(0, 1, ranges + 1)[1:-1], method="lower"))
+    return np.unique(np.concatenate(out)), frozenset(float(b) for b in bounds)
 
 
 def _round(x: float) -> float:
@@ -187,11 +203,21 @@ def _text_to_float(uniques: pd.Series) -> np.ndarray:
 
 
 def _level_codes(uniques: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
-    """Bin of each distinct (present) value: exact match first, then ignoring case and surrounding spaces."""
+    """Bin of each distinct (present) value: exact match first, then ignoring case and surrounding spaces.
+
+    A code read as a number matches its text without a decimal point (101.0 is level "101").
+    """
     m = len(levels)
-    text = uniques.astype(str)
+    text = uniques.map(_code_text).astype(str)
     out = pd.Index(levels, dtype=object).get_indexer(text.to_numpy(dtype=object)).astype(np.int32)
     if (out < 0).any():
         loose = {str(v).strip().casefold(): i for i, v in enumerate(levels)}
         out[out < 0] = [loose.get(v.strip().casefold(), m) for v in text[out < 0]]
     return out
+
+
+def _code_text(v) -> str:
+    """A category value as text; a whole number without its decimal point."""
+    if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
+        return f"{v:.0f}"
+    return str(v)

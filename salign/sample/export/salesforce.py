@@ -47,7 +47,7 @@ CUSTOM = {
     "Task": {"type": "Activity_Type__c", "team": "Team__c", "content_id": "Content_Id__c"},
 }
 #: picklist fields where a missing value is written as Salesforce's ``--None--`` (every PLACEHOLDER_EVERY-th one)
-PLACEHOLDER_FIELDS = ("Region__c", "Marketing_Persona__c")
+PLACEHOLDER_FIELDS = ("Marketing_Persona__c", "Lead_Quality__c")
 PLACEHOLDER, PLACEHOLDER_EVERY = "--None--", 7
 #: leads written again as a report export (Lead_report.csv)
 REPORT_LEADS = 40
