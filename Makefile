@@ -9,7 +9,7 @@ WORKSPACE ?= data/sample
 OUT ?= reports
 PERIOD ?=
 
-.PHONY: help review test test-fast lab sample validate lint clean bench postgres postgres-stop chromium
+.PHONY: help review test test-fast lab sample validate lint clean bench postgres postgres-stop chromium axe
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ review: $(STAMP) ## run the quarterly review on $(WORKSPACE) into $(OUT)/ (PERIO
 	$(BIN)/salign review --workspace $(WORKSPACE) --out $(OUT) $(if $(PERIOD),--period $(PERIOD))
 
 # -n auto: one pytest-xdist worker per core; tests/conftest.py keeps the files of one shared review on one worker.
-test: $(STAMP) chromium ## run the whole test suite (unit, notebooks, end to end, browser)
+test: $(STAMP) chromium axe ## run the whole test suite (unit, notebooks, end to end, browser)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider -n auto
 
 # Debian's chromium and its matching chromedriver for tests/test_browser.py; apt-get only when they are absent.
@@ -35,6 +35,25 @@ chromium: ## install Debian's chromium + chromedriver for the browser test (when
 	$$sudo apt-get update -q && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		chromium chromium-driver fonts-liberation
+
+# axe-core (MPL-2.0), the accessibility engine tests/test_browser.py runs in each page: its axe.min.js as shipped
+# in a pinned PyPI wheel (pip, no node needed), checked against a pinned sha256, into build/ (never committed).
+AXE_WHEEL := selenium-axe-python==2.2.0
+AXE_MEMBER := selenium_axe_python/axe-core/axe.min.js
+AXE_SHA256 := 182a40dc5d8207e626c09861ad65027d45e85e3a56d01045d068e2e88ee432ea
+AXE_JS := build/axe-core/axe.min.js
+
+axe: $(AXE_JS) ## fetch axe-core 4.9.1 (accessibility checks of the browser test) into build/axe-core/
+
+$(AXE_JS): | $(STAMP)
+	rm -rf build/axe-core && mkdir -p build/axe-core/wheel
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --dest build/axe-core/wheel '$(AXE_WHEEL)'
+	$(BIN)/python -c 'import glob, hashlib, sys, zipfile; \
+	  js = zipfile.ZipFile(glob.glob("build/axe-core/wheel/*.whl")[0]).read("$(AXE_MEMBER)"); \
+	  got = hashlib.sha256(js).hexdigest(); \
+	  sys.exit(f"axe.min.js: sha256 {got}, expected $(AXE_SHA256)") if got != "$(AXE_SHA256)" else None; \
+	  open("$(AXE_JS).part", "wb").write(js)'
+	mv $(AXE_JS).part $(AXE_JS) && rm -rf build/axe-core/wheel
 
 test-fast: $(STAMP) ## unit tests only (no notebooks, no end-to-end runs)
 	$(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider -n auto

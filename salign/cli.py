@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder to write (created; existing files are replaced)")
     s.add_argument("--leads", type=int, default=20000, help="number of leads (default: 20000)")
     s.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    s.add_argument("--events-per-lead", type=float, metavar="K",
+                   help="mean stage events plus activities per lead, at least 4.5 (default: the sample as it is, "
+                        "about 4); engagement after each lead's qualification window makes up the rest, "
+                        "e.g. --leads 1000000 --events-per-lead 10")
     s.add_argument("--export", choices=("salesforce", "hubspot"),
                    help="write the sample as that vendor's export files into --out instead of a workspace "
                         "(for a round trip through salign import)")
@@ -218,15 +222,22 @@ def main(argv: list[str] | None = None) -> int:
             n = len(tables.warnings)
             print(f"ok: {tables!r}" + (f" ({n} warning{'s' if n != 1 else ''} above)" if n else ""))
         elif args.command == "sample":
-            from salign.sample import generate
+            from salign.sample import events_per_lead_problem, generate
 
+            if args.events_per_lead is not None and (problem := events_per_lead_problem(args.events_per_lead)):
+                print(f"salign sample: {problem}", file=sys.stderr)
+                return EXIT_USAGE
+            if args.export and args.events_per_lead is not None:
+                print("salign sample: --events-per-lead applies to a workspace, not to --export", file=sys.stderr)
+                return EXIT_USAGE
             if args.export:
                 from salign.sample.export import export_sample
 
                 out = export_sample(args.export, paths.resolve(args.out), n_leads=args.leads, seed=args.seed)
                 print(f"{args.export} export of the sample written to {out}")
             else:
-                out = generate(paths.resolve(args.out), n_leads=args.leads, seed=args.seed)
+                out = generate(paths.resolve(args.out), n_leads=args.leads, seed=args.seed,
+                               events_per_lead=args.events_per_lead)
                 print(f"sample workspace written to {out}")
         elif args.command == "import":
             from salign import imports

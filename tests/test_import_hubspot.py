@@ -78,5 +78,7 @@ def test_a_portals_own_properties_lost_deals_and_odd_histories(tmp_path):
     assert data["tables"]["stages"]["dropped"]["a lost deal without an associated contact has no lead to date"] == 1
     assert any("first date of each lifecycle stage" in n for n in data["notes"])
     assert any("hold no activities" in n for n in data["notes"])
+    config = (tmp_path / "ws" / "workspace.yaml").read_text()  # state at export time: never a feature or a marker
+    assert "recorded:\n  leads:\n    lead_status: after_contact\n    lifecycle_stage: after_contact\n" in config
     for t in data["tables"].values():
         assert t["rows_in"] == t["loaded"] + t["quarantined"] + sum(t["dropped"].values())

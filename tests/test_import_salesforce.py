@@ -194,3 +194,36 @@ def test_a_problem_in_the_imported_workspace_names_the_users_file(tmp_path):
     tables, report = import_salesforce(folder, tmp_path / "ws", settings=settings)
     assert report.files["Lead"]["placeholders"] == {"Industry": {"--None--": 1}}
     assert tables.leads["industry"].isna().sum() == 1 and len(tables.leads) == 4
+
+
+def test_an_orgs_own_statuses_fields_users_and_queue(tmp_path):
+    """What the sample's Salesforce export relies on, on a hand-checkable org: custom fields declared in the
+    settings, Company/Status left out, a conversion entering only 'opportunity' (the org's statuses hold sql),
+    users' aliases and departments, a queue owner, a tracked status reason, the loss reason on 'lost'."""
+    tables, report, q = _import_case("org_fields", tmp_path)
+    assert q.empty
+    lead1, lead2 = ids.to18("00Q5e00000Of001"), ids.to18("00Q5e00000Of002")
+    deal = ids.to18("0065e00000Of001")
+    leads = tables.leads.set_index("lead_id")
+    assert list(leads.columns) == ["created_at", "source", "job_level", "owner"]  # no company, no lead_status
+    assert leads.loc[lead1, "job_level"] == "VP" and leads.loc[lead1, "owner"] == "jdoe"
+    assert pd.isna(leads.loc[lead2, "owner"])  # a queue is no owner
+    st = tables.stages
+    got = sorted((r.lead_id[-5:], r.stage, r.at.strftime("%m-%d %H:%M"), r.team, r.actor,
+                  None if pd.isna(r.reason) else r.reason, None if pd.isna(r.opportunity_id) else r.opportunity_id)
+                 for r in st.itertuples())
+    assert got == sorted([
+        (lead1[-5:], "lead", "01-06 14:00", "marketing", "mops", None, None),
+        (lead1[-5:], "mql", "01-07 10:00", "marketing", "mops", None, None),
+        (lead1[-5:], "sal", "01-08 10:00", "sales", "jdoe", None, None),
+        (lead1[-5:], "sql", "01-09 10:00", "sales", "jdoe", None, None),  # from the status, not the conversion
+        (lead1[-5:], "opportunity", "01-10 16:00", "sales", "jdoe", None, deal),  # leadConverted
+        (lead1[-5:], "lost", "02-20 21:30", "sales", "jdoe", "price", deal),  # OpportunityHistory's time
+        (lead2[-5:], "lead", "01-07 14:00", "marketing", "mops", None, None),
+        (lead2[-5:], "mql", "01-08 11:00", "marketing", "mops", None, None),
+        (lead2[-5:], "rejected", "01-09 11:00", "sales", "jdoe", "no budget", None)])
+    opp = tables.opportunities.set_index("opportunity_id").loc[deal]
+    assert opp["closed_at"] == pd.Timestamp("2025-02-20T21:30Z") and opp["owner"] == "jdoe"
+    repairs = {(r.table, r.column, r.rule): r.count for r in report.repairs}
+    assert repairs[("Lead", "OwnerId", "queue-owner")] == 1 and repairs[("LeadHistory", "CreatedById",
+                                                                          "user-alias")] == 7

@@ -119,7 +119,8 @@ def test_a_repeating_code_named_id_is_a_category_and_identifiers_are_named_by_th
     assert c.kinds["landing_page_id"] == "categorical"          # 495 codes over 8,000 leads: a category
     assert c.frame["landing_page_id"].nunique() <= PAGES
     assert c.frame["landing_page_id"].dropna().iloc[0] in {str(p) for p in range(100, 100 + PAGES)}
-    assert c.dropped["lead_number"] == c.dropped["ref_code"] == "an identifier (a distinct value for almost every lead)"
+    assert c.dropped["lead_number"] == c.dropped["ref_code"] == \
+        "an identifier (a distinct value for almost every lead: 8,000 values for 8,000 leads)"
     assert c.dropped["account_id"].startswith("a link to the accounts table (300 different accounts for the 8,000 leads")
     assert "promo" in c.kinds                                      # 2,000 values over 8,000 leads is not an identifier
 

@@ -122,3 +122,10 @@ def test_review_alone_qualifies_leads_and_stages_only_data_naming_no_absent_stag
             assert hit is None, f"{page.name} names {hit.group(0)!r}: ...{text[max(0, hit.start() - 80):hit.end() + 40]}"
     definition = (period / "qualification.yaml").read_text(encoding="utf-8")
     assert not ABSENT.search(definition)
+
+
+def test_without_mqls_the_key_conversion_starts_at_the_lead(tmp_path):
+    """A history of lead, sql and won (as an import of X Education gives): no MQL to name."""
+    t = load_workspace(stages_only.build(tmp_path / "ws", kept=("lead", "sql", "won")))
+    assert funnel.conversion_key(t) == ("lead", "sql", "lead_to_sql", "lead to SQL")
+    assert changes.spec("lead_to_sql")[2] == "Lead to SQL conversion"

@@ -16,6 +16,7 @@ success is known as early as the data allows.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import pandas as pd
@@ -69,12 +70,27 @@ def stage_records(stages: pd.DataFrame) -> dict[str, StageRecord]:
     return {s: StageRecord(s, int(events.get(s, 0)), int((furthest >= i).sum())) for i, s in enumerate(FUNNEL)}
 
 
+_RECORDS: dict[int, dict[str, StageRecord]] = {}
+
+
+def _records_of(tables) -> dict[str, StageRecord]:
+    """:func:`stage_records` of the tables' stage history, memoised per tables object ({} without a history).
+
+    A review asks for it many times; tables are not modified after loading.
+    """
+    if tables.stages is None:
+        return {}
+    key = id(tables)
+    if key not in _RECORDS:
+        _RECORDS[key] = stage_records(tables.stages)
+        weakref.finalize(tables, _RECORDS.pop, key, None)
+    return _RECORDS[key]
+
+
 def recorded_stages(tables) -> tuple[str, ...]:
     """The funnel stages the data records, in funnel order (see the module docstring); ``lead`` always."""
-    if tables.stages is None:
-        return ("lead",)
-    records = stage_records(tables.stages)
-    return tuple(s for s in FUNNEL if records[s].recorded)
+    records = _records_of(tables)
+    return tuple(s for s in FUNNEL if s == "lead" or (s in records and records[s].recorded))
 
 
 @dataclass(frozen=True)
@@ -94,7 +110,7 @@ def outcome_setting(tables, override: str | None = None) -> OutcomeSetting:
 
     The default is the first of sql, opportunity and won that :func:`recorded_stages` finds.
     """
-    records = stage_records(tables.stages) if tables.stages is not None else {}
+    records = _records_of(tables)
 
     def evidence(stage):
         r = records.get(stage)
@@ -123,7 +139,11 @@ def outcome_setting(tables, override: str | None = None) -> OutcomeSetting:
 
 
 def decision_time(leads: pd.DataFrame, firsts: pd.DataFrame) -> pd.Series:
-    """When a lead is judged: its first MQL, or ``MARKETING_WINDOW_DAYS`` after creation if never MQL'd."""
+    """When a lead is judged: when it passed MQL, or ``MARKETING_WINDOW_DAYS`` after creation if it never did.
+
+    With ``firsts`` under :func:`passed` (as :func:`lead_facts` gives them), a lead handed straight to a later
+    stage is judged then, so nothing after its success is counted as a feature.
+    """
     mql = firsts["mql"].reindex(leads["lead_id"]).set_axis(leads.index)
     return mql.fillna(leads["created_at"] + pd.Timedelta(days=MARKETING_WINDOW_DAYS))
 

@@ -76,7 +76,10 @@ CANNOT_CARRY = (
     "not in the export (the last one survives only as the current Lead Status, which has no date)",
     "HubSpot's contact, company and deal exports hold no activities (visits, downloads, webinars, e-mails, calls, "
     "meetings): the activities table is not built, so what is computed from activities is skipped",
+    "HubSpot's CRM exports hold no content inventory: the content audit needs a content table of your own",
     "HubSpot writes times to the minute: seconds are not in the export",
+    "Lifecycle Stage and Lead Status are the contact's state when exported (not when it was created): kept as "
+    "lifecycle_stage and lead_status, declared recorded after contact in workspace.yaml",
 )
 
 
@@ -100,6 +103,11 @@ class Settings(_Strict):
 def load_settings(path: str | Path | None) -> Settings:
     """The settings file, or the defaults."""
     return Settings() if path is None else load_model(Settings, Path(path))
+
+
+#: a property holding the record's state at export time (set after contact: never a buyer attribute or a feature)
+NOW = {"optional": True, "recorded": "after_contact",
+       "why": "HubSpot's current value at export time, set after the first contact"}
 
 
 def _col(name: str, **kw) -> ColumnMap:
@@ -131,7 +139,7 @@ def mapping_for(settings: Settings, files: dict[str, str]) -> Mapping:
             "account_id": "Record ID", "name": _col("Name", optional=True), "industry": _col("Industry", optional=True),
             "employees": _col("Number of Employees", optional=True), "annual_revenue": _col("Annual Revenue", optional=True),
             "country": _col("Country/Region", optional=True), "created_at": _col("Create Date", optional=True),
-            "lifecycle_stage": _col("Lifecycle Stage", optional=True)}, settings.company_properties)})
+            "lifecycle_stage": _col("Lifecycle Stage", **NOW)}, settings.company_properties)})
     if "contacts" in files:
         source = ColumnMap.model_validate({"from": settings.source_property, "values": settings.source_values,
                                            "default": "unknown", "why": f"no {settings.source_property}"})
@@ -142,8 +150,8 @@ def mapping_for(settings: Settings, files: dict[str, str]) -> Mapping:
             "account_id": _col("Associated Company ID", transform="first", optional=True),
             "job_title": _col("Job Title", optional=True), "industry": _col("Industry", optional=True),
             "employees": _col("Number of Employees", optional=True), "country": _col("Country/Region", optional=True),
-            "owner": _col("Contact owner", optional=True), "lifecycle_stage": _col("Lifecycle Stage", optional=True),
-            "lead_status": _col("Lead Status", optional=True)}, settings.contact_properties)})
+            "owner": _col("Contact owner", optional=True), "lifecycle_stage": _col("Lifecycle Stage", **NOW),
+            "lead_status": _col("Lead Status", **NOW)}, settings.contact_properties)})
         tables["stages"] = TableMap.model_validate({"from": "contacts", "columns": {"lead_id": "Record ID"}, "events": [
             StageEvent(stage=stage, at=column, team=team, optional=True) for column, stage, team in BECAME]})
         if "deals" in files and settings.lost_stages:  # HubSpot has no lifecycle stage for a lost deal's lead

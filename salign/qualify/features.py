@@ -130,7 +130,8 @@ def _type(name: str, col: pd.Series):
         return None, None, "the same value for every lead"
     share = IDENTIFIER_SHARE if kind == CATEGORICAL else 1.0  # a count or size may be nearly unique; an id is unique
     if distinct > IDENTIFIER_MIN_DISTINCT and distinct >= share * n and (kind == CATEGORICAL or _whole(values)):
-        return None, None, "an identifier (a distinct value for almost every lead)"
+        return None, None, (f"an identifier (a distinct value for almost every lead: {fmt.count(distinct)} values "
+                            f"for {fmt.count(n)} leads)")
     if name in REFERENCES:
         return None, None, (f"a link to the {REFERENCES[name]} table ({fmt.count(distinct)} different {REFERENCES[name]} "
                             f"for the {fmt.count(n)} leads that name one): which record a lead belongs to, not an "

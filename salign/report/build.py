@@ -71,8 +71,7 @@ def build(staging: Path, tables, period, notebooks: list[str], out: Path | None 
         problems += leaks
         problems += check_page(f"{name}.html", text, matcher, scan_text=not leaks)
     overview = page(f"Alignment overview {period}", overview_body(metrics, notebooks, ledes), period, tables,
-                    [dict(i, current=i["href"] == "index.html") for i in nav]
-                    + [{"href": "../index.html", "label": "All periods"}])
+                    [dict(i, current=i["href"] == "index.html") for i in nav])
     problems += check_page("index.html", overview, matcher)
     problems += metrics_leaks(metrics, matcher)
     problems += artifact_leaks(staging, matcher)

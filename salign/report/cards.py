@@ -16,6 +16,8 @@ from salign.report.html import macro
 from salign.report.pages import title
 
 ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
+#: what a significant change means for the reader, said in words beside the colour
+VERDICTS = {"good": "Better", "bad": "Worse"}
 ACRONYMS = {"sla", "slas", "mql", "mqls", "sal", "sals", "sql", "sqls", "auc", "kpi", "roi", "ci", "crm", "p90"}
 
 
@@ -34,6 +36,14 @@ class Card(NamedTuple):
     def symbol(self) -> str:
         """The arrow as drawn (``▲``, ``▼``, ``▶``); empty without a comparison."""
         return ARROWS.get(self.arrow, "")
+
+    @property
+    def verdict(self) -> str:
+        """The tone in words (colour is not the only sign): ``▲ Better``, ``▼ Worse``, ``No significant change``;
+        empty without a comparison."""
+        if self.tone in VERDICTS:
+            return f"{self.symbol} {VERDICTS[self.tone]}"
+        return "No significant change" if self.tone == "neutral" else ""
 
 
 def is_rate(v) -> bool:

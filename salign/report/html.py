@@ -8,6 +8,7 @@ that are still numbers are formatted with :mod:`salign.core.fmt`. :func:`fragmen
 from __future__ import annotations
 
 import html
+import re
 
 import jinja2
 import pandas as pd
@@ -18,6 +19,10 @@ from salign.core import fmt, paths
 
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(paths.TEMPLATES_DIR), autoescape=True,
                          trim_blocks=True, lstrip_blocks=True)
+
+
+#: the blank corner (or spacer) cells pandas writes as header cells; a header cell names a column, so these are data cells
+_EMPTY_HEADER = re.compile(r"<th>\s*</th>")
 
 
 def fragment(template: str, **values) -> Markup:
@@ -51,7 +56,8 @@ def _cells(frame: pd.DataFrame) -> pd.DataFrame:
 def table_html(table: Table) -> str:
     """The escaped ``<table>`` of a :class:`Table` (caption and row limit are the template's)."""
     shown = _cells(table.frame.head(table.max_rows))
-    return shown.to_html(index=table.index, escape=True, border=0, classes="salign-table", na_rep=fmt.MISSING)
+    markup = shown.to_html(index=table.index, escape=True, border=0, classes="salign-table", na_rep=fmt.MISSING)
+    return _EMPTY_HEADER.sub("<td></td>", markup)
 
 
 def _block(b) -> dict:

@@ -99,4 +99,4 @@ def index_body(periods: dict[str, dict]) -> Markup:
 def index_page(out: Path, tables, pending: dict | None = None) -> str:
     """The HTML of ``<out>/index.html``: every published period (plus ``pending`` ones about to be)."""
     return page("Sales and marketing alignment reports", index_body(_periods(out, pending)), "all periods", tables,
-                [], dated=False)
+                [], dated=False, home=True)

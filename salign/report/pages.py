@@ -31,6 +31,12 @@ HIDDEN_TAGS = {"parameters", "injected-parameters"}
 #: output kinds a shared page shows; a bare text/plain result is a Python repr and is left out
 SHOWN_MIME = ("text/html", "image/png", "image/jpeg", "image/svg+xml", "text/markdown")
 ALT_PLACEHOLDER = "Figure"
+#: the alt text of an image that has no description of its own
+UNDESCRIBED = "A chart illustrating the section “{section}” (no description was given)"
+#: how a table's sideways-scrolling box starts (salign/report/templates/result.html.j2 draws the same)
+SCROLL_BOX = "<div class='table-scroll'"
+#: the page that lists every period, from a period's page (its folder is beside the others)
+ALL_PERIODS = "../index.html"
 
 
 def title(name: str) -> str:
@@ -49,6 +55,8 @@ def _element(tag: str) -> re.Pattern:
 _HEADING = _element("h[1-6]")
 _PARAGRAPH = _element("p")
 _ID = re.compile(r"""\bid=(?:"([^"]+)"|'([^']+)')""")
+_BOXED = re.compile(r"""<div\b[^>]*\bclass=["']table-scroll["'][^>]*>\s*\Z""")
+_ANCHOR_LINK = re.compile(r"<a\s+class=\"anchor-link\"[^>]*>.*?</a>", flags=re.S)
 
 
 def shareable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -89,7 +97,7 @@ def notebook_body(nb: nbformat.NotebookNode) -> tuple[str, str, str]:
         heading = head.lstrip("#").strip()
         lede = _export(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(rest, id=f"{first.get('id', 'lede')}-lede")])) if rest.strip() else ""
         nb = nbformat.from_dict(dict(nb, cells=nb.cells[1:]))
-    return heading, lede, _alt_texts(_without_repeated_titles(_export(nb)))
+    return heading, lede, _alt_texts(outline(_without_repeated_titles(_without_anchor_links(_export(nb)))))
 
 
 def _export(nb: nbformat.NotebookNode) -> str:
@@ -119,17 +127,55 @@ def _without_repeated_titles(body: str) -> str:
     return "".join(out) + body[pos:]
 
 
+def _without_anchor_links(body: str) -> str:
+    """Drop the exporter's empty ``¶`` links after each heading (links without a name; the contents link instead)."""
+    return _ANCHOR_LINK.sub("", body)
+
+
+def outline(body: str, top: int = 1) -> str:
+    """Headings renumbered so that none skips a level (h2 then h4 becomes h2 then h3), under a page's ``h<top>``.
+
+    Each heading keeps its place in the outline: one deeper than the nearest heading above it of a higher
+    level as written, the same as its siblings. Ids, attributes and text are kept.
+    """
+    stack = [(top, top)]  # (level as written, level shown) of the open sections
+
+    def renumber(m):
+        written = int(m.group(1)[1])
+        while len(stack) > 1 and stack[-1][0] >= written:
+            stack.pop()
+        shown = min(written, stack[-1][1] + 1)
+        stack.append((written, shown))
+        return f"<h{shown}{m.group(2)}>{m.group(3)}</h{shown}>"
+
+    return _HEADING.sub(renumber, body)
+
+
 def _alt_texts(body: str) -> str:
-    """Name each image's section in its alt text (``Figure: <the h2-h4 heading above it>``)."""
+    """An alt text for an image that came without one (the figure formatter gives every figure its description).
+
+    The fallback says it is a chart and names the section it illustrates (the heading above it).
+    """
     section = [""]
 
     def swap(m):
         if m.group(1) is not None:
             section[0] = _text(m.group(2))
             return m.group(0)
-        return f'<img alt="{escape("Figure: " + section[0] if section[0] else "Figure")}"'
+        return f'<img alt="{escape(UNDESCRIBED.format(section=section[0]) if section[0] else "A chart (undescribed)")}"'
 
-    return re.sub(rf"(<h[2-4]\b[^>]*>)(.*?)</h[2-4]>|<img\s+alt=\"{ALT_PLACEHOLDER}\"", swap, body, flags=re.S)
+    return re.sub(rf"(<h[2-6]\b[^>]*>)(.*?)</h[2-6]>|<img\s+alt=\"{ALT_PLACEHOLDER}\"", swap, body, flags=re.S)
+
+
+def _scrolling_tables(body: str) -> str:
+    """Every table in a box that scrolls sideways on a narrow screen (the result template already boxes its own)."""
+    out, pos = [], 0
+    for m in _element("table").finditer(body):
+        if _BOXED.search(body, max(0, m.start() - 500), m.start()):  # boxed already (attributes in any order)
+            continue
+        out += [body[pos:m.start()], SCROLL_BOX + ' role="region" tabindex="0" aria-label="Table">', m.group(0), "</div>"]
+        pos = m.end()
+    return "".join(out) + body[pos:]
 
 
 def _toc(body: str) -> list[dict]:
@@ -149,7 +195,7 @@ def summary(lede: str) -> str:
 
 
 def page(title: str, body: str, period, tables, nav: list[dict], heading: str = "", kpis: str = "",
-         lede: str = "", dated: bool = True) -> str:
+         lede: str = "", dated: bool = True, home: bool = False) -> str:
     """A complete, self-contained page: inline CSS, embedded images, no scripts.
 
     ``title`` names the page in the navigation and the browser tab, ``heading``
@@ -157,11 +203,17 @@ def page(title: str, body: str, period, tables, nav: list[dict], heading: str = 
     ``kpis`` the headline cards shown before the body (all three HTML).
     ``dated=False`` leaves out the data's last day (the index spans periods). A workspace written by an import
     adds, under the page's meta line, how many rows the import set aside and why.
+
+    Every page links to the index of all periods (``home``: it is that index) and says which report it
+    belongs to, so that a page or a period's folder forwarded on its own still tells where it comes from.
+    Its headings never skip a level and every table scrolls sideways inside its own box on a narrow screen.
     """
     css = (paths.TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
+    body = _scrolling_tables(outline(body, top=1))
     toc = ([{"id": "headline", "text": "Headline figures"}] if kpis else []) + _toc(body)
     return ENV.get_template("page.html.j2").render(
         title=title, heading=heading or title, body=Markup(body), css=Markup(css), kpis=Markup(kpis), lede=Markup(lede),
         period=str(period), fingerprint=tables.fingerprint, workspace_name=tables.config.name,
         as_of=f"{tables.as_of:%Y-%m-%d}" if dated else "", toc=toc, nav=nav, version=__version__,
-        set_aside=set_aside_line(getattr(tables, "folder", None)))
+        set_aside=set_aside_line(getattr(tables, "folder", None)), home=home,
+        all_periods="index.html" if home else ALL_PERIODS)

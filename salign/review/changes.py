@@ -68,7 +68,8 @@ def spec(name: str) -> tuple[str, bool, str]:
         return FIGURES[name]
     src, _, dst = name.partition("_to_")
     if dst in funnel.STAGE_LABELS and src in funnel.STAGE_LABELS:
-        return ("rate", True, f"{funnel.stage_label(src)} to {funnel.stage_label(dst)} conversion")
+        label = f"{funnel.stage_label(src)} to {funnel.stage_label(dst)} conversion"
+        return ("rate", True, label[:1].upper() + label[1:])
     raise KeyError(name)
 
 
@@ -364,7 +365,7 @@ class GroupChanges(Result):
     conversion: str = "MQL to SQL"
 
     def __post_init__(self):
-        self.title = self.title or f"{self.conversion} conversion by {self.dimension}: what changed"
+        self.title = self.title or f"{self.conversion[:1].upper()}{self.conversion[1:]} conversion by {self.dimension}: what changed"
 
     @property
     def fell(self) -> pd.DataFrame:

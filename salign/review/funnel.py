@@ -132,8 +132,9 @@ def stage_label(stage: str) -> str:
 def qualified_stage(tables) -> str:
     """The stage the review's MQL conversion counts reaching: the workspace's outcome (``outcome:`` in
     workspace.yaml, else the first of sql, opportunity, won the data records; see
-    :func:`salign.common.facts.outcome_setting`), else the furthest stage the data records."""
-    return facts.outcome_setting(tables).stage or facts.recorded_stages(tables)[-1]
+    :func:`salign.common.facts.outcome_setting`); ``sql`` when there is none (no stage history, or one that
+    records none of them)."""
+    return (facts.outcome_setting(tables).stage if tables.stages is not None else None) or "sql"
 
 
 def handed_stage(tables) -> str:
@@ -144,7 +145,7 @@ def handed_stage(tables) -> str:
 def conversion_key(tables) -> tuple[str, str, str, str]:
     """The review's key conversion: (from stage, to stage, metric name, label), e.g.
     ``("mql", "sql", "mql_to_sql", "MQL to SQL")`` on data that records SQLs."""
-    src, dst = handed_stage(tables), qualified_stage(tables)
+    src, dst = (handed_stage(tables) if tables.stages is not None else "mql"), qualified_stage(tables)
     return src, dst, f"{src}_to_{dst}", f"{stage_label(src)} to {stage_label(dst)}"
 
 

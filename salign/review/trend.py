@@ -51,7 +51,8 @@ class Trend(Result):
 
     def label(self, figure: str) -> str:
         """A figure's label, the key conversion named after the stages the data records."""
-        return (f"{self.conversion} within the window (mature cohorts)" if figure == "mql_to_sql"
+        return (f"{self.conversion[:1].upper()}{self.conversion[1:]} within the window (mature cohorts)"
+                if figure == "mql_to_sql"
                 else SERIES[figure][1])
 
     def metrics(self) -> dict:

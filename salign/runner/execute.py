@@ -26,7 +26,7 @@ from salign.runner import publish
 from salign.runner.kernels import Kernels
 from salign.runner.lineage import lineage
 from salign.runner.lock import LockHeld, RunLock
-from salign.workspace.load import load_workspace
+from salign.workspace import snapshot
 
 #: notebook -> the notebooks whose outputs it reads; independent ones run two at a time.
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -145,9 +145,11 @@ def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest
         with contextlib.ExitStack() as held:
             # under cron the reports folder exists: refuse a concurrent run before loading anything
             lock = held.enter_context(_locked(out, period, progress)) if out.is_dir() else None
-            tables = load_workspace(workspace)
+            loaded = snapshot.load(workspace)  # validated once here; the kernels open its snapshot
+            tables = loaded.tables
             quarter = shown = periods.resolve(period, tables)
-            values = {"workspace": str(tables.folder), "period": str(quarter), "output_dir": str(out / str(quarter))}
+            values = {"workspace": str(tables.folder), "period": str(quarter), "output_dir": str(out / str(quarter)),
+                      "snapshot": ""}
             for name in notebooks:
                 check_parameters(name, values, notebooks_dir)
             out.mkdir(parents=True, exist_ok=True)  # only now: bad input writes nothing
@@ -155,7 +157,9 @@ def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest
             lock.describe(period=str(quarter))
             for note in publish.recover(out):
                 progress(note)
-            return _run(tables, quarter, out, list(notebooks), jobs, cell_timeout, deadline, timeout, progress,
+            for left in out.glob(".snapshot-*"):  # a run-private snapshot of a run that was killed
+                shutil.rmtree(left, ignore_errors=True)
+            return _run(loaded, quarter, out, list(notebooks), jobs, cell_timeout, deadline, timeout, progress,
                         notebooks_dir, values, started)
     except OSError as exc:
         if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT):
@@ -180,17 +184,39 @@ def _locked(out: Path, period, progress):
         lock.__exit__(None, None, None)
 
 
-def _run(tables, quarter, out: Path, notebooks: list[str], jobs: int, cell_timeout: float, deadline, timeout,
-         progress, notebooks_dir: Path, values: dict, started: str) -> Path:
+def _snapshot_for_kernels(loaded: snapshot.Loaded, out: Path, progress) -> tuple[Path | None, Path | None]:
+    """The snapshot the kernels open, and the run-private folder to remove afterwards (or ``None``).
+
+    Tables from files are in the cache already (:func:`salign.workspace.snapshot.load`); tables read from a
+    database, or when the cache cannot be written, get a snapshot in ``<out>/.snapshot-*`` for this run only.
+    Without one (values Parquet would not give back exactly) each kernel loads the workspace itself.
+    """
+    if loaded.path is not None:
+        progress(f"tables {'from the snapshot' if loaded.hit else 'validated; snapshot written to'} {loaded.path}")
+        return loaded.path, None
+    private = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=out))
+    try:
+        return snapshot.write(loaded, private, keep=1), private
+    except (OSError, snapshot.Unsupported) as exc:
+        shutil.rmtree(private, ignore_errors=True)
+        progress(f"no snapshot of the tables ({exc}); each notebook loads the workspace itself")
+        return None, None
+
+
+def _run(loaded: snapshot.Loaded, quarter, out: Path, notebooks: list[str], jobs: int, cell_timeout: float, deadline,
+         timeout, progress, notebooks_dir: Path, values: dict, started: str) -> Path:
+    tables = loaded.tables
+    private = None
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{quarter}-", dir=out))
     staging.chmod(0o755)  # mkdtemp makes it private; a published report is readable like its siblings
     (staging / "notebooks").mkdir()
-    values = values | {"output_dir": str(staging)}
     progress(f"salign review {quarter} of {tables.config.name} ({tables.fingerprint})")
     durations: dict[str, float] = {}
     kernels, published = Kernels(), None
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
+        snap, private = _snapshot_for_kernels(loaded, out, progress)
+        values = values | {"output_dir": str(staging), "snapshot": str(snap or "")}
         for wave in waves(notebooks):
             futures = {pool.submit(execute, n, values, staging, cell_timeout, kernels, notebooks_dir, progress): n
                        for n in wave}
@@ -212,7 +238,8 @@ def _run(tables, quarter, out: Path, notebooks: list[str], jobs: int, cell_timeo
             metrics = build(staging, tables, quarter, notebooks, out=out)
             finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             (staging / "lineage.json").write_text(json.dumps(
-                lineage(tables, quarter, values | {"output_dir": f"{out}/{quarter}"}, started, finished_at, durations),
+                lineage(tables, quarter, {k: v for k, v in values.items() if k != "snapshot"}
+                        | {"output_dir": f"{out}/{quarter}"}, started, finished_at, durations, snapshot=loaded.key),
                 indent=1, sort_keys=True) + "\n", encoding="utf-8")
         executed = Path(tempfile.mkdtemp(prefix=f".notebooks-{quarter}-", dir=out))
         os.replace(staging / "notebooks", executed / "notebooks")  # not in the folder people forward
@@ -236,6 +263,8 @@ def _run(tables, quarter, out: Path, notebooks: list[str], jobs: int, cell_timeo
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(staging, ignore_errors=True)
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
 
 
 @contextlib.contextmanager

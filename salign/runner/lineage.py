@@ -35,10 +35,13 @@ def git_revision() -> str:
         return "unknown"
 
 
-def lineage(tables, period, parameters: dict, started: str, finished: str, durations: dict) -> dict:
+def lineage(tables, period, parameters: dict, started: str, finished: str, durations: dict,
+            snapshot: str = "") -> dict:
+    """What ``lineage.json`` says; ``snapshot`` is the key of the typed snapshot the notebooks read the tables from
+    (:mod:`salign.workspace.snapshot`: a digest of the table files, workspace.yaml and the reading code)."""
     return {
         "workspace": {"name": tables.config.name, "path": str(tables.folder), "fingerprint": tables.fingerprint,
-                      "as_of": tables.as_of.isoformat()},
+                      "as_of": tables.as_of.isoformat(), "snapshot": snapshot},
         "period": str(period), "parameters": parameters, "versions": versions(), "git_revision": git_revision(),
         "started": started, "finished": finished, "notebook_seconds": durations,
     }

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from IPython import get_ipython
-from IPython.core.pylabtools import print_figure
+from IPython.core.pylabtools import retina_figure
 from matplotlib.figure import Figure
 
 from salign.common import periods
@@ -14,7 +14,7 @@ from salign.common.result import Result, Skipped
 from salign.core import paths
 from salign.report.html import result_html
 from salign.runner import params as params_mod
-from salign.workspace.load import load_workspace
+from salign.workspace import snapshot
 from salign.workspace.tables import MissingData, Tables
 
 
@@ -79,11 +79,21 @@ def start(name: str, **values) -> Context:
     """
     p = params_mod.validate(name, **values)
     _show_results()
-    tables = load_workspace(p.workspace)
+    tables = load_tables(p.workspace, p.snapshot)
     period = periods.resolve(p.period, tables)
     out = paths.resolve(p.output_dir) if p.output_dir else paths.PROJECT_ROOT / "build" / "lab"
     out.mkdir(parents=True, exist_ok=True)
     return Context(name, p, tables, period, out)
+
+
+def load_tables(workspace: str, snapshot_path: str = "") -> Tables:
+    """The validated tables of ``workspace``: from ``snapshot_path`` (the snapshot ``salign review`` wrote for its
+    kernels), else from the cache's snapshot of these inputs (built when missing: the analyst's loop of editing
+    definitions and rerunning a notebook reads the CSVs once). A snapshot the cache dropped meanwhile is rebuilt.
+    """
+    if snapshot_path and Path(snapshot_path).is_dir():
+        return snapshot.open_snapshot(snapshot_path, workspace)
+    return snapshot.load(workspace).tables
 
 
 def _show_results() -> None:
@@ -99,6 +109,31 @@ def _show_results() -> None:
 
 
 def _png(fig: Figure):
-    """A figure as PNG, with its label (the result's description of it) as the image's alternative text."""
-    data = print_figure(fig, fmt="png", base64=True)
-    return (data, {"alt": fig.get_label()}) if fig.get_label() else data
+    """A figure as a PNG at twice its dpi, shown at its own size (sharp on screens of high density and in print),
+    with its label (the result's description of it) as the image's alternative text, or else what it plots."""
+    shown = retina_figure(fig, base64=True)
+    if shown is None:  # an empty figure shows nothing
+        return None
+    data, size = shown
+    return data, dict(size, alt=fig.get_label() or described(fig))
+
+
+def described(fig: Figure) -> str:
+    """What a figure without a description plots, in words, from its titles and axes.
+
+    E.g. ``Chart with 2 panels: "Win rate" (bars of win rate by product); "Cycle" (lines of share open by days)``.
+    """
+    panels = []
+    for ax in fig.get_axes():
+        marks = [kind for kind, shown in (("lines", ax.get_lines()), ("bars", ax.patches),
+                                          ("points or areas", ax.collections), ("images", ax.images)) if shown]
+        y, x = ax.get_ylabel().strip(), ax.get_xlabel().strip()
+        said = " and ".join(marks) or "a plot"
+        said += (f" of {y}" if y else "") + (f" by {x}" if x else "")
+        title = ax.get_title().strip()
+        panels.append(f'"{title}" ({said})' if title else said)
+    whole = fig.get_suptitle().strip() if hasattr(fig, "get_suptitle") else ""
+    head = f'Chart "{whole}"' if whole else "Chart"
+    if not panels:
+        return f"{head} (no axes)"
+    return f"{head}: {panels[0]}" if len(panels) == 1 else f"{head} with {len(panels)} panels: " + "; ".join(panels)

@@ -23,6 +23,8 @@ class CommonParams(BaseModel):
     period: str = Field(default="latest", min_length=1, description="fiscal quarter such as 2026Q3, or latest "
                                                                     "(the latest complete quarter in the data)")
     output_dir: str = Field(default="", description="where metrics and artifacts are written, empty for build/lab")
+    snapshot: str = Field(default="", description="the validated tables salign review wrote for this run, empty "
+                                                  "reuses the cached snapshot or builds it")
 
 
 class PersonasParams(CommonParams):

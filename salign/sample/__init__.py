@@ -3,8 +3,15 @@
 ``generate(out_dir, n_leads=20000, seed=7)`` writes a complete workspace -- the six
 canonical tables, ``workspace.yaml`` and ``definitions/`` -- plus ``truth.json`` and
 ``truth_leads.csv`` saying what was planted, so every analysis can be tested against
-a known answer.  The same ``(n_leads, seed)`` gives byte-identical files; the
-20,000-lead default is ``data/sample``.  Data span 2024Q4..2026Q3 (calendar quarters
+a known answer.  The same ``(n_leads, seed, events_per_lead)`` gives byte-identical
+files; the 20,000-lead default is ``data/sample``.
+
+The sample has about 4 events (stage events plus activities) per lead.
+``events_per_lead=K`` (at least :data:`MIN_EVENTS_PER_LEAD`) asks for K per lead on
+average, for data at scale (``salign sample --leads 1000000 --events-per-lead 10``):
+the funnel, the stage events and every planted effect stay exactly as they are, and
+engagement activities after each lead's qualification window make up the rest (see
+:mod:`salign.sample.activities`); truth.json measures the content usage on them too.  Data span 2024Q4..2026Q3 (calendar quarters
 in Europe/Berlin); as_of is 2026-10-01; nothing happens at or after it.
 
 ``truth_leads.csv``: ``lead_id``, ``p_sql`` (true probability of an sql stage within
@@ -81,6 +88,8 @@ Other:
 """
 
 import json
+import math
+import numbers
 import pathlib
 
 import numpy as np
@@ -94,15 +103,40 @@ from .conversion import sql_probability
 from .definitions import PERSONAS, QUALIFICATION, definition_files
 from .funnel import make_paths
 from .leads import make_leads
-from .matching import rule_mask
+from .matching import RuleFrame, rule_mask
 from .opportunities import make_opportunities
 from .stages import make_stages
 from .truth import make_truth
 
-__all__ = ["generate"]
+__all__ = ["MIN_EVENTS_PER_LEAD", "events_per_lead_problem", "generate"]
+
+#: Smallest ``events_per_lead``: the funnel's stage events and the planted marketing and sales
+#: touches already make about 4 per lead (omit ``events_per_lead`` for the sample as it is).
+MIN_EVENTS_PER_LEAD = 4.5
 
 
-def generate(out_dir, n_leads=20000, seed=7):
+def events_per_lead_problem(value):
+    """Why ``value`` cannot be the mean number of events per lead (None when it can).
+
+    Parameters
+    ----------
+    value : float
+        Requested mean of stage events plus activities per lead.
+
+    Returns
+    -------
+    str or None
+        A sentence naming the value and what is allowed.
+    """
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value >= MIN_EVENTS_PER_LEAD):
+        shown = f"{value:g}" if isinstance(value, numbers.Real) and not isinstance(value, bool) else repr(value)
+        return (f"--events-per-lead {shown} is not allowed: give a number of at least {MIN_EVENTS_PER_LEAD:g} "
+                f"(the funnel's stage events and the planted touches already make about 4 per lead; "
+                f"leave it out for the sample as it is)")
+    return None
+
+
+def generate(out_dir, n_leads=20000, seed=7, events_per_lead=None):
     """Write a synthetic sample workspace.
 
     Parameters
@@ -113,12 +147,17 @@ def generate(out_dir, n_leads=20000, seed=7):
         Number of leads; accounts, activities and the marketing volume commitment scale with it.
     seed : int, default 7
         Seed of ``numpy.random.default_rng``; the same ``(n_leads, seed)`` gives byte-identical files.
+    events_per_lead : float, optional
+        Mean number of stage events plus activities per lead (at least :data:`MIN_EVENTS_PER_LEAD`);
+        None (the default) writes the sample as it is, about 4 per lead.
 
     Returns
     -------
     pathlib.Path
         The workspace folder.
     """
+    if events_per_lead is not None and (problem := events_per_lead_problem(events_per_lead)):
+        raise ValueError(problem)
     out = pathlib.Path(out_dir)
     (out / "definitions").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -135,7 +174,9 @@ def generate(out_dir, n_leads=20000, seed=7):
     opportunities = make_opportunities(rng, leads, paths, accounts, first_source)
     settle_accounts(rng, accounts, first_at, opportunities)
     stages = make_stages(leads, paths, opportunities)
-    activities = make_activities(rng, leads, counts, paths, opportunities, content)
+    wanted = 0 if events_per_lead is None else round(events_per_lead * n_leads) - len(stages)
+    activities = make_activities(rng, leads, counts, paths, opportunities, content, n_total=wanted,
+                                 extra_rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,))))
     persona = assign_personas(leads, PERSONAS["marketing"])
 
     lead_ids = leads["lead_id"].to_numpy()
@@ -225,6 +266,7 @@ def assign_personas(frame, personas):
         Object array of persona ids, None where no rule matched.
     """
     chosen = np.full(len(frame), None, dtype=object)
+    rules = RuleFrame(frame)
     for persona in reversed(personas):
-        chosen[rule_mask(persona["rule"], frame)] = persona["id"]
+        chosen[rules.mask(persona["rule"])] = persona["id"]
     return chosen

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import world
-from .clock import AS_OF, DAY, before_as_of
+from .clock import AS_OF, DAY, START, before_as_of
 from .content import TOUCH_TYPES, pick_content
 from .sampling import between
 
@@ -32,7 +32,7 @@ ENGAGEMENT_MIX = {"email_open": 0.45, "web_visit": 0.30, "email_click": 0.15, "c
 _ENGAGEMENT_KINDS = np.array([KINDS.index(k) for k in ENGAGEMENT_MIX])
 
 
-def make_activities(rng, leads, counts, paths, opportunities, content, n_extra=0, extra_rng=None):
+def make_activities(rng, leads, counts, paths, opportunities, content, n_total=0, extra_rng=None):
     """Collect every activity.
 
     Parameters
@@ -49,10 +49,11 @@ def make_activities(rng, leads, counts, paths, opportunities, content, n_extra=0
         Output of :func:`salign.sample.opportunities.make_opportunities`.
     content : pandas.DataFrame
         Output of :func:`salign.sample.content.make_content`.
-    n_extra : int, default 0
-        Engagement activities to add after the qualification windows (see the module docstring).
+    n_total : int, default 0
+        Activities wanted; when the funnel makes fewer, engagement after the qualification
+        windows makes up the rest (see the module docstring).
     extra_rng : numpy.random.Generator, optional
-        Source of randomness of those (required when ``n_extra`` > 0).
+        Source of randomness of that engagement (required when it is added).
 
     Returns
     -------
@@ -86,13 +87,10 @@ def make_activities(rng, leads, counts, paths, opportunities, content, n_extra=0
     used = _content(rng, at, kind, content)
     actors = pd.Categorical(actor)
     actor = actors.codes
-    if n_extra > 0:
-        more = _engagement(extra_rng, n_extra, counts, paths["window_end"].to_numpy())
-        used = np.concatenate([used, _content(extra_rng, *more[1:], content)])
-        lead, at, kind = (np.concatenate(pair) for pair in zip((lead, at, kind), more))
-        actor = np.concatenate([actor, np.full(len(more[0]), -1, actor.dtype)])
-        order = _time_order(lead, at, kind)
-        lead, at, kind, used, actor = lead[order], at[order], kind[order], used[order], actor[order]
+    if n_total > len(lead):
+        more = _engagement(extra_rng, n_total - len(lead), counts, paths["window_end"].to_numpy())
+        lead, at, kind, used, actor = _merge((lead, at, kind, used, actor),
+                                             more + (_content(extra_rng, *more[1:], content), -1))
     return pd.DataFrame({
         "lead": lead, "at": at,
         "team": pd.Categorical.from_codes((kind >= len(world.MARKETING_TYPES)).astype(np.int8), ["marketing", "sales"]),
@@ -104,8 +102,9 @@ def make_activities(rng, leads, counts, paths, opportunities, content, n_extra=0
 def _engagement(rng, n, counts, window_end):
     """``n`` engagement touches ``(lead, at, type code)`` after the qualification windows, before as_of.
 
-    Each lead gets a share proportional to its remaining days times (1 + its touches in the
-    window); within that span the times lean towards its start (engagement fades).
+    Each lead gets a share proportional to its remaining time times (1 + its touches in the
+    window); within that span the times lean towards its start (engagement fades).  The
+    touches come in time order (then lead, then type), as the table's rows.
     """
     start = np.floor(window_end) + 1.0
     span = np.maximum(AS_OF - start, 0.0)
@@ -116,17 +115,39 @@ def _engagement(rng, n, counts, window_end):
     at = np.floor(start[lead] + span[lead] * rng.random(len(lead)) ** 2).astype(np.int64)
     mix = np.array(list(ENGAGEMENT_MIX.values()))
     kind = _ENGAGEMENT_KINDS[np.searchsorted(np.cumsum(mix) / mix.sum(), rng.random(len(lead)), side="right")]
-    return lead, at, kind
+    # sorting the packed keys themselves (not their order) is safe: rows with equal keys are equal
+    return _unpack(np.sort(_pack(lead, at, kind)))
 
 
-def _time_order(lead, at, kind):
-    """Stable order by time, then lead, then type (as :func:`numpy.lexsort` of the three), packed in one key."""
-    lead_bits, kind_bits = int(lead.max(initial=0)).bit_length(), int(kind.max(initial=0)).bit_length()
-    at_bits = int(at.max(initial=0) - at.min(initial=0)).bit_length()
-    if at_bits + lead_bits + kind_bits > 62:
-        return np.lexsort((kind, lead, at))
-    key = ((at - at.min(initial=0)) << (lead_bits + kind_bits)) | (lead << kind_bits) | kind
-    return np.argsort(key, kind="stable")
+#: Bits of the packed sort key (time since START, lead row, type code); leads beyond 2**29 would not fit.
+_KIND_BITS, _LEAD_BITS = 4, 29
+_AT_BITS = 63 - _KIND_BITS - _LEAD_BITS
+
+
+def _pack(lead, at, kind):
+    """One int64 per row that sorts as (time, lead, type)."""
+    seconds = at - int(START)
+    if len(lead) and (lead.max() >= 1 << _LEAD_BITS or seconds.min() < 0 or seconds.max() >= 1 << _AT_BITS):
+        raise ValueError("too many leads or a time outside the sample's span for the packed sort key")
+    return (seconds << (_LEAD_BITS + _KIND_BITS)) | (lead << _KIND_BITS) | kind
+
+
+def _unpack(key):
+    return key >> _KIND_BITS & ((1 << _LEAD_BITS) - 1), (key >> (_LEAD_BITS + _KIND_BITS)) + int(START), \
+        key & ((1 << _KIND_BITS) - 1)
+
+
+def _merge(rows, more):
+    """Merge two row sets ``(lead, at, kind, content, actor)``, each in time order, into one (``rows`` first on ties)."""
+    where = np.searchsorted(_pack(*rows[:3]), _pack(*more[:3]), side="right") + np.arange(len(more[0]))
+    extra = np.zeros(len(rows[0]) + len(more[0]), bool)
+    extra[where] = True
+    merged = []
+    for old, new in zip(rows, more):
+        column = np.empty(len(extra), np.asarray(old).dtype)
+        column[~extra], column[extra] = old, new
+        merged.append(column)
+    return tuple(merged)
 
 
 def _marketing(rng, t0, counts, paths):

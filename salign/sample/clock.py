@@ -100,11 +100,14 @@ def datetime_parts(t):
     tuple of Coded
         ``(date part such as "2025-03-04T", time part such as "13:22:10Z")``, code -1 where ``t`` is NaN.
     """
-    t = np.asarray(t, dtype=float)
-    known = ~np.isnan(t)
-    s = np.floor(np.where(known, t, START)).astype(np.int64)
-    return (Coded(np.where(known, s // 86400 - _FIRST_DAY, -1), _DATE_T_TEXT),
-            Coded(np.where(known, s % 86400, -1), _TIME_TEXT))
+    t = np.asarray(t)
+    known = None if t.dtype.kind in "iu" else ~np.isnan(t)  # whole seconds are never missing
+    s = t.astype(np.int64) if known is None else np.floor(np.where(known, t, START)).astype(np.int64)
+    day, second = np.divmod(s, 86400)
+    day -= _FIRST_DAY
+    if known is not None:
+        day[~known] = second[~known] = -1
+    return Coded(day, _DATE_T_TEXT), Coded(second, _TIME_TEXT)
 
 
 def date_text(t):

@@ -7,7 +7,7 @@ from . import world
 from .clock import AS_OF, AS_OF_DATE, DAY, QUARTERS, TIMEZONE, quarter_index
 from .content import GAPS, SHAREABLE_TYPES, STAGES
 from .definitions import PERSONA_IDS, QUALIFICATION
-from .matching import rule_mask
+from .matching import RuleFrame
 from .truth_customers import customer_frame, customer_truth, persona_truth
 from .truth_handoff import (
     lead_handoff,
@@ -95,9 +95,9 @@ def auc(score, outcome):
 
 def _qualification_truth(leads, features, paths, p_sql, sql_90d):
     recent = quarter_index(leads["t0"].to_numpy()) >= len(QUARTERS) - 2
-    rules = {}
+    rules, frame = {}, RuleFrame(features)
     for team, spec in QUALIFICATION.items():
-        flagged = rule_mask(spec["rule"], features)
+        flagged = frame.mask(spec["rule"])
         hits = int((flagged & sql_90d).sum())
         rules[team] = {"name": spec["name"], "weakness": spec["weakness"], "share_flagged": rounded(flagged.mean()),
                        "recall": rounded(hits / max(int(sql_90d.sum()), 1)),
@@ -137,7 +137,7 @@ def _content_truth(content, activities):
     gaps = [[p, s] for p in PERSONA_IDS for s in STAGES if (p, s) not in cells]
     if sorted(map(tuple, gaps)) != sorted(GAPS):
         raise RuntimeError(f"content gaps {gaps} differ from the planted {GAPS}")
-    used = activities[activities["content_id"].notna()]
+    used = activities.loc[activities["content_id"].notna(), ["content_id", "team"]].astype(object)
     usage = used.groupby(["content_id", "team"]).size().unstack(fill_value=0)
     usage = usage.reindex(columns=["marketing", "sales"], fill_value=0)
     one_team = usage[(usage > 0).sum(axis=1) == 1]

@@ -143,7 +143,8 @@ def write_csv(path, columns, free_text=()):
     """
     arrays = []
     for name, value in columns.items():
-        parts = [_arrow(part, name, name in free_text) for part in (value if isinstance(value, tuple) else (value,))]
+        pieces = value if isinstance(value, tuple) and not isinstance(value, Coded) else (value,)
+        parts = [_arrow(part, name, name in free_text) for part in pieces]
         if len(parts) > 1:  # printed side by side; an empty (null) piece makes the whole value empty
             parts = [pc.binary_join_element_wise(*(_decoded(part) for part in parts), "")]
         arrays.append(parts[0])

@@ -143,12 +143,28 @@ def fingerprint(folder: Path, files: list[Path], extra: bytes = b"") -> str:
     return h.hexdigest()[:16]
 
 
+def definition_files(folder: Path) -> list[Path]:
+    """The definitions files of the workspace in ``folder`` (part of its fingerprint), sorted."""
+    return sorted((folder / "definitions").glob("*.y*ml")) if (folder / "definitions").is_dir() else []
+
+
 def load_workspace(path: str | Path = paths.SAMPLE_WORKSPACE):
     """Load, type and validate a workspace folder (its tables in files or in a database).
 
     Every problem in ``workspace.yaml``, ``definitions/`` and the tables is
     collected before failing with a :class:`~salign.core.problems.WorkspaceError`.
     Tables the workspace does not have are recorded in ``Tables.missing``.
+    (:func:`salign.workspace.snapshot.load` does the same once and reuses a typed snapshot while the
+    inputs are unchanged.)
+    """
+    return read_workspace(path)[0]
+
+
+def read_workspace(path: str | Path) -> tuple[Tables, dict, dict, bytes]:
+    """:func:`load_workspace`, also returning what a snapshot keeps besides the tables: each table's line numbers
+    (its rows' lines in the file, or row numbers in a database result; warnings name them), where each
+    table was read (a file path, or the label of a database table or query) and the digest of the database
+    rows (empty without a database).
     """
     folder = paths.resolve(path)
     if not folder.is_dir():
@@ -160,7 +176,7 @@ def load_workspace(path: str | Path = paths.SAMPLE_WORKSPACE):
     definitions, def_problems = load_definitions(folder / "definitions")
     problems.extend(def_problems)
     frames, used = {}, [folder / "workspace.yaml"]
-    used += sorted((folder / "definitions").glob("*.y*ml")) if (folder / "definitions").is_dir() else []
+    used += definition_files(folder)
     sources, where, digest = config.sources(), {}, b""
     for name, src in sources.items():
         if src.file is None:
@@ -194,9 +210,21 @@ def load_workspace(path: str | Path = paths.SAMPLE_WORKSPACE):
         definitions=definitions,
         fingerprint=fingerprint(folder, used, digest),
         missing=missing,
-        **{n: f.reset_index(drop=True) for n, f in frames.items()},
+        **frames,
     )
-    declared = config.as_of is not None
+    lines = {n: f.index.to_numpy() for n, f in frames.items()}
+    tables.warnings = future_warnings(tables, frames, where)
+    for frame in frames.values():  # in place: a reset_index copy would double the memory the tables take
+        frame.index = pd.RangeIndex(len(frame))
+    return tables, lines, where, digest
+
+
+def future_warnings(tables: Tables, frames: dict, where: dict) -> list[Problem]:
+    """The warnings about rows dated at or after the cut-off: the declared ``as_of``, else now.
+
+    ``frames`` are the tables indexed by line number (the warnings name lines); ``where`` names each table's
+    file or label.
+    """
+    declared = tables.config.as_of is not None
     cutoff = tables.as_of if declared else pd.Timestamp.now(tz="UTC")
-    tables.warnings = future_problems(frames, where, cutoff.tz_convert(config.timezone), declared)
-    return tables
+    return future_problems(frames, where, cutoff.tz_convert(tables.config.timezone), declared)
