@@ -171,7 +171,7 @@ SHARED_REVIEW = {
     "tests/test_review_headline.py": "sample_reports",
     "tests/test_roundtrip_salesforce.py": "sample_reports",
     "tests/test_roundtrip_hubspot.py": "sample_reports",
-    "tests/test_browser.py": "tiny_reports",
+    "tests/test_browser.py": "sample_reports",
     "tests/test_faults.py": "tiny_reports",
     "tests/test_review.py": "tiny_reports",
 }

@@ -155,11 +155,11 @@ def test_stage_conversion_figure_on_x_education(real_data, tmp_path):
     raw = _rows(real_data / "x_education_leads" / "Leads.csv")
     converted = sum(r["Converted"] == "1" for r in raw)
     result = funnel.stage_conversion(tables, periods.Quarter.parse("2020Q1"))
-    # a converted lead passes every stage after lead (the funnel rule fills the skipped ones)
-    assert [(r.k, r.n) for r in result.table.itertuples()] == [(converted, len(raw))] + [(converted, converted)] * 4
+    # the mapping records lead, sql and won: the funnel shows those steps only (lead -> sql -> won)
+    assert [(r.k, r.n) for r in result.table.itertuples()] == [(converted, len(raw)), (converted, converted)]
     ax = result.figure().axes[0]
     heights = [bar.get_height() for bar in ax.patches]
-    assert heights == pytest.approx([converted / len(raw)] + [1.0] * 4)
+    assert heights == pytest.approx([converted / len(raw), 1.0])
     (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     segments = bars.lines[2][0].get_segments()  # one vertical line per bar: [(x, low), (x, high)]
     assert all(low <= height <= high for ((_, low), (_, high)), height in zip(segments, heights))

@@ -6,6 +6,8 @@ with plain pandas, never with salign's own functions.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -92,23 +94,25 @@ def test_outcome_on_leads_and_stages_only_is_won_and_counts_hand_computed(stages
 
 # --------------------------------------------------------------------------- the setting and its default
 
-def test_default_outcome_is_the_earliest_recorded_qualifying_stage(stages_only_tables):
+def test_default_outcome_is_the_furthest_recorded_qualifying_stage(stages_only_tables):
     setting = facts.outcome_setting(stages_only_tables)
     assert (setting.stage, setting.source) == ("won", "data")
     assert "581 leads have an event at won" in setting.reason  # 581 won leads in data/sample/stages.csv
     assert facts.recorded_stages(stages_only_tables) == ("lead", "mql", "won")
 
 
-def test_sample_outcome_stays_sql():
+def test_sample_declares_sql_and_would_default_to_won():
     t = load_workspace(paths.SAMPLE_WORKSPACE)
-    assert facts.outcome_setting(t).stage == "sql"
+    assert (facts.outcome_setting(t).stage, facts.outcome_setting(t).source) == ("sql", "workspace.yaml")
+    undeclared = t.config.model_copy(update={"outcome": None})
+    assert facts.outcome_setting(replace(t, config=undeclared)).stage == "won"  # the furthest it records
     assert facts.recorded_stages(t) == ("lead", "mql", "sal", "sql", "opportunity", "won")
 
 
-def test_default_is_opportunity_when_the_data_records_it_but_not_sql(tmp_path):
-    t = load_workspace(stages_only.build(tmp_path / "ws", kept=("lead", "mql", "opportunity", "won")))
+def test_default_is_opportunity_when_the_data_records_it_but_not_won(tmp_path):
+    t = load_workspace(stages_only.build(tmp_path / "ws", kept=("lead", "mql", "opportunity")))
     assert facts.outcome_setting(t).stage == "opportunity"
-    n, k = expected_reached(("lead", "mql", "opportunity", "won"), ("opportunity", "won"))
+    n, k = expected_reached(("lead", "mql", "opportunity"), ("opportunity",))
     frame = outcomes(t, None)
     assert (len(frame), int(frame["y"].sum())) == (n, k)
 

@@ -102,8 +102,9 @@ def round_trip(sample: Path, tmp: Path) -> tuple[Path, dict]:
 
 
 def test_the_export_looks_like_hubspot(tmp_path):
-    sample = generate(tmp_path / "sample", n_leads=600, seed=5)
-    exports = export("hubspot", sample, tmp_path / "exports")
+    exports = tmp_path / "exports"
+    assert cli.main(["sample", "--export", "hubspot", "--out", str(exports), "--leads", "600", "--seed", "5"]) == 0
+    assert sorted(p.name for p in exports.iterdir()) == ["companies.csv", "contacts.csv", "deals.csv", "hubspot.yaml"]
     contacts = pd.read_csv(exports / "contacts.csv", dtype=str, keep_default_na=False)
     for column in ("Record ID", "Create Date", "Lifecycle Stage", "Lead Status", "Original Source",
                    "Became a Marketing Qualified Lead Date", "Associated Company IDs (Primary)", "Email"):

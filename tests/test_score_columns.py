@@ -104,3 +104,12 @@ def test_a_file_with_the_header_only_scores_nothing(tmp_path, capsys):
     (tmp_path / "l.csv").write_text("lead_id,job_level,employees,industry,n_webinar,source\n", encoding="utf-8")
     assert score(tmp_path / "l.csv", tmp_path / "s.csv") == 0
     assert "0 leads scored" in capsys.readouterr().out
+
+
+def test_a_category_column_in_codes_the_card_does_not_know_is_a_note(tmp_path, capsys):
+    leads = tmp_path / "l.csv"
+    leads.write_text("lead_id,job_level,employees,industry,n_webinar,source\nL1,DIR,500,Software,2,web\n"
+                     "L2,MGR,50,Retail,0,web\n", encoding="utf-8")
+    assert score(leads, tmp_path / "s.csv") == 0
+    assert "job_level: none of its 2 distinct values is one the scorecard knows" in capsys.readouterr().err
+    assert read(tmp_path / "s.csv")["score"].astype(int).to_dict() == {"L1": 4 + 6 + 5 + 5, "L2": 4 + 0 + 1 + 0}

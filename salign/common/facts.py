@@ -108,7 +108,7 @@ class OutcomeSetting:
 def outcome_setting(tables, override: str | None = None) -> OutcomeSetting:
     """The outcome: ``override`` (a notebook parameter), else ``outcome:`` in workspace.yaml, else from the data.
 
-    The default is the first of sql, opportunity and won that :func:`recorded_stages` finds.
+    The default is the furthest of sql, opportunity and won that :func:`recorded_stages` finds.
     """
     records = _records_of(tables)
 
@@ -130,11 +130,11 @@ def outcome_setting(tables, override: str | None = None) -> OutcomeSetting:
         return OutcomeSetting(None, "data", (
             f"workspace.yaml sets no outcome and the stage history records none of {', '.join(OUTCOME_STAGES)} "
             "(no lead has reached any of them); set outcome: in workspace.yaml"))
-    stage = recorded[0]
+    stage = recorded[-1]
     # the reason names no stage the data lacks (pages name only the stages the data has)
     return OutcomeSetting(stage, "data", (
         f"the default when workspace.yaml sets no outcome: of the stages a qualified lead can be expected to reach, "
-        f"the earliest the data records ({evidence(stage)}; a stage counts as recorded when most of the leads that "
+        f"the furthest the data records ({evidence(stage)}; a stage counts as recorded when most of the leads that "
         f"reached it have an event at it); set outcome: in workspace.yaml to choose another"))
 
 

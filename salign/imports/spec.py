@@ -170,6 +170,8 @@ class WorkspaceSettings(_Strict):
     currency: str = "EUR"
     exchange_rates: dict[str, float] = Field(default_factory=dict)
     as_of: dt.date | None = None
+    outcome: Literal["sql", "opportunity", "won"] | None = Field(
+        default=None, description="the stage a qualified lead is expected to reach (see workspace.yaml)")
 
 
 class Mapping(_Strict):

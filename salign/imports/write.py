@@ -135,6 +135,8 @@ def _workspace_yaml(built: Built, tables: dict[str, str], name: str | None) -> s
     }
     if w.as_of is not None:
         doc["as_of"] = w.as_of.isoformat()
+    if w.outcome is not None:
+        doc["outcome"] = w.outcome
     if w.exchange_rates:
         doc["exchange_rates"] = dict(w.exchange_rates)
     doc["formats"] = {"delimiter": ",", "decimal": ".", "encoding": "utf-8", "datetime_format": DATETIME_FORMAT,

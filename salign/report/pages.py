@@ -56,6 +56,7 @@ _HEADING = _element("h[1-6]")
 _PARAGRAPH = _element("p")
 _ID = re.compile(r"""\bid=(?:"([^"]+)"|'([^']+)')""")
 _BOXED = re.compile(r"""<div\b[^>]*\bclass=["']table-scroll["'][^>]*>\s*\Z""")
+_BOX_LABEL = re.compile(r"""<div\b(?=[^>]*\bclass=["']table-scroll["'])[^>]*?(aria-label=(?:"([^"]*)"|'([^']*)'))""")
 _ANCHOR_LINK = re.compile(r"<a\s+class=\"anchor-link\"[^>]*>.*?</a>", flags=re.S)
 
 
@@ -175,6 +176,23 @@ def _scrolling_tables(body: str) -> str:
             continue
         out += [body[pos:m.start()], SCROLL_BOX + ' role="region" tabindex="0" aria-label="Table">', m.group(0), "</div>"]
         pos = m.end()
+    return _unique_labels("".join(out) + body[pos:])
+
+
+def _unique_labels(body: str) -> str:
+    """Number the table boxes that share a name (``Routing (table 2 of 3)``): a reader told of a region can tell
+    one from another."""
+    found = [(m, unescape(m.group(2) or m.group(3))) for m in _BOX_LABEL.finditer(body)]
+    count = {}
+    for _, label in found:
+        count[label] = count.get(label, 0) + 1
+    seen, out, pos = {}, [], 0
+    for m, label in found:
+        if count[label] > 1:
+            seen[label] = seen.get(label, 0) + 1
+            named = f"{label} (table {seen[label]} of {count[label]})"
+            out += [body[pos:m.start(1)], f'aria-label="{escape(named)}"']
+            pos = m.end(1)
     return "".join(out) + body[pos:]
 
 

@@ -89,6 +89,7 @@ timezone: {TIMEZONE}
 fiscal_year_start_month: 1
 currency: EUR
 as_of: "{AS_OF_DATE}"
+outcome: sql
 formats:
   delimiter: ","
   decimal: "."

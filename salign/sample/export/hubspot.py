@@ -175,7 +175,7 @@ def deals(opps: pd.DataFrame, currency: str, leads: pd.DataFrame | None = None) 
 
 def settings(config: dict) -> dict:
     """The ``--settings`` of this portal for ``salign import hubspot``."""
-    workspace = {k: config[k] for k in ("name", "timezone", "fiscal_year_start_month", "currency", "as_of")
+    workspace = {k: config[k] for k in ("name", "timezone", "fiscal_year_start_month", "currency", "as_of", "outcome")
                  if k in config}
     workspace["name"] = f"{config.get('name', 'Sample')} (HubSpot round trip)"
     return {
