@@ -8,6 +8,7 @@ read-only; a test that writes to a reports folder (a rerun, a planted fault) wor
 """
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -136,6 +137,12 @@ def sample_copy(tmp_path) -> Path:
     return dst
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _snapshot_cache(tmp_path_factory):
+    """The tests' reviews and notebooks keep their workspace snapshots in a temporary cache, not the user's."""
+    os.environ["SALIGN_CACHE"] = str(tmp_path_factory.mktemp("salign-cache"))
+
+
 def copy_reports(reports: Path, to: Path) -> Path:
     """A private copy of a shared reports folder, for a test that writes to it."""
     return Path(shutil.copytree(reports, to, symlinks=True))
@@ -172,6 +179,7 @@ SHARED_REVIEW = {
     "tests/test_roundtrip_salesforce.py": "sample_reports",
     "tests/test_roundtrip_hubspot.py": "sample_reports",
     "tests/test_browser.py": "sample_reports",
+    "tests/test_plain_words.py": "sample_reports",
     "tests/test_faults.py": "tiny_reports",
     "tests/test_review.py": "tiny_reports",
 }

@@ -54,7 +54,8 @@ PORTAL = Path(__file__).parent / "fixtures" / "hubspot_portal"
 def test_a_portals_own_properties_lost_deals_and_odd_histories(tmp_path):
     """tests/fixtures/hubspot_portal: a Berlin portal with a "Lead Source" dropdown, custom properties, a lost deal,
     a contact who became a customer before an opportunity and one created in the hour clocks go back; contacts with
-    both "Associated Company IDs (Primary)" and "Associated Company IDs"; companies.csv with a byte-order mark."""
+    both "Associated Company IDs (Primary)" and "Associated Company IDs"; companies.csv with a byte-order mark;
+    calls.csv (a call with two contacts, one with none)."""
     tables, report = import_hubspot(PORTAL, tmp_path / "ws", settings=PORTAL / "settings.yaml")
     leads = tables.leads.set_index("lead_id")
     assert leads["source"].to_dict() == {"601": "partner", "602": "paid_social", "603": "web", "605": "unknown"}
@@ -77,7 +78,11 @@ def test_a_portals_own_properties_lost_deals_and_odd_histories(tmp_path):
     data = json.loads((tmp_path / "ws" / "import_report.json").read_text())
     assert data["tables"]["stages"]["dropped"]["a lost deal without an associated contact has no lead to date"] == 1
     assert any("first date of each lifecycle stage" in n for n in data["notes"])
-    assert any("hold no activities" in n for n in data["notes"])
+    assert any("no marketing activities" in n for n in data["notes"])
+    calls = tables.activities.set_index("activity_id")  # calls.csv: HubSpot's export of calls; no emails/meetings
+    assert calls["type"].tolist() == ["call"] * 3 and set(calls["team"]) == {"sales"}
+    assert calls["lead_id"].tolist()[:2] == ["601", "602"] and pd.isna(calls.loc["8003", "lead_id"])
+    assert calls.loc["8001", "at"] == pd.Timestamp("2025-03-04T08:30Z") and calls.loc["8002", "actor"] == "Rep Two"
     config = (tmp_path / "ws" / "workspace.yaml").read_text()  # state at export time: never a feature or a marker
     assert "recorded:\n  leads:\n    lead_status: after_contact\n    lifecycle_stage: after_contact\n" in config
     for t in data["tables"].values():

@@ -170,7 +170,8 @@ def test_page_structure(tiny_workspace):
     assert "2025Q4" in text and tables.fingerprint in text and "data up to 2025-12-31" in text
     toc = re.search(r"<nav class=\"toc\".*?</nav>", text, flags=re.S).group()
     assert re.findall(r'href="#([^"]+)"', toc) == ["headline", "a", "Both-teams&#39;-view"]
-    assert [html.unescape(a) for a in re.findall(r'<img alt="([^"]+)"', text)] == ["Figure: Both teams' view"]
+    assert [html.unescape(a) for a in re.findall(r'<img alt="([^"]+)"', text)] == [
+        "A chart illustrating the section “Both teams' view” (no description was given)"]
     main = text[text.index("<main>"):]
     assert main.index("Why") < main.index("id=\"headline\"") < main.index("First")
     assert "@media print" in text and safety.check_page("p.html", text, pii_values(tables)) == []
@@ -287,3 +288,128 @@ def test_overview_puts_the_quarterly_review_first_and_says_where_figures_are_mis
     assert "Buyer personas</a> — Who are our best customers?</li>" in body
     empty = overview.overview_body({"notebooks": {"01_personas": {"headline": {}}}})
     assert "reported no headline figures" in empty
+
+
+# --------------------------------------------------------------------------- a page that travels (issue 13 item 6)
+
+def _levels(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"<h([1-6])\b", text)]
+
+
+@pytest.mark.parametrize("written, shown", [
+    ([2, 4, 4, 2, 4], [2, 3, 3, 2, 3]),     # a result's title under a section: one level down, siblings alike
+    ([2, 3, 4, 3, 2], [2, 3, 4, 3, 2]),     # already in order: unchanged
+    ([4, 2, 5, 6, 3], [2, 2, 3, 4, 3]),     # a first heading deeper than h2 comes up to h2
+    ([2, 4, 6, 4, 3], [2, 3, 4, 3, 3]),     # h6 under h4 under h2: h4 (one under the h3 it became)
+])
+def test_headings_never_skip_a_level(written, shown):
+    body = "".join(f"<h{n} id='s{i}'>T{i}</h{n}><p>x</p>" for i, n in enumerate(written))
+    out = pages.outline(body)
+    assert _levels(out) == shown
+    assert re.findall(r"id='(s\d)'>(T\d)<", out) == [(f"s{i}", f"T{i}") for i in range(len(written))]
+
+
+def test_the_exporter_s_empty_anchor_links_go():
+    body = ("<h2 id=\"Step-4\">Step 4<a class=\"anchor-link\" href=\"#Step-4\"></a></h2>"
+            "<p><a href=\"x.html\">kept</a></p>")
+    assert pages._without_anchor_links(body) == "<h2 id=\"Step-4\">Step 4</h2><p><a href=\"x.html\">kept</a></p>"
+
+
+def test_every_table_scrolls_in_a_named_box_and_names_are_unique(tiny_workspace):
+    import pandas as pd
+
+    from salign.common.result import Result, Table
+    from salign.report.html import result_html
+
+    class Routing(Result):  # two captionless tables under one title, the first column the (unnamed) index
+        title = "Routing"
+
+        def blocks(self):
+            frame = pd.DataFrame({"owner": ["R1"], "met": ["no"], "SLOW": ["yes"]}, index=["x"])
+            return [Table(frame, index=True), Table(frame, index=True)]
+
+    boxed = result_html(Routing())
+    assert boxed.count("<div class='table-scroll' role='region' tabindex='0' aria-label='Routing'><table") == 2
+    assert "<th></th>" not in boxed and "<td></td>" in boxed  # the blank corner is not an (empty) column header
+    text = pages.page("Review", boxed + "<table><tr><td>raw</td></tr></table>", "2025Q4",
+                      load_workspace(tiny_workspace), [])
+    boxes = re.findall(r"<div\b[^>]*table-scroll[^>]*>(?=<table)", text)
+    assert len(boxes) == 3 and text.count("<table") == 3
+    said = [re.search(r"aria-label=[\"']([^\"']+)", box).group(1) for box in boxes]
+    assert said == ["Routing (table 1 of 2)", "Routing (table 2 of 2)", "Table"]
+
+
+def test_every_page_links_to_all_periods_and_says_which_report_it_belongs_to(tiny_workspace):
+    tables = load_workspace(tiny_workspace)
+    period = pages.page("Content audit", "<h2 id='a'>A</h2>", "2025Q4", tables,
+                        [{"href": "index.html", "label": "Overview"}, {"href": "02.html", "label": "Content audit",
+                                                                     "current": True}])
+    assert '<a class="all-periods" href="../index.html">All periods</a>' in period
+    belongs = re.search(r'<p class="belongs">(.*?)</p>', period, flags=re.S).group(1)
+    assert tables.config.name in belongs and "2025Q4" in belongs and tables.fingerprint in belongs
+    (Path(tiny_workspace).parent / "reports").mkdir()
+    home = publish.write_index(Path(tiny_workspace).parent / "reports", tables).read_text()
+    assert '<a class="all-periods current" href="index.html" aria-current="page">All periods</a>' in home
+    assert "every published period" in home
+
+
+def test_print_is_a4_without_forced_breaks_and_text_contrast_is_at_least_4_5():
+    css = (paths.TEMPLATES_DIR / "report.css").read_text()
+    assert re.search(r"@page\s*{[^}]*size:\s*A4", css)
+    assert not re.search(r"break-(before|after)\s*:\s*(page|always)", css)
+    assert not re.search(r"\.salign-result[^{]*{[^}]*break-inside:\s*avoid", css)  # a result may be longer than a page
+
+    def luminance(hex_colour):
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    def contrast(a, b):
+        hi, lo = sorted([luminance(a), luminance(b)], reverse=True)
+        return (hi + 0.05) / (lo + 0.05)
+
+    colours = dict(re.findall(r"--(\w+):(#[0-9a-fA-F]{6})", css))
+    for text in ("ink", "muted", "accent", "good", "bad", "neutral"):
+        for ground in ("#ffffff", colours["panel"], "#fbfcfd"):
+            assert contrast(colours[text], ground) >= 4.5, (text, ground, round(contrast(colours[text], ground), 2))
+    assert round(contrast("#2e8b57", "#ffffff"), 2) == 4.25  # the old green, as axe measured it: the check bites
+
+
+def test_better_and_worse_are_said_in_words_not_only_colour():
+    cards = cards_of({
+        "win_rate": {"value": Rate(7, 10).as_dict(), "previous": Rate(5, 10).as_dict(), "change_significant": True,
+                     "higher_is_better": True},
+        "rejected": {"value": Rate(7, 10).as_dict(), "previous": Rate(5, 10).as_dict(), "change_significant": True,
+                     "higher_is_better": False},
+        "accepted": {"value": Rate(7, 10).as_dict(), "previous": Rate(5, 10).as_dict(), "change_significant": False,
+                     "higher_is_better": True},
+        "customers": 463})
+    assert cards["Win rate"].verdict == "▲ Better" and cards["Rejected"].verdict == "▲ Worse"
+    assert cards["Accepted"].verdict == "No significant change" and cards["Customers"].verdict == ""
+    shown = kpi_html(cards["Rejected"])
+    assert "<div class='verdict'>▲ Worse</div>" in shown and "tone-bad" in shown
+
+
+def test_figures_are_drawn_at_twice_their_pixels_and_say_what_they_show():
+    import base64
+    import struct
+
+    from salign.common import plotting
+    from salign.runner.notebook import _png, described
+
+    fig, ax = plotting.figure()  # 8 x 4.2 inches at 100 dpi
+    ax.bar(["a", "b"], [1, 2])
+    ax.set_title("Win rate")
+    ax.set_ylabel("win rate")
+    ax.set_xlabel("product")
+    data, meta = _png(fig)
+    png = base64.b64decode(data)
+    width, height = struct.unpack(">II", png[16:24])  # the PNG header's size
+    assert width // 2 == meta["width"] and height // 2 == meta["height"] and 700 < meta["width"] <= 820
+    assert meta["alt"] == 'Chart: "Win rate" (bars of win rate by product)'
+    fig.set_label("Bars: the win rate by product.")
+    assert _png(fig)[1]["alt"] == "Bars: the win rate by product."
+    two, axes = plotting.figure(1, 2)
+    axes[0].plot([1, 2])
+    two.suptitle("Cycle")
+    assert described(two) == 'Chart "Cycle" with 2 panels: lines; a plot'

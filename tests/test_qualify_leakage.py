@@ -175,7 +175,8 @@ def test_the_sign_off_lists_every_candidate_with_its_auc_count_and_when_it_is_re
     assert listed["handle_s"]["leads_with_value"] == len(test)
     table = signoff._candidates()
     row = table.set_index("column").loc["call_seconds"]
-    assert row["AUC on its own (holdout leads with a value)"].endswith(f"({len(test):,} of {len(test):,})")
+    assert row["on its own, ranks a qualified lead first (holdout leads with a value)"].endswith(
+        f"({len(test):,} of {len(test):,})")
     assert row["recorded"] == "not declared" and row["in the model"].startswith("excluded: its name")
 
 

@@ -386,3 +386,116 @@ def test_segments_are_recoverable_by_clustering(customers):
     features = (features - features.mean()) / features.std()
     labels = cluster.KMeans(6, n_init=20, random_state=0).fit_predict(features.to_numpy())
     assert metrics.adjusted_rand_score(frame["segment"], labels) >= 0.8
+
+
+# --- generating at scale: --events-per-lead (issue 14 item 4) ---------------------------------------------
+
+#: sha256 of the files ``generate(out, 2000, 7)`` wrote before --events-per-lead and the Arrow writer existed
+#: (the generator of commit 770d2b5); the default must stay byte for byte what it was.
+BEFORE_2000 = {
+    "accounts.csv": "f99862b3bb9ef9da095003ef9c73bf31e768eda0ef84793e9c8c0899bae0e0c2",
+    "activities.csv": "015af5f758f73eb8e69ba2970f24a546b252f94460a6e89e15321fa4e92cdd8f",
+    "content.csv": "1bb44745d41d0f2df74408826f25eab8a03842e3c5f232ac3d482172038ad8e1",
+    "leads.csv": "c00abdc8cc9499ca5d0cec91fc60a4baa09ef1bc64c752a749a3a3e4a6c6fbab",
+    "opportunities.csv": "04af43b4f6116177e9e6e3e043d40bc106c6eb7396acd0973941a4a869f1890c",
+    "stages.csv": "12f05773fedaca249754413e955aeb6c363b953e5361e430c5af294935c95633",
+    "truth.json": "0d6628629f2e478cf61b60be571b6eae838f2f5bc15071b40bfcf8d9a0d3c3ac",
+    "truth_leads.csv": "c7ec656a606788beac2a0315b1179fa71c7e548d24202605026a58c871ffe429",
+}
+ENGAGEMENT_TYPES = {"email_open", "email_click", "web_visit", "content_download"}
+
+
+def test_cli_default_writes_the_same_bytes_as_before(tmp_path):
+    from salign import cli
+
+    assert cli.main(["sample", "--out", str(tmp_path / "ws"), "--leads", "2000", "--seed", "7"]) == 0
+    written = digests(tmp_path / "ws")
+    assert {name: written[name] for name in BEFORE_2000} == BEFORE_2000
+
+
+@pytest.fixture(scope="module")
+def dense(tmp_path_factory):
+    """The 3,000-lead sample asked for 9 events per lead (the default has about 4)."""
+    return generate(tmp_path_factory.mktemp("dense"), SMALL, 7, events_per_lead=9)
+
+
+def test_events_per_lead_gives_the_requested_mean(dense):
+    events = len(read(dense, "stages")) + len(read(dense, "activities"))
+    assert events / SMALL == pytest.approx(9, rel=0.05)
+    assert events == 9 * SMALL  # by design the mean is met exactly (engagement makes up the difference)
+
+
+def test_more_events_leave_the_world_and_every_default_row_as_they_were(small, dense):
+    for name in ("accounts", "leads", "stages", "opportunities", "content", "truth_leads"):
+        assert (dense / f"{name}.csv").read_bytes() == (small / f"{name}.csv").read_bytes(), name
+    before, after = truth(small), truth(dense)
+    after["content"].pop("usage_by_team"), before["content"].pop("usage_by_team")
+    assert after == before  # every planted figure but the content usage counts, which count the new touches
+    columns = ["at", "team", "type", "lead_id", "account_id", "content_id", "actor"]
+    old, new = read(small, "activities"), read(dense, "activities")
+    assert new["at"].is_monotonic_increasing and new["activity_id"].is_unique
+    assert len(new) > 2 * len(old)
+    before_rows, after_rows = old.groupby(columns).size(), new.groupby(columns).size()
+    assert (after_rows.reindex(before_rows.index).fillna(0) >= before_rows).all()  # every default row is still there
+
+
+def test_added_events_come_after_each_lead_is_judged(small, dense):
+    columns = ["at", "team", "type", "lead_id", "account_id", "content_id", "actor"]
+    old, new = read(small, "activities")[columns], read(dense, "activities")[columns]
+    counts = old.groupby(columns).size()
+    rank = new.groupby(columns).cumcount() + 1  # the k-th copy of a row is new when the default had fewer
+    added = new[rank.to_numpy() > counts.reindex(pd.MultiIndex.from_frame(new)).fillna(0).to_numpy()]
+    assert len(added) == len(new) - len(old)
+    assert set(added["type"]) == ENGAGEMENT_TYPES and (added["team"] == "marketing").all()
+    assert (added["actor"] == "").all()
+    stages, leads = read(small, "stages"), read(small, "leads").set_index("lead_id")
+    first_mql = utc(stages[stages["stage"] == "mql"].set_index("lead_id")["at"]).groupby(level=0).min()
+    judged = first_mql.reindex(leads.index).fillna(utc(leads["created_at"]) + pd.Timedelta(days=30))
+    at = utc(added["at"])
+    assert (at.to_numpy() > judged.reindex(added["lead_id"]).to_numpy()).all()
+    assert (at < AS_OF).all()
+    content = read(small, "content").set_index("content_id")
+    assert set(added["content_id"]) - {""} <= set(content.index) - set(truth(small)["content"]["unused"])
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "4", "nan"])
+def test_events_per_lead_below_what_the_funnel_makes_is_a_usage_error(tmp_path, capsys, value):
+    from salign import cli
+
+    out = tmp_path / "ws"
+    assert cli.main(["sample", "--out", str(out), "--leads", "100", f"--events-per-lead={value}"]) == cli.EXIT_USAGE
+    message = capsys.readouterr().err
+    assert f"--events-per-lead {value} is not allowed" in message and "at least 4.5" in message
+    assert not out.exists()
+    with pytest.raises(ValueError, match="at least 4.5"):
+        generate(out, 100, 7, events_per_lead=float(value))
+
+
+def test_events_per_lead_that_is_not_a_number_is_a_usage_error(tmp_path):
+    from salign import cli
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["sample", "--out", str(tmp_path / "ws"), "--events-per-lead", "ten"])
+    assert stop.value.code == cli.EXIT_USAGE
+
+
+def test_writer_quotes_free_text_and_prints_coded_pieces(tmp_path):
+    from salign.sample.coded import Coded
+    from salign.sample.writer import write_csv
+
+    words = np.array(["a", "b", "c"], dtype=object)
+    columns = {"id": (Coded(np.array([0, 1, 2, 0]), np.array(["X1", "X2", "X3"], dtype=object)),
+                      Coded(np.array([1, 0, 1, -1]), np.array(["0", "9"], dtype=object))),
+               "note": np.array(['plain', 'one, two', 'say "hi"', 'two\nlines\r'], dtype=object),
+               "code": Coded(np.array([2, -1, 0, 1]), words)}
+    write_csv(tmp_path / "t.csv", columns, free_text=("note",))
+    assert (tmp_path / "t.csv").read_bytes() == (b'id,note,code\nX19,plain,c\nX20,"one, two",\n'
+                                                 b'X39,"say ""hi""",a\n,"two\nlines\r",b\n')
+
+
+def test_content_usage_in_truth_counts_the_added_touches(dense):
+    activities = read(dense, "activities")
+    used = activities[activities["content_id"] != ""].groupby(["content_id", "team"]).size().unstack(fill_value=0)
+    expected = {cid: {"marketing": int(row.get("marketing", 0)), "sales": int(row.get("sales", 0))}
+                for cid, row in used.iterrows()}
+    assert truth(dense)["content"]["usage_by_team"] == expected

@@ -7,6 +7,7 @@ calendar quarters.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -134,3 +135,99 @@ def check_covered(q: Quarter, tables) -> None:
     span = (f"the data covers {covered_span(tables)} (quarters {first} to {last})" if first <= last else
             f"the data covers {covered_span(tables)}, no complete quarter")
     raise PeriodError(f"period {q} is {where}: {span}")
+
+
+def cutoff(q: Quarter, tables) -> pd.Timestamp:
+    """The moment a review of quarter ``q`` reads the data up to (exclusive, UTC): the quarter's end, or the data's
+    cut-off ``as_of`` when the quarter is not over in the data (the latest, incomplete period)."""
+    return min(q.end, tables.as_of)
+
+
+#: Suffixes of a column that stamps when another column of the same table was set (``lead_quality_set_at``).
+_STAMPS = ("_set_at", "_updated_at", "_changed_at", "_at")
+
+
+def known_at(tables, when: pd.Timestamp):
+    """The tables as they stood at ``when`` (exclusive, UTC): what a workspace exported then would hold.
+
+    A quarter's review reads these, so rerunning it after more data arrives gives the same figures. Returns
+    ``tables`` itself when ``when`` is at or after the data's cut-off ``as_of``. Otherwise, a copy where
+
+    - rows created or dated at or after ``when`` are gone: leads, opportunities, accounts and content by
+      ``created_at``, stage events and activities by ``at`` (and stage events of leads that are gone);
+    - an opportunity closed at or after ``when`` is open: outcome ``open``, no ``closed_at``, no ``loss_reason``
+      (its ``stage`` and ``amount`` stay: the data does not say what they were);
+    - any other time at or after ``when`` is empty (an account's ``churned_at``, a content's ``updated_at``, and
+      untyped columns named like a stamp, read as ISO 8601), and so is the column it stamps (``lead_quality`` of
+      ``lead_quality_set_at``);
+    - a lead's ``owner`` is empty when the lead was assigned to that owner only at or after ``when`` (an
+      ``assignment`` activity whose actor is the owner, none before);
+    - ``as_of`` is ``when``, as a date in the workspace's time zone.
+
+    The data's fingerprint stays that of its inputs.
+    """
+    if when >= tables.as_of:
+        return tables
+    local = when.tz_convert(tables.config.timezone)
+    if local != local.normalize():
+        raise ValueError(f"a cut-off must be a midnight in {tables.config.timezone}, not {local}")
+
+    def before(frame, col):
+        return frame[col].isna() | (frame[col] < when) if col in frame.columns else pd.Series(True, index=frame.index)
+
+    def later_times_blank(frame, keep=("created_at",)):
+        out = frame.copy()
+        for col in frame.columns:
+            if col in keep:
+                continue
+            times = frame[col]
+            if not pd.api.types.is_datetime64_any_dtype(times):
+                if not (col.endswith(_STAMPS) and times.dtype == object):
+                    continue
+                # a column the schema does not type (lead_quality_set_at): times as the importers write them
+                times = pd.to_datetime(times, utc=True, errors="coerce", format="ISO8601")
+            late = times >= when
+            if not late.any():
+                continue
+            out.loc[late, col] = pd.NaT if pd.api.types.is_datetime64_any_dtype(frame[col]) else None
+            stamped = next((col[:-len(s)] for s in _STAMPS if col.endswith(s) and col[:-len(s)] in frame.columns
+                            and col[:-len(s)] not in keep), None)
+            if stamped is not None:
+                out.loc[late, stamped] = None
+        return out
+
+    cut = {}
+    for name in ("accounts", "content"):
+        frame = getattr(tables, name)
+        if frame is not None:
+            cut[name] = later_times_blank(frame[before(frame, "created_at")])
+    leads = tables.leads
+    if leads is not None:
+        leads = later_times_blank(leads[before(leads, "created_at")])
+        acts = tables.activities
+        if "owner" in leads.columns and acts is not None and {"type", "actor", "lead_id", "at"} <= set(acts.columns):
+            given = acts[(acts["type"] == "assignment") & acts["lead_id"].isin(leads["lead_id"])]
+            given = given[given["actor"].astype(object) == given["lead_id"].map(leads.set_index("lead_id")["owner"])]
+            first = given.groupby("lead_id")["at"].min()
+            late = leads["lead_id"].map(first) >= when
+            leads.loc[late, "owner"] = None
+        cut["leads"] = leads
+    if tables.stages is not None:
+        st = tables.stages
+        st = st[(st["at"] < when) & (st["lead_id"].isin(leads["lead_id"]) if leads is not None else True)]
+        cut["stages"] = st.copy()
+    if tables.activities is not None:
+        cut["activities"] = tables.activities[before(tables.activities, "at")].copy()
+    if tables.opportunities is not None:
+        o = tables.opportunities
+        o = o[before(o, "created_at")].copy()
+        if "closed_at" in o.columns:
+            open_ = o["closed_at"] >= when
+            o.loc[open_, "closed_at"] = pd.NaT
+            if "outcome" in o.columns:
+                o.loc[open_, "outcome"] = "open"
+            if "loss_reason" in o.columns:
+                o.loc[open_, "loss_reason"] = None
+        cut["opportunities"] = later_times_blank(o)
+    config = tables.config.model_copy(update={"as_of": local.date()})
+    return dataclasses.replace(tables, config=config, **cut)

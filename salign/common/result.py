@@ -2,7 +2,9 @@
 
 An analysis result is a :class:`Result`: a ``title``, ``blocks()`` (what a reader sees, in
 order: paragraphs, bullet lists, tables), ``draw()`` (a matplotlib Figure or None; ``figure()``
-returns it labelled with ``figure_description``, the image's alternative text), and ``metrics()`` (the figures written to ``metrics.json``). Only
+returns it labelled with ``figure_description``, the image's alternative text), ``metrics()`` (the figures written to ``metrics.json``)
+and ``methods()`` (how it was computed: test names, corrections, interval methods, diagnostics; the report
+moves them to a "How this was computed" part at the end of the page, so the findings read in plain words). Only
 :mod:`salign.report` turns blocks into HTML (escaping every text); notebooks display results
 through the formatter the runner registers.
 
@@ -127,6 +129,14 @@ class Result:
 
     def metrics(self) -> dict:
         return {}
+
+    def methods(self) -> list[Block]:
+        """How the result was computed, for the reader who asks: test names, corrections for many comparisons,
+        interval methods, model diagnostics and the figures behind them (blocks, like :meth:`blocks`).
+
+        The report gathers every result's methods into one "How this was computed" part at the end of the
+        page, so that the findings above read in plain words; empty: nothing to add."""
+        return []
 
     def draw(self):
         """The result's matplotlib Figure, or None; subclasses with a picture override this."""

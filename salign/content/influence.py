@@ -80,11 +80,12 @@ class Influence(Result):
             "along already; an asset that looks strong may simply be the one sales sends to promising leads. For each "
             f"buying stage, leads who used an asset in their first {self.window_days} days in that stage are compared "
             "with leads of the same persona who entered the same stage in the same span and did not use it. "
-            f"Conversion: {outcomes}, within {self.window_days} days. Cohorts: {cohorts}. The odds ratio is adjusted "
-            "for persona (Mantel-Haenszel); q is the p-value after Benjamini-Hochberg over all "
-            f"{fmt.count(m['tested'])} asset-stage pairs with at least {self.min_leads} leads who used the asset."),
+            f"Conversion: {outcomes}, within {self.window_days} days. Cohorts: {cohorts}. The odds ratio compares "
+            "the odds of converting with and without the asset among leads of the same persona (2.0: twice the odds)."
+            f" {fmt.count(m['tested'])} asset-stage pairs with at least {self.min_leads} leads who used the asset are "
+            "compared."),
             Paragraph(f"{fmt.count(m['higher'])} pairs go with clearly higher conversion, {fmt.count(m['lower'])} with "
-                      f"clearly lower (q below {self.alpha}).")]
+                      "clearly lower (beyond what chance would produce across this many pairs).")]
         if not len(self.pairs):
             return out
         p = self.pairs.sort_values(["q", "odds_ratio"], ascending=[True, False])
@@ -97,8 +98,22 @@ class Influence(Result):
                                                    p["comparable_hi"])],
             "odds ratio (95% CI)": [_or_text(o, lo, hi) for o, lo, hi in
                                     zip(p["odds_ratio"], p["or_low"], p["or_high"])],
-            "q": p["q"].map(fmt.p_value)})
+            "clear difference?": [_clear_text(q, o, self.alpha) for q, o in zip(p["q"], p["odds_ratio"])]})
         return out + [Table(shown, caption="Asset and stage pairs, clearest association first", max_rows=40)]
+
+    def methods(self) -> list[Block]:
+        m = self.metrics()
+        p = self.pairs.sort_values(["q", "odds_ratio"], ascending=[True, False]).head(40) if len(self.pairs) else None
+        out = [Paragraph("The odds ratio is pooled over personas (Mantel-Haenszel) with its 95% interval, and tested "
+                         "with the Cochran-Mantel-Haenszel test; the p-values of all "
+                         f"{fmt.count(m['tested'])} asset-stage pairs are corrected for their number "
+                         f"(Benjamini-Hochberg): a pair is clear when its q-value is below {self.alpha}. Conversion "
+                         "shares carry Wilson 95% intervals.")]
+        if p is not None:
+            out.append(Table(pd.DataFrame({"stage": p["stage"], "asset": p["content_id"],
+                                           "q-value": p["q"].map(fmt.p_value)}),
+                             caption="Asset and stage pairs: q-values", max_rows=40))
+        return out
 
     def draw(self):
         """Persona-adjusted odds ratios with 95% intervals for the most used asset-stage pairs of each stage."""
@@ -132,6 +147,13 @@ class Influence(Result):
 
 def _r(v):
     return None if v is None or not np.isfinite(v) else round(float(v), 6)
+
+
+def _clear_text(q, odds_ratio, alpha: float) -> str:
+    """Whether a pair's conversion clearly differs, with its direction."""
+    if q is None or q != q or q >= alpha:
+        return "no clear difference"
+    return "yes, higher with it" if odds_ratio > 1 else "yes, lower with it"
 
 
 def _or_text(o, lo, hi) -> str:

@@ -1,7 +1,9 @@
 """HubSpot CRM exports -> a canonical workspace.
 
 The folder holds ``contacts.csv``, ``companies.csv`` and ``deals.csv`` (HubSpot's
-"export all properties" files, renamed; case does not matter; any may be absent).
+"export all properties" files, renamed; case does not matter; any may be absent), and optionally
+``calls.csv``, ``emails.csv`` and ``meetings.csv`` (HubSpot's activity exports: the sales team's
+activities, dated by ``Activity date``, attached to the first associated contact and company).
 Contacts become leads; their "Became a ... Date" columns become stage events (lead,
 marketing qualified, sales qualified, opportunity, customer = won); "Lifecycle Stage",
 "Lead Status" and "Original Source" are kept. Companies become accounts, deals become
@@ -47,7 +49,9 @@ from salign.workspace.config import Formats
 from salign.workspace.files import convert
 from salign.workspace.schema import TABLES
 
-FILES = ("contacts", "companies", "deals")
+FILES = ("contacts", "companies", "deals", "calls", "emails", "meetings")
+#: HubSpot's activity exports (one file per kind) -> the canonical activity type; all are the sales team's
+ACTIVITIES = {"calls": "call", "emails": "email", "meetings": "meeting"}
 #: Header variants HubSpot has used, per file -> the name the mapping reads.
 ALIASES = {
     "contacts": {"Contact ID": "Record ID", "Associated Company IDs (Primary)": "Associated Company ID",
@@ -55,6 +59,10 @@ ALIASES = {
                  "Create date": "Create Date", "Country": "Country/Region"},
     "companies": {"Company ID": "Record ID", "Company name": "Name", "Company Name": "Name",
                   "Create date": "Create Date", "Country": "Country/Region"},
+    **{k: {"Activity Date": "Activity date", "Associated Contact IDs (Primary)": "Associated Contact IDs",
+           "Associated Contact": "Associated Contact IDs", "Associated Company IDs (Primary)": "Associated Company IDs",
+           "Associated Company": "Associated Company IDs", "Assigned to": "Activity assigned to",
+           "Activity Assigned To": "Activity assigned to"} for k in ("calls", "emails", "meetings")},
     "deals": {"Deal ID": "Record ID", "Associated Company IDs (Primary)": "Associated Company ID",
               "Associated Company IDs": "Associated Company ID", "Associated Contact IDs (Primary)": "Associated Contact ID",
               "Associated Contact IDs": "Associated Contact ID", "Deal currency code": "Currency",
@@ -74,8 +82,10 @@ CANNOT_CARRY = (
     "second MQL) has its first date only",
     "HubSpot has no lifecycle stage for accepted (sal), rejected, recycled or disqualified leads: those events are "
     "not in the export (the last one survives only as the current Lead Status, which has no date)",
-    "HubSpot's contact, company and deal exports hold no activities (visits, downloads, webinars, e-mails, calls, "
-    "meetings): the activities table is not built, so what is computed from activities is skipped",
+    "HubSpot exports the sales team's calls, e-mails and meetings (calls.csv, emails.csv, meetings.csv) but no "
+    "marketing activities (web visits, downloads, e-mail opens and clicks, webinars, events) and no history of "
+    "owner assignments: what is computed from those is skipped or counts none",
+    "HubSpot's activity exports do not say which content asset an e-mail or meeting used",
     "HubSpot's CRM exports hold no content inventory: the content audit needs a content table of your own",
     "HubSpot writes times to the minute: seconds are not in the export",
     "Lifecycle Stage and Lead Status are the contact's state when exported (not when it was created): kept as "
@@ -165,6 +175,15 @@ def mapping_for(settings: Settings, files: dict[str, str]) -> Mapping:
                               reason="a lost deal without an associated contact has no lead to date")],
                 "events": [StageEvent(stage="lost", at="Close Date", team="sales")]})
             tables["stages"] = tables["stages"].model_copy(update={"also": [lost]})
+    kinds = [k for k in ACTIVITIES if k in files]
+    if kinds:
+        parts = [TableMap.model_validate({"from": k, "columns": {
+            "activity_id": "Record ID", "at": "Activity date", "team": ColumnMap.model_validate({"constant": "sales"}),
+            "type": ColumnMap.model_validate({"constant": ACTIVITIES[k]}),
+            "lead_id": _col("Associated Contact IDs", transform="first", optional=True),
+            "account_id": _col("Associated Company IDs", transform="first", optional=True),
+            "actor": _col("Activity assigned to", optional=True)}}) for k in kinds]
+        tables["activities"] = parts[0].model_copy(update={"also": parts[1:]})
     if "deals" in files:
         stage = ColumnMap.model_validate({"from": "Deal Stage", "values": settings.deal_stage_values})
         tables["opportunities"] = TableMap.model_validate({"from": "deals", "columns": _extra({

@@ -115,11 +115,16 @@ class TeamPersonas(Result):
                       f"claimed by both teams' personas, {fmt.count(c['marketing'])} by marketing's only, "
                       f"{fmt.count(c['sales'])} by sales' only and {fmt.count(c['neither'])} by neither."),
             Paragraph("Measure: separation = share of all best customers a team's personas claim minus share of all "
-                      "worst customers they claim (Youden's J; 1 is perfect, 0 no better than chance). "
+                      "worst customers they claim (1 is perfect, 0 no better than chance). "
                       f"{sep} {self.verdict()}."),
             Table(shown, caption="Each persona: customers it claims, their value, best and worst"),
             Table(teams, caption="Each team's personas together"),
             Table(self.overlap, index=True, caption="Overlap: customers claimed by both personas")]
+
+    def methods(self) -> list[Block]:
+        return [Paragraph("Separation is Youden's J of the team's personas as a test for a best customer against a "
+                          "worst one: sensitivity (share of best customers claimed) plus specificity (share of worst "
+                          "customers not claimed) minus 1.")]
 
     @property
     def totals(self) -> dict:

@@ -186,7 +186,6 @@ class Markers(Result):
                                             for k, n in zip(frame[f"{outcome}_k"], frame["n"])],
             f"share {other}": [str(Rate(int(k), int(n))) for k, n in zip(frame[f"{other}_k"], frame["n"])],
             "lift": [fmt.number(v, 2) for v in frame[f"{outcome}_lift"]],
-            "q": [fmt.p_value(q) for q in frame[f"{outcome}_q"]],
         })
         return out
 
@@ -210,16 +209,31 @@ class Markers(Result):
             Paragraph(f"{fmt.count(m['attributes'])} attributes ({fmt.count(m['levels'])} levels; numbers in quantile "
                       f"bins rounded to 1-2-5 values) compared across {fmt.count(c['customers'])} customers: "
                       f"{fmt.count(c['best'])} best ({fmt.percent(c['best'] / c['customers'])}) and "
-                      f"{fmt.count(c['worst'])} worst ({fmt.percent(c['worst'] / c['customers'])}). Fisher exact test "
-                      f"per level and outcome ({fmt.count(m['tests'])} tests, levels held by at least {MIN_TESTED} "
-                      f"customers), false discovery rate held at {fmt.percent(self.fdr, 0)} (Benjamini-Hochberg): the "
-                      "test compares the level's customers with the others ('share best' vs 'share best without "
-                      "it'). Lift is the level's share over the overall share; the figure shows it with the 95% "
-                      "interval of the level's share."),
+                      f"{fmt.count(c['worst'])} worst ({fmt.percent(c['worst'] / c['customers'])}). A level is "
+                      "listed when its customers are clearly more often best (or worst) than the other customers "
+                      "('share best' vs 'share best without it'), beyond what chance explains when this many levels "
+                      "are compared. Lift is the level's share over the overall share: 2.0 means twice as often; the "
+                      "figure shows it with the 95% interval of the level's share."),
             Table(self._display(self.marks, "best"), max_rows=25,
                   caption=f"Marks of a long-term, profitable relationship ({fmt.count(len(self.marks))})"),
             Table(self._display(self.warnings, "worst"), max_rows=25,
                   caption=f"Warning signs ({fmt.count(len(self.warnings))})")]
+
+    def methods(self) -> list[Block]:
+        m = self.metrics()
+        q = pd.concat([pd.DataFrame({"mark": "best", "attribute": self.marks["attribute"], "level": self.marks["level"],
+                                     "q-value": [fmt.p_value(x) for x in self.marks["best_q"]]}),
+                       pd.DataFrame({"mark": "worst", "attribute": self.warnings["attribute"],
+                                     "level": self.warnings["level"],
+                                     "q-value": [fmt.p_value(x) for x in self.warnings["worst_q"]]})]) \
+            if ({"attribute", "level", "best_q"} <= set(self.marks.columns)
+                and {"attribute", "level", "worst_q"} <= set(self.warnings.columns)) else None
+        out = [Paragraph(f"Two-sided Fisher exact test per level and outcome ({fmt.count(m['tests'])} tests, levels held "
+                         f"by at least {MIN_TESTED} customers), the false discovery rate held at "
+                         f"{fmt.percent(self.fdr, 0)} over all tests of both outcomes (Benjamini-Hochberg): a level is "
+                         "listed when its q-value is below that. Shares carry Wilson 95% intervals.")]
+        return out + ([Table(q, max_rows=50, caption="Marks and warning signs: q-values")] if q is not None and len(q)
+                      else [])
 
     def draw(self):
         """Lift with its interval for the strongest marks (left) and warning signs (right)."""

@@ -105,7 +105,8 @@ class Segments(Result):
     k: int
     features: list
     title: str = "Data-driven customer segments"
-    figure_description = ("Line: mean silhouette for each number of segments k tried, the chosen k dotted (left); "
+    figure_description = ("Line: how well separated the segments are for each number of segments k tried, the chosen "
+                          "k dotted (left); "
                           "bars: each segment's share of all value and of all worst customers (right).")
 
     def metrics(self) -> dict:
@@ -123,7 +124,6 @@ class Segments(Result):
         return {"customer_segments": self.k}
 
     def blocks(self) -> list[Block]:
-        sil = ", ".join(f"k={k}: {fmt.number(v, 3)}" for k, v in self.silhouettes.items())
         t = self.table
         shown = stats_table(t).drop(columns=["group"])
         shown.insert(0, "segment", t["segment"].to_numpy())
@@ -132,14 +132,19 @@ class Segments(Result):
                              for r, p in zip(t["rule_recall"], t["rule_precision"])]
         shown["target"] = np.where(t["target"], "yes", "no")
         return [
-            Paragraph(f"K-means (10 starts, fixed seed) on {len(self.features)} attributes that mark best or worst "
-                      f"customers ({', '.join(self.features)}): numbers standardised (log scale when they span "
-                      "orders of magnitude), text one-hot. The number of segments is the one with the highest mean "
-                      f"silhouette ({sil}): ", Strong(str(self.k)), ". Each segment's rule comes from a shallow "
+            Paragraph(f"Customers are grouped by the {len(self.features)} attributes that mark best or worst "
+                      f"customers ({', '.join(self.features)}) into ", Strong(str(self.k)), " segments: the number "
+                      "that keeps the segments most clearly apart. Each segment's rule comes from a shallow "
                       "decision tree; 'rule fit' says how many members it matches and how many others it also "
                       "matches. A segment is a ", Em("target"), " when it holds a larger share of all value than of "
                       "all worst customers."),
             Table(shown)]
+
+    def methods(self) -> list[Block]:
+        sil = ", ".join(f"k={k}: {fmt.number(v, 3)}" for k, v in self.silhouettes.items())
+        return [Paragraph(f"K-means (10 starts, fixed seed) on {', '.join(self.features)}: numbers standardised (log "
+                          "scale when they span orders of magnitude), text one-hot. The number of segments k is the "
+                          f"one with the highest mean silhouette ({sil}).")]
 
     def draw(self):
         """Silhouette by k (left); share of all value vs share of all worst customers per segment (right)."""
@@ -148,7 +153,7 @@ class Segments(Result):
         ax.plot(ks, [self.silhouettes[k] for k in ks], marker="o", color=plotting.COLORS["common"])
         ax.axvline(self.k, color=plotting.COLORS["muted"], linestyle=":")
         ax.set_xlabel("number of segments k")
-        ax.set_ylabel("mean silhouette")
+        ax.set_ylabel("how clearly apart (silhouette)")
         ax.set_title("Choosing k")
         t = self.table.iloc[::-1]
         y = np.arange(len(t))

@@ -27,9 +27,27 @@ class AUC:
     def __str__(self) -> str:
         return f"{self.value:.3f} (95% CI {self.low:.3f}-{self.high:.3f})"
 
+    @property
+    def words(self) -> str:
+        """The AUC as a reader takes it: ``78% of the time (95% CI 76%-80%)``, how often the model ranks a
+        qualified lead above an unqualified one."""
+        return f"{ranks(self.value)} of the time (95% CI {ranks(self.low)}-{ranks(self.high)})"
+
     def as_dict(self) -> dict:
         return {"auc": round(self.value, 4), "ci_low": round(self.low, 4), "ci_high": round(self.high, 4),
                 "n": self.n, "positives": self.positives}
+
+
+def ranks(value: float | None) -> str:
+    """An AUC in plain words, as a share: how often a qualified lead is ranked above an unqualified one (``78%``;
+    50% is a coin toss, 100% perfect)."""
+    return "n/a" if value is None or not np.isfinite(value) else f"{100 * value:.0f}%"
+
+
+#: an AUC explained, for the methods part of a page
+AUC_IN_WORDS = ("A model's (or a column's) AUC is how often it ranks a qualified lead above an unqualified one, "
+                "over every such pair of holdout leads: 0.5 is a coin toss, 1 perfect; the pages give it as a share "
+                "(0.784: 78% of the time). Its 95% interval is DeLong's.")
 
 
 def _placements(scores: np.ndarray, y: np.ndarray):

@@ -16,7 +16,7 @@ from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import rates
 from salign.core import fmt
 from salign.qualify import models
-from salign.qualify.auc import AUC, auc_ci, auc_difference
+from salign.qualify.auc import AUC, AUC_IN_WORDS, auc_ci, auc_difference
 from salign.qualify.scorecard import EVIDENCE, NEGLIGIBLE_AUC, REGRESSION
 from salign.qualify.teams import TEAMS, RuleMeasure, measure, whose
 from salign.workspace.tables import MissingData
@@ -118,10 +118,11 @@ class Comparison(Result):
         best = self.best
         if best.key == "scorecard":
             return "The scorecard is the most accurate model here."
-        text = (f"The best model is {NAMES[best.key]}; the scorecard's AUC is {fmt.number(-d, 3)} lower "
-                f"(95% CI of the difference {lo:+.3f} to {hi:+.3f}).")
+        text = (f"The best model is {NAMES[best.key]}; the scorecard ranks a qualified lead first "
+                f"{fmt.number(-100 * d, 1)} points less often (95% CI of the difference {100 * lo:+.1f} to "
+                f"{100 * hi:+.1f} points).")
         if -d <= SIGN_MARGIN:
-            return text + f" A difference of at most {SIGN_MARGIN} AUC is too small to matter for signing."
+            return text + f" A difference of at most {fmt.number(100 * SIGN_MARGIN, 1)} points is too small to matter for signing."
         chance = ("The interval includes zero: on these holdout leads the difference may be chance. " if hi >= 0
                   else "The interval excludes zero: the difference is more than chance. ")
         return f"{text} {chance}Why the scorecard is still the model to sign: {self._not_signed(best.key)}."
@@ -134,9 +135,20 @@ class Comparison(Result):
                     "the card rounds them to whole points and leaves off the features whose points would differ by "
                     "less than 2, which is the price of a card a person can add up")
         return ("naive Bayes' per-value counts were tried as the scorecard's points (weights of evidence) and ranked "
-                f"the newest training leads less well than the logistic regression's points, by more than {SIGN_MARGIN} "
-                "AUC, so the card keeps the regression's; the holdout, newer still, disagrees. If the next quarter's "
+                "the newest training leads less well than the logistic regression's points, so the card keeps the "
+                "regression's; the holdout, newer still, disagrees. If the next quarter's "
                 "newest leads agree with this holdout, the weights of evidence will be chosen")
+
+    def methods(self) -> list:
+        rows = [{"model": NAMES[m.key], "holdout AUC (95% CI)": str(m.auc), "Brier score": fmt.number(m.brier, 4)}
+                for m in self.models]
+        d, lo, hi = self.scorecard_gap
+        return [Paragraph(f"{AUC_IN_WORDS} The difference between the scorecard and the best model is DeLong's paired "
+                          f"test on the same holdout leads ({d:+.3f} AUC, 95% CI {lo:+.3f} to {hi:+.3f}); a difference "
+                          f"of at most {SIGN_MARGIN} AUC is too small to matter for signing. The Brier score is the mean "
+                          "squared error of a model's probabilities: lower means better calibrated. Success rates "
+                          "carry Wilson 95% intervals."),
+                Table(pd.DataFrame(rows), caption="Models on the holdout: AUC and Brier score")]
 
     def rule_rows(self) -> list[dict]:
         """Each team's rule on the holdout next to the scorecard flagging the same share of leads."""
@@ -161,10 +173,10 @@ class Comparison(Result):
                 "period": self.period}
 
     def blocks(self) -> list:
-        rows = [{"model": NAMES[m.key], "holdout AUC (95% CI)": str(m.auc), "Brier score": fmt.number(m.brier, 4),
+        rows = [{"model": NAMES[m.key], "ranks a qualified lead above an unqualified one": m.auc.words,
                  "lift in the top 10%": fmt.times(m.lift["lift"].iloc[0])} for m in self.models]
         out = [Table(pd.DataFrame(rows), caption=f"{fmt.count(len(self.y))} holdout leads ({self.period})"),
-               Paragraph(f"{self.verdict()} A lower Brier score means better calibrated probabilities.")]
+               Paragraph(self.verdict())]
         if self.rules:
             out.append(Table(self._rules_table(), caption="Each team's rule on the holdout, and the scorecard "
                                                          "calling the same number of leads qualified"))

@@ -40,7 +40,7 @@ import pandas as pd
 
 from salign.common.result import Paragraph, Result, Table
 from salign.core import fmt
-from salign.qualify.auc import auc_ci
+from salign.qualify.auc import AUC_IN_WORDS, auc_ci, ranks
 from salign.qualify.features import NUMERIC, Candidates
 from salign.scoring.bins import fit_spec
 
@@ -109,8 +109,8 @@ class LeakageReport(Result):
         if a is None or not np.isfinite(a):
             return "n/a"
         if column not in self.known:
-            return fmt.number(a, 3)
-        return (f"{fmt.number(a, 3)} ({fmt.count(self.known[column])} of {fmt.count(self.holdout_leads)} "
+            return ranks(a)
+        return (f"{ranks(a)} ({fmt.count(self.known[column])} of {fmt.count(self.holdout_leads)} "
                 f"holdout leads with a value)")
 
     @property
@@ -128,7 +128,7 @@ class LeakageReport(Result):
     def blocks(self) -> list:
         if self.flagged:
             n = len(self.flagged)
-            rows = [{"column": c, "AUC on its own": self.auc_text(c),
+            rows = [{"column": c, "on its own, ranks a qualified lead first": self.auc_text(c),
                      "recorded": self.when(c), "why it is excluded": "; ".join(text for _, text in why)}
                     for c, why in sorted(self.flagged.items())]
             out = [Paragraph(f"{fmt.count(n)} column{'s' if n != 1 else ''} would let a model see the future; "
@@ -144,10 +144,19 @@ class LeakageReport(Result):
             out.append(Paragraph(f"The signed definition also excludes {', '.join(self.held)}, which the data no "
                                  f"longer has as a candidate; the exclusion stays in the next version."))
         kept = sorted(((a, c) for c, a in self.auc.items() if c not in self.flagged and np.isfinite(a)), reverse=True)
-        top = pd.DataFrame([{"column": c, "AUC on its own": self.auc_text(c), "recorded": self.when(c)}
-                            for a, c in kept[:10]])
-        return out + ([Table(top, caption="Strongest remaining features on their own (holdout AUC)")]
+        top = pd.DataFrame([{"column": c, "on its own, ranks a qualified lead first": self.auc_text(c),
+                             "recorded": self.when(c)} for a, c in kept[:10]])
+        return out + ([Table(top, caption="Strongest remaining features on their own (how often each alone ranks a "
+                                          "qualified lead above an unqualified one; 50% is a coin toss)")]
                       if len(top) else [])
+
+    def methods(self) -> list:
+        aucs = pd.DataFrame([{"column": c, "holdout AUC on its own": fmt.number(a, 3)}
+                             for c, a in sorted(self.auc.items(), key=lambda x: -x[1] if np.isfinite(x[1]) else 1)
+                             if np.isfinite(a)][:10])
+        return [Paragraph(f"{AUC_IN_WORDS} A column whose holdout AUC on its own exceeds {AUC_LIMIT} is excluded as "
+                          "a leak."), *([Table(aucs, caption="Holdout AUC of each column on its own")] if len(aucs)
+                                        else [])]
 
 
 def single_column_auc(x: pd.Series, kind: str, y: np.ndarray, train: np.ndarray) -> float:
@@ -226,8 +235,9 @@ def check(cands: Candidates, y: np.ndarray, train: np.ndarray, decided_at: pd.Se
         aucs[col] = single_column_auc(cands.frame[col], kind, y, train)
         known[col] = int(cands.frame[col][~train].notna().sum())
         if aucs[col] > AUC_LIMIT:
-            why.append(("auc", f"on its own it predicts the outcome almost perfectly (holdout AUC {aucs[col]:.3f}, "
-                               f"above {AUC_LIMIT}): too good to be known in advance"))
+            why.append(("auc", f"on its own it predicts the outcome almost perfectly (it ranks a qualified lead "
+                               f"above an unqualified one {ranks(aucs[col])} of the time, above {ranks(AUC_LIMIT)}): "
+                               "too good to be known in advance"))
         stamp = _companion(col, cands.timestamps)
         if stamp is not None:
             set_at = cands.timestamps[stamp]

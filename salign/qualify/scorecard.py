@@ -40,7 +40,7 @@ from threadpoolctl import threadpool_limits
 
 from salign.common.result import Paragraph, Result, Table
 from salign.core import fmt
-from salign.qualify.auc import AUC, auc_ci
+from salign.qualify.auc import AUC, AUC_IN_WORDS, auc_ci
 from salign.qualify.features import NUMERIC
 from salign.qualify.target import Split
 from salign.scoring.bins import SMALL_LEVEL, BinSpec, fit_spec, min_bin_size
@@ -269,27 +269,33 @@ class ScorecardFit(Result):
                              "points": int(p)})
         return pd.DataFrame(rows)
 
+    def methods(self) -> list:
+        c = self.card
+        return [Paragraph(f"{AUC_IN_WORDS} The scorecard's holdout AUC is {self.auc} on {fmt.count(self.auc.n)} "
+                          f"leads; Brier score {fmt.number(self.brier, 4)} (the mean squared error of its probabilities; "
+                          f"lower is better calibrated). A choice between two ways of setting points (weights of "
+                          f"evidence or a logistic regression, the smaller bins or not) changes only when it ranks the "
+                          f"newest training leads better by more than {NEGLIGIBLE_AUC} AUC. Probability of success = "
+                          f"1 / (1 + exp(-({fmt.number(c.intercept, 3)} + {fmt.number(c.slope, 4)} × score))), "
+                          "calibrated on the newest training leads.")]
+
     def blocks(self) -> list:
         c = self.card
         how = ("each bin's points come from a logistic regression on the bins (the other features held equal), "
-               f"which ranked the newest training leads better than each bin's own weight of evidence by more than "
-               f"{NEGLIGIBLE_AUC} AUC"
+               "which ranked the newest training leads better than each bin's own weight of evidence"
                if self.points_from == REGRESSION else
                "each bin's points are its weight of evidence (its own share of successes against failures): on "
-               f"the newest training leads a logistic regression on the bins ranked no better by more than "
-               f"{NEGLIGIBLE_AUC} AUC, and these points stand on their own")
+               "the newest training leads a logistic regression on the bins ranked them no better, and these points "
+               "stand on their own")
         out = [Paragraph(f"{len(c.specs)} features, whole points; {c.points_to_double_odds} points double the odds "
-                         f"of success; scores run from 0 to {c.max_score}; {how}. Holdout AUC {self.auc} on "
-                         f"{fmt.count(self.auc.n)} leads, Brier score {fmt.number(self.brier, 4)}. Probability of "
-                         f"success = 1 / (1 + exp(-({fmt.number(c.intercept, 3)} + {fmt.number(c.slope, 4)} × "
-                         f"score))), calibrated on the newest training leads."),
+                         f"of success; scores run from 0 to {c.max_score}; {how}. On {fmt.count(self.auc.n)} holdout "
+                         f"leads the card ranks a qualified lead above an unqualified one {self.auc.words}."),
                Table(self.points_table(), max_rows=400)]
         if self.min_level == SMALL_LEVEL and SMALL_LEVEL < min_bin_size(self.n_train):
             out.append(Paragraph(
                 f"A category value has points of its own when at least {SMALL_LEVEL} training leads hold it, rather "
                 f"than {fmt.count(min_bin_size(self.n_train))} (1% of the training leads): with the smaller values "
-                f"the card ranked the newest training leads better by more than {NEGLIGIBLE_AUC} AUC. Rarer values "
-                "score as \"any other value\"."))
+                "the card ranked the newest training leads better. Rarer values score as \"any other value\"."))
         if self.unused:
             out.append(Table(pd.DataFrame([{"candidate feature": f, "why it is not on the scorecard": why}
                                            for f, why in self.unused.items()]),

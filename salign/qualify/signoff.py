@@ -32,6 +32,7 @@ from salign.definitions.qualification import (
     ScorecardSpec,
     Threshold,
 )
+from salign.qualify.auc import AUC_IN_WORDS, ranks
 from salign.qualify.compare import NAMES
 from salign.qualify.leakage import RECORDED
 from salign.qualify.teams import measure
@@ -192,6 +193,13 @@ class SignOff(Result):
                               "kinds": [c.kind for c in self.changes]}
         return out
 
+    def methods(self) -> list:
+        ev = self.definition.evaluation
+        rows = ([{"model": NAMES["scorecard"], "holdout AUC": _auc_number(ev.scorecard)}]
+                + [{"model": NAMES[k], "holdout AUC": _auc_number(v)} for k, v in ev.challengers.items()])
+        return [Paragraph(AUC_IN_WORDS + " Each column considered is listed in qualification.yaml with its holdout AUC "
+                          "on its own."), Table(pd.DataFrame(rows), caption="Models on the holdout: AUC")]
+
     def blocks(self) -> list:
         d = self.definition
         return [Paragraph(Strong(d.name), f", version {d.version}; data as of {d.data.as_of:%Y-%m-%d}, fingerprint "
@@ -208,7 +216,8 @@ class SignOff(Result):
                 Table(self._models()),
                 Table(self._points(), caption="Points (add one line per feature)", max_rows=400),
                 Heading("Columns considered as features"),
-                Paragraph("Every column the study considered, with its holdout AUC on its own and when its value is "
+                Paragraph("Every column the study considered, with how often it alone ranks a qualified lead above an "
+                          "unqualified one (50% is a coin toss) and when its value is "
                           "recorded (workspace.yaml's recorded: before_contact or after_contact). Signing signs "
                           "this list: an excluded column stays out of every later version until a newly signed "
                           "definition lifts it."),
@@ -239,8 +248,8 @@ class SignOff(Result):
         rows = sorted(d.data.candidates, key=lambda c: (-(c.auc if c.auc is not None else -1.0), c.field))
         n = d.evaluation.holdout_leads
         return pd.DataFrame([{"column": c.field,
-                              "AUC on its own (holdout leads with a value)":
-                                  "n/a" if c.auc is None else f"{fmt.number(c.auc, 3)} ({fmt.count(c.leads_with_value)}"
+                              "on its own, ranks a qualified lead first (holdout leads with a value)":
+                                  "n/a" if c.auc is None else f"{ranks(c.auc)} ({fmt.count(c.leads_with_value)}"
                                                               f" of {fmt.count(n)})",
                               "recorded": RECORDED[None if c.recorded == "not_declared" else c.recorded],
                               "in the model": "excluded: " + c.excluded if c.excluded else "candidate"}
@@ -268,8 +277,9 @@ class SignOff(Result):
     def _models(self) -> pd.DataFrame:
         """The scorecard's holdout AUC next to its challengers'."""
         ev = self.definition.evaluation
-        return pd.DataFrame([{"model": NAMES["scorecard"], "holdout AUC": _auc(ev.scorecard)}]
-                            + [{"model": NAMES[k], "holdout AUC": _auc(v)} for k, v in ev.challengers.items()])
+        col = "ranks a qualified lead above an unqualified one (holdout)"
+        return pd.DataFrame([{"model": NAMES["scorecard"], col: _auc(ev.scorecard)}]
+                            + [{"model": NAMES[k], col: _auc(v)} for k, v in ev.challengers.items()])
 
     def _points(self) -> pd.DataFrame:
         """The scorecard: one row per bin of every feature."""
@@ -290,6 +300,11 @@ def _bin_text(b) -> str:
 
 
 def _auc(m: ModelFigure) -> str:
+    """A model's holdout AUC in words: ``78% of the time (95% CI 76%-80%)``."""
+    return f"{ranks(m.auc)} of the time (95% CI {ranks(m.auc_ci[0])}-{ranks(m.auc_ci[1])})"
+
+
+def _auc_number(m: ModelFigure) -> str:
     return f"{fmt.number(m.auc, 3)} (95% CI {fmt.number(m.auc_ci[0], 3)}-{fmt.number(m.auc_ci[1], 3)})"
 
 

@@ -128,10 +128,15 @@ class RuleComparison(Result):
         return [Table(shown, caption=f"Measured on all {fmt.count(self.base.n)} leads whose outcome is known "
                                      f"(base rate {str(self.base)})"),
                 Paragraph(f"The rules agree on {fmt.count(self.both + self.neither)} of {fmt.count(self.base.n)} "
-                          f"leads (Cohen's kappa {fmt.number(self.kappa, 2)}): both call {fmt.count(self.both)} "
+                          f"leads: both call {fmt.count(self.both)} "
                           f"qualified, only marketing's {fmt.count(self.only['marketing'])}, only sales' "
                           f"{fmt.count(self.only['sales'])}."),
                 Paragraph(Strong(self.verdict()))]
+
+    def methods(self) -> list:
+        return [Paragraph(f"Agreement of the two rules beyond chance: Cohen's kappa {fmt.number(self.kappa, 2)} (1 is "
+                          "full agreement, 0 no more than chance). Balanced accuracy is the mean of recall and "
+                          "specificity (the AUC of a yes/no rule). Shares carry Wilson 95% intervals.")]
 
 
 def team_rules(tables, data) -> RuleComparison:

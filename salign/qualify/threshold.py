@@ -113,8 +113,7 @@ class ThresholdChoice(Result):
                f"separates the leads that succeed from those that do not: at {self.chosen} points or more "
                f"{fmt.percent(passed.value, 0)} of the holdout's successes pass ({fmt.count(passed.k)} of "
                f"{fmt.count(passed.n)}) and {fmt.percent(wasted.value, 0)} of its failures do "
-               f"({fmt.count(wasted.k)} of {fmt.count(wasted.n)}), the largest difference of any threshold "
-               f"(Youden's J {fmt.number((passed.value or 0) - (wasted.value or 0), 2)}); "
+               f"({fmt.count(wasted.k)} of {fmt.count(wasted.n)}), the largest difference of any threshold; "
                f"{fmt.percent(r['share'], 0)} of leads qualify")
         if self.inflow is not None:
             out += (f", about {fmt.number(r['volume'])} per quarter at the recent inflow of "
@@ -166,6 +165,16 @@ class ThresholdChoice(Result):
         if self.inflow is None:  # no creation dates: nothing can be scaled to a quarter
             out = out.drop(columns=["leads per quarter", "wins per quarter"])
         return out
+
+    def methods(self) -> list:
+        if self.chosen_by != BY_DEFAULT:
+            return []
+        r = self.row(self.chosen)
+        successes, failures = int(self.table["k"].max()), int(self.table["n"].max() - self.table["k"].max())
+        j = int(r["k"]) / successes - int(r["n"] - r["k"]) / failures if successes and failures else float("nan")
+        return [Paragraph("Without an SLA the threshold maximises Youden's J on the holdout leads: the share of "
+                          f"successes that pass minus the share of failures that pass ({fmt.number(j, 2)} at "
+                          f"{self.chosen} points); ties go to the higher score.")]
 
     def blocks(self) -> list:
         return [Paragraph(Strong(self.why())),

@@ -18,6 +18,9 @@ from salign.report.pages import title
 ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
 #: what a significant change means for the reader, said in words beside the colour
 VERDICTS = {"good": "Better", "bad": "Worse"}
+#: headline figures whose key is a statistic's name: the label a reader gets, and the value as a share
+#: (the statistic itself is named in the page's "How this was computed")
+PLAIN = {"qualification_model_auc": "Qualification model: ranks a qualified lead above an unqualified one"}
 ACRONYMS = {"sla", "slas", "mql", "mqls", "sal", "sals", "sql", "sqls", "auc", "kpi", "roi", "ci", "crm", "p90"}
 
 
@@ -133,6 +136,8 @@ def headline_cards(metrics: dict) -> list[Card]:
                 arrow, tone, change = _change(v["value"], v["previous"], bool(v.get("change_significant")),
                                               bool(v.get("higher_is_better", True)))
                 cards.append(Card(label, value, detail, source, arrow, tone, change))
+            elif key in PLAIN and isinstance(v, (int, float)) and not isinstance(v, bool):
+                cards.append(Card(PLAIN[key], f"{fmt.percent(v, 0)} of the time", "", source))
             else:
                 cards.append(Card(label, *format_headline(v), source))
     return cards

@@ -74,8 +74,20 @@ def _block(b) -> dict:
     raise TypeError(f"a result block is a Paragraph, Bullets, Table or Heading, not {type(b).__name__}")
 
 
+#: the markers around a result's methods in its HTML; :mod:`salign.report.pages` moves what they hold to the
+#: page's "How this was computed" part
+METHODS_START, METHODS_END = "<!--salign-methods-->", "<!--/salign-methods-->"
+
+
 def result_html(result: Result) -> str:
-    """A result as an HTML fragment: ``<div class='salign-result'>`` with its title and blocks."""
+    """A result as an HTML fragment: ``<div class='salign-result'>`` with its title and blocks, then its methods
+    (``<div class='salign-methods'>`` between :data:`METHODS_START` and :data:`METHODS_END`), if any."""
     skipped = isinstance(result, Skipped)
-    blocks = [] if skipped else [_block(b) for b in result.blocks()]
-    return ENV.get_template("result.html.j2").render(result=result, blocks=blocks, skipped=skipped)
+    template = ENV.get_template("result.html.j2")
+    shown = template.render(result=result, blocks=[] if skipped else [_block(b) for b in result.blocks()],
+                            skipped=skipped)
+    methods = [] if skipped else [_block(b) for b in result.methods()]
+    if not methods:
+        return shown
+    how = template.render(result=result, blocks=methods, skipped=False)
+    return f"{shown}{METHODS_START}<div class='salign-methods'>{how}</div>{METHODS_END}"

@@ -15,9 +15,10 @@ import nbformat
 from markupsafe import Markup
 from nbconvert import HTMLExporter
 
+from salign.common import periods
 from salign.core import paths
 from salign.core.version import __version__
-from salign.report.html import ENV
+from salign.report.html import ENV, METHODS_END, METHODS_START
 from salign.workspace.provenance import set_aside_line
 
 TITLES = {
@@ -37,6 +38,19 @@ UNDESCRIBED = "A chart illustrating the section “{section}” (no description 
 SCROLL_BOX = "<div class='table-scroll'"
 #: the page that lists every period, from a period's page (its folder is beside the others)
 ALL_PERIODS = "../index.html"
+
+
+#: the part at the end of a page that says how its findings were computed (:func:`methods_at_end`)
+METHODS_HEADING = "How this was computed"
+METHODS_ID = "how-this-was-computed"
+#: what a 95% interval means, said once per page in its methods part
+INTERVAL_IN_WORDS = ("A range written after a figure (\"95% CI 40%-52%\") is its 95% interval: the figure is "
+                     "measured on a limited number of leads or deals, and the true value lies within that range "
+                     "with 95% confidence; the fewer the cases, the wider the range. \"Significant\", "
+                     "\"beyond chance\" or \"clear difference\" means a difference too large to be chance alone, "
+                     "after allowing for how many comparisons the page makes.")
+_ID_ATTRIBUTE = re.compile(r"""\s+id=(?:"[^"]*"|'[^']*')""")
+_METHODS = re.compile(re.escape(METHODS_START) + r"(.*?)" + re.escape(METHODS_END), flags=re.S)
 
 
 def title(name: str) -> str:
@@ -98,7 +112,33 @@ def notebook_body(nb: nbformat.NotebookNode) -> tuple[str, str, str]:
         heading = head.lstrip("#").strip()
         lede = _export(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(rest, id=f"{first.get('id', 'lede')}-lede")])) if rest.strip() else ""
         nb = nbformat.from_dict(dict(nb, cells=nb.cells[1:]))
-    return heading, lede, _alt_texts(outline(_without_repeated_titles(_without_anchor_links(_export(nb)))))
+    return heading, lede, _alt_texts(outline(_without_repeated_titles(methods_at_end(_without_anchor_links(_export(nb))))))
+
+
+def methods_at_end(body: str) -> str:
+    """Every result's methods (between :data:`~salign.report.html.METHODS_START` and ``METHODS_END``) moved out of
+    the findings into one part at the end of the page, :data:`METHODS_HEADING`, grouped under the section
+    (``h2``) each came from, after a plain-words note on what a 95% interval is. The findings above it read
+    in plain words; the test names, corrections and diagnostics are there for the reader who asks."""
+    sections: dict[str, list[str]] = {}
+    heads = [(m.start(), _text(m.group(3))) for m in _HEADING.finditer(body) if m.group(1).lower() == "h2"]
+
+    def take(m):
+        section = next((t for at, t in reversed(heads) if at < m.start()), "") or "This page"
+        inner = re.sub(r"<(/?)h([3-5])\b", lambda h: f"<{h.group(1)}h{int(h.group(2)) + 1}", m.group(1))
+        inner = _ID_ATTRIBUTE.sub("", inner)  # a result's title keeps its id where the finding is shown
+        sections.setdefault(section, []).append(inner)
+        return ""
+
+    body = _METHODS.sub(take, body)
+    if not sections:
+        return body
+    parts = [f"<section class='methods' aria-labelledby='{METHODS_ID}'><h2 id='{METHODS_ID}'>{escape(METHODS_HEADING)}</h2>",
+             f"<p>{escape(INTERVAL_IN_WORDS)}</p>"]
+    for section, chunks in sections.items():
+        parts.append(f"<h3>{escape(section)}</h3>")
+        parts += chunks
+    return body + "".join(parts) + "</section>"
 
 
 def _export(nb: nbformat.NotebookNode) -> str:
@@ -212,6 +252,12 @@ def summary(lede: str) -> str:
     return re.sub(r"\s+", " ", _text(first.group(3) if first else lede))
 
 
+def _data_end(period, tables):
+    """The end of the data a period's pages read (UTC): the period's end, or ``as_of`` if sooner (a review reads
+    the data as it stood at its period's end, :func:`salign.common.periods.known_at`)."""
+    return periods.cutoff(period, tables) if isinstance(period, periods.Quarter) else tables.as_of
+
+
 def page(title: str, body: str, period, tables, nav: list[dict], heading: str = "", kpis: str = "",
          lede: str = "", dated: bool = True, home: bool = False) -> str:
     """A complete, self-contained page: inline CSS, embedded images, no scripts.
@@ -232,6 +278,6 @@ def page(title: str, body: str, period, tables, nav: list[dict], heading: str = 
     return ENV.get_template("page.html.j2").render(
         title=title, heading=heading or title, body=Markup(body), css=Markup(css), kpis=Markup(kpis), lede=Markup(lede),
         period=str(period), fingerprint=tables.fingerprint, workspace_name=tables.config.name,
-        as_of=f"{tables.as_of:%Y-%m-%d}" if dated else "", toc=toc, nav=nav, version=__version__,
+        as_of=f"{_data_end(period, tables):%Y-%m-%d}" if dated else "", toc=toc, nav=nav, version=__version__,
         set_aside=set_aside_line(getattr(tables, "folder", None)), home=home,
         all_periods="index.html" if home else ALL_PERIODS)

@@ -172,7 +172,7 @@ def snapshot(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None 
         return [Figure(conversion, Rate(k, n))]
 
     def from_deals():
-        w = winloss.win_loss(tables, period, dims=())
+        w = winloss.win_loss(tables, period, dims=(), cutoff=cutoff)
         o = tables.opportunities
         created = o[period.contains(o["created_at"]) & (o["created_at"] < cutoff)]
         if "amount" not in o.columns or o.loc[o["outcome"] != "won", "amount"].notna().mean() < 0.5:
@@ -286,14 +286,39 @@ class Changes(Result):
             Paragraph(Strong("Biggest change vs last quarter:"), f" {spec(self.biggest)[2]}.")]
         out += [Paragraph("Each earlier quarter is measured as it stood the same time after its end as this one is "
                           "now, so cohorts that are still filling up are compared with cohorts at the same age. "
-                          "'Significant' means the change survives Benjamini-Hochberg control of false discoveries "
-                          "at 5% across every comparison in this table."),
+                          "'Better' or 'worse' means the change is too large to be chance; 'no clear change' means "
+                          "it could be chance."),
                 Table(shown)]
         out += [Paragraph(f"Not compared with {why}: a quarter the data covers only in part would read as a "
                           "change.", note=True) for why in self.partial.values()]
         if self.skipped:
             out += [Paragraph("Not measured:"), Bullets([f"{spec(k)[2]}: {v}" for k, v in self.skipped.items()])]
         return out
+
+    def methods(self) -> list:
+        t = self.table
+        tests = pd.DataFrame({
+            "figure": [spec(n)[2] for n in t["figure"]],
+            "test vs last quarter": [_test_text(r, "previous") for _, r in t.iterrows()],
+            "test vs a year earlier": [_test_text(r, "year_ago") for _, r in t.iterrows()],
+        })
+        return [Paragraph(METHODS), Table(tests)]
+
+
+#: how the change table tests a change, for the page's methods part
+METHODS = ("Rates: two-proportion z-test, or Fisher's exact test when a cell of the 2x2 table expects fewer than "
+           "5 cases. Counts (sales-ready leads): two-sample Poisson test. Pipeline amounts: z-test under a "
+           "compound Poisson model. Hours to first follow-up: log-rank test on the durations, leads not yet followed "
+           "up censored at the cut-off; the figure shown is the Kaplan-Meier median. Every comparison in the table "
+           "is corrected for the number of comparisons (Benjamini-Hochberg, false discoveries held at 5%): a change "
+           "is better or worse when its q-value is below 0.05. Rates carry Wilson 95% intervals.")
+
+
+def _test_text(row, against: str) -> str:
+    """One change's test with its p- and q-value, for the methods part."""
+    if row[f"{against}_p"] is None or pd.isna(row[f"{against}_p"]):
+        return "not tested"
+    return f"{row[f'{against}_test']}, p {p_text(row[f'{against}_p'])}, q {p_text(row[f'{against}_q'])}"
 
 
 def _figure_text(v) -> str:
@@ -305,12 +330,25 @@ def _figure_text(v) -> str:
     return fmt.number(v, 1 if isinstance(v, float) and abs(v) < 1000 else 0)
 
 
+def _number(v) -> float | None:
+    """The number a figure of the change table stands for (a rate's rate)."""
+    if isinstance(v, dict):
+        return v.get("rate")
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
 def _change_text(row, against: str) -> str:
-    """The verdict on one change with its test, p- and q-value (``against``: previous or year_ago)."""
+    """The verdict on one change in words, with its direction (``against``: previous or year_ago):
+    ``up: better``, ``down: worse``, ``no clear change`` (could be chance), ``not compared``."""
     if row[f"{against}_p"] is None or pd.isna(row[f"{against}_p"]):
-        return "not tested"
-    verdict = "significant" if row[f"{against}_significant"] else "not significant (noise)"
-    return f"{verdict}; {row[f'{against}_test']}, p {p_text(row[f'{against}_p'])}, q {p_text(row[f'{against}_q'])}"
+        return "not compared"
+    if not row[f"{against}_significant"]:
+        return "no clear change"
+    now, before = _number(row["value"]), _number(row[against])
+    if now is None or before is None or now == before:
+        return "changed"
+    up = now > before
+    return f"{'up' if up else 'down'}: {'better' if up == bool(spec(row['figure'])[1]) else 'worse'}"
 
 
 def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Changes:
@@ -391,7 +429,7 @@ class GroupChanges(Result):
         def cell(r, label):
             if r[label] is None:
                 return "no data"
-            mark = (" — significant " + ("drop" if r[f"{label}_delta"] < 0 else "rise")) if r[f"{label}_significant"] else ""
+            mark = (" — clearly " + ("fell" if r[f"{label}_delta"] < 0 else "rose") + " since") if r[f"{label}_significant"] else ""
             return f"{r[label]}{mark}"
 
         shown = pd.DataFrame({self.dimension: t["group"], self.period: [str(v) for v in t["value"]],
@@ -400,8 +438,12 @@ class GroupChanges(Result):
         fell = self.fell
         lead = ("No group's conversion fell beyond chance." if fell.empty else
                 "Conversion fell beyond chance for: " + ", ".join(fell["group"]) + ".")
-        return [Paragraph(f"{lead} Same like-for-like rule and tests as the change table; Benjamini-Hochberg over "
-                          "these comparisons."), Table(shown)]
+        return [Paragraph(f"{lead} Measured like for like, as in the change table."), Table(shown)]
+
+    def methods(self) -> list:
+        return [Paragraph("Same like-for-like rule and tests as the change table; the comparisons of this table are "
+                          "corrected for their number (Benjamini-Hochberg, false discoveries held at 5%). A "
+                          "change marked 'clearly fell since' or 'clearly rose since' is one that survives that correction.")]
 
 
 def by_group(tables, period, by: str = "persona", window_days: int = 90,

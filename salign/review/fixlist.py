@@ -114,10 +114,11 @@ def fix_list(results: dict, period) -> FixList:
                     f"{s.follow_up} in time; target {s.follow_up_target:.0%}", OWNERS[miss],
                     s.follow_up.n - s.follow_up.k)
         for r in s.by_rep[s.by_rep["slow"]].itertuples():
-            median = "not reached" if pd.isna(r.median_hours) else f"{r.median_hours:,.1f} h"
+            median = ("more than half not yet followed up at the cut-off" if pd.isna(r.median_hours)
+                      else f"median {r.median_hours:,.1f} h")
             add(2, "slow_rep", f"Speed up first follow-up by rep {r.rep}",
                 f"{r.k:,} of {r.n:,} followed up within {s.max_hours:g} h (rest of the team "
-                f"{r.rest_rate:.0%}); median {median}", "sales", r.n - r.k)
+                f"{r.rest_rate:.0%}); {median}", "sales", r.n - r.k)
     rej = got.get("rejections")
     if rej is not None and rej.without_reason:
         add(2, "rejected_without_feedback", "Give a reason for every rejected lead",

@@ -30,7 +30,7 @@ from salign.common import facts, plotting
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, kaplan_meier, rates
 from salign.core import fmt
-from salign.review import dimensions
+from salign.review import dimensions, words
 from salign.workspace.schema import EXITS, FUNNEL
 
 DAY = pd.Timedelta(days=1)
@@ -350,14 +350,22 @@ class TimeInStage(Result):
 
     @property
     def figure_description(self) -> str:
-        return (f"Kaplan-Meier curves, one per funnel stage: the share of the leads that entered the stage in "
+        return (f"Curves, one per funnel stage: the share of the leads that entered the stage in "
                 f"{self.period} still in it, by days since they entered.")
 
     def blocks(self) -> list:
-        rows = pd.DataFrame([{"stage": s, "days in stage (Kaplan-Meier)": str(d)} for s, d in self.durations.items()])
+        rows = pd.DataFrame([{"stage": s, "days in stage": words.plain(d, "left the stage")}
+                             for s, d in self.durations.items()])
         return [Paragraph(f"Leads that entered each stage in {self.period}. A lead leaves a stage when it reaches a "
                           "later one or is rejected, recycled, disqualified or lost; leads still in the stage when the "
-                          "data ends are censored, not dropped."), Table(rows)]
+                          "data ends count as still in it, not as dropped."), Table(rows)]
+
+    def methods(self) -> list:
+        return [Paragraph("Days in each stage: Kaplan-Meier estimates; leads still in the stage at the cut-off are "
+                          "censored there, not dropped. A median or 90th percentile the curve has not reached by the "
+                          "cut-off is reported as not reached."),
+                Table(pd.DataFrame([{"stage": s, "days in stage (Kaplan-Meier)": str(d)}
+                                    for s, d in self.durations.items()]))]
 
     def draw(self):
         fig, ax = plotting.figure()
@@ -368,7 +376,7 @@ class TimeInStage(Result):
         plotting.percent_axis(ax)
         ax.set_xlabel("days since entering the stage")
         ax.set_ylabel("still in the stage")
-        ax.set_title(f"Time in stage, leads entering in {self.period} (Kaplan-Meier)")
+        ax.set_title(f"Time in stage, leads entering in {self.period}")
         ax.legend()
         return fig
 

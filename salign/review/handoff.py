@@ -29,7 +29,7 @@ from salign.common.facts import recorded_stages
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, kaplan_meier
 from salign.core import fmt
-from salign.review import dimensions, funnel
+from salign.review import dimensions, funnel, words
 from salign.review.sla import HOUR, decisions, handoffs, queue_names
 
 NO_REASON = "(no reason given)"
@@ -85,9 +85,13 @@ class Routing(Result):
         return [Paragraph(Strong("handoff.yaml:"), f" {self.declared}. ", Strong("In the data"),
                           f", the first assignment of the {fmt.count(total)} sales-ready leads of {self.period} went "
                           f"to — {seen}."),
-                Paragraph(f"Reached a rep within {fmt.cut(self.max_hours)} h: {self.in_time}. Hours to reach a rep "
-                          f"(Kaplan-Meier, leads never routed censored): {self.hours_to_route}. Never reached a rep "
+                Paragraph(f"Reached a rep within {fmt.cut(self.max_hours)} h: {self.in_time}. Time to reach a rep: "
+                          f"{words.plain(self.hours_to_route, 'reached a rep')}. Never reached a rep "
                           f"by the cutoff: {self.never_routed}.")]
+
+    def methods(self) -> list:
+        return [Paragraph(words.method(self.hours_to_route, "Hours to reach a rep") + " Leads never routed are "
+                          "censored at the cut-off, not dropped. Shares carry Wilson 95% intervals.")]
 
 
 def routing(tables, period, cutoff: pd.Timestamp | None = None) -> Routing:

@@ -106,13 +106,20 @@ class QualificationMonitor(Result):
                       + ", ".join(f"{f} ({lvl})" for f, lvl in zip(moved["field"], moved["level"])) + ".")
         return [Paragraph(f"Definition version {self.version}. Calibration on the leads created in "
                           f"{self.calibrated_on} (the latest quarter whose outcome window has closed): "
-                          f"{self.observed} succeeded against {fmt.number(self.expected, 1)} expected; Brier score "
-                          f"{fmt.number(self.brier, 4)}; {verdict}.", *sample,
+                          f"{self.observed} succeeded against {fmt.number(self.expected, 1)} expected; "
+                          f"{verdict}.", *sample,
                           f" Leads it calls qualified: {self.flagged}; precision {self.precision}; recall "
                           f"{self.recall}."),
                 Table(rel, caption="Reliability by decile of predicted probability"),
                 Paragraph(f"{drift_lead} Reference: {self.reference}; now: leads created in {self.period}."),
-                Table(drift, caption="Drift of the scorecard's inputs (PSI)")]
+                Table(drift, caption="Drift of the scorecard's inputs (PSI: how far each input's mix moved)")]
+
+    def methods(self) -> list:
+        return [Paragraph("Calibration in the large: observed against expected successes, z-test (p "
+                          f"{fmt.p_value(self.calibration_p)}); mis-calibrated when p is below 0.05. Brier score "
+                          f"{fmt.number(self.brier, 4)} (the mean squared error of the predicted probabilities; lower "
+                          "is better). Observed shares carry Wilson 95% intervals. Drift: population stability index "
+                          "(PSI) of each input between the reference and this quarter.")]
 
     def draw(self):
         r = self.reliability

@@ -31,10 +31,10 @@ from scipy.stats import fisher_exact
 
 from salign.common import plotting
 from salign.common.facts import first_reached
-from salign.common.result import Paragraph, Result, Strong, Table
+from salign.common.result import Bullets, Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
 from salign.core import fmt
-from salign.review import dimensions, funnel
+from salign.review import dimensions, funnel, words
 
 FOLLOW_UP_TYPES = ("call", "email", "meeting")
 HOUR = pd.Timedelta(hours=1)
@@ -177,7 +177,7 @@ class SLAScorecard(Result):
     @property
     def figure_description(self) -> str:
         return (f"Two panels: the share of {self.period}'s sales-ready leads not yet followed up by hours since "
-                f"handoff (Kaplan-Meier) against the {fmt.cut(self.max_hours)} h SLA, and the share followed up "
+                f"handoff against the {fmt.cut(self.max_hours)} h SLA, and the share followed up "
                 "within the SLA by week of handoff, with 95% intervals, against the target.")
 
     def blocks(self) -> list:
@@ -185,19 +185,43 @@ class SLAScorecard(Result):
         shown = pd.DataFrame({"rep": reps["rep"], "leads": reps["leads"].map(fmt.count),
                               f"within {fmt.cut(self.max_hours)} h": [fmt.rate(*r) for r in zip(
                                   reps["k"], reps["n"], reps["ci_low"], reps["ci_high"])],
-                              "median hours (Kaplan-Meier)": [fmt.number(x, 1) for x in reps["median_hours"]],
-                              "q-value vs rest of team": [fmt.p_value(x) for x in reps["q_value"]],
+                              "rest of the team": [fmt.percent(x, 0) for x in reps["rest_rate"]],
+                              "different from the rest of the team?": [
+                                  _vs_rest(q, rate, rest) for q, rate, rest in
+                                  zip(reps["q_value"], reps["rate"], reps["rest_rate"])],
+                              "median hours": [fmt.number(x, 1) if x == x else "over half waiting"
+                                               for x in reps["median_hours"].astype(float)],
                               "slow": np.where(reps["slow"], "SLOW", "")})
-        slow = (Paragraph(Strong("Slow to follow up:"), f" {', '.join(self.slow_reps)}.") if self.slow_reps else
-                Paragraph("No rep is significantly slower than the rest of the team."))
+        within = f"within {fmt.cut(self.max_hours)} h"
+        slow = reps[reps["slow"]]
+        said = [f"{r.rep} followed up {fmt.count(r.k)} of {fmt.count(r.n)} leads {within}; the rest of the team "
+                f"{fmt.percent(r.rest_rate, 0)}" + (
+                    f", and half of {r.rep}'s leads waited more than {fmt.cut(self.max_hours)} h"
+                    if r.median_hours is None or r.median_hours != r.median_hours or r.median_hours > self.max_hours
+                    else "") for r in slow.itertuples()]
+        slow_text = ([Paragraph(Strong("Slow to follow up:"), f" {', '.join(self.slow_reps)}."), Bullets(said)]
+                     if said else [Paragraph("No rep is clearly slower than the rest of the team.")])
         return [Paragraph(f"Sales-ready leads: first MQL in {self.period}. Data until "
                           f"{self.cutoff:%Y-%m-%d %H:%M %Z}."),
                 Table(self._by_team(), caption="By team"),
-                Paragraph(f"Hours from handoff to first follow-up: {self.time_to_follow_up}"),
-                slow,
-                Table(shown, caption="By rep (slow: Kaplan-Meier median above the SLA, or within-SLA share "
-                                     "significantly below the rest of the team, Fisher's exact test with "
-                                     "Benjamini-Hochberg control)")]
+                Paragraph(f"Time from handoff to first follow-up: {words.plain(self.time_to_follow_up, 'been followed up')}."),
+                *slow_text,
+                Table(shown, caption=f"By rep (slow: a rep whose share followed up {within} is clearly below the "
+                                     "rest of the team's, or half of whose leads waited longer than the SLA)")]
+
+    def methods(self) -> list:
+        reps = self.by_rep
+        tests = pd.DataFrame({"rep": reps["rep"], "p-value": [fmt.p_value(x) for x in reps["p"]],
+                              "q-value vs rest of team": [fmt.p_value(x) for x in reps["q_value"]]})
+        return [Paragraph(words.method(self.time_to_follow_up, "Hours from handoff to first follow-up") +
+                          " Leads not followed up by the cut-off are censored there, not dropped."),
+                Paragraph(f"By rep: a rep is slow when their share followed up within {fmt.cut(self.max_hours)} h "
+                          "is below the rest of the team's and the difference survives a two-sided Fisher's exact "
+                          "test with Benjamini-Hochberg control of false discoveries at 5% over all reps (q-value "
+                          "below 0.05), or when, with at least 10 leads due, their Kaplan-Meier median hours to first "
+                          "follow-up exceed the SLA (a median not reached counts as exceeding it). Shares carry "
+                          "Wilson 95% intervals."),
+                Table(tests, caption="By rep: the tests against the rest of the team")]
 
     def _by_team(self) -> pd.DataFrame:
         """Each commitment of ``sla.yaml``, what was measured and whether it was met."""
@@ -231,7 +255,7 @@ class SLAScorecard(Result):
         plotting.percent_axis(ax)
         ax.set_xlabel("hours since handoff")
         ax.set_ylabel("not yet followed up")
-        ax.set_title(f"Time to first follow-up, {self.period} (Kaplan-Meier)")
+        ax.set_title(f"Time to first follow-up, {self.period}")
         ax.legend()
         w = self.by_week
         x = np.arange(len(w))
@@ -247,6 +271,13 @@ class SLAScorecard(Result):
 def _for_metrics(x, digits: int = 4):
     """A number as ``metrics.json`` holds it: rounded to ``digits`` decimals, missing as None."""
     return None if x is None or pd.isna(x) else round(float(x), digits)
+
+
+def _vs_rest(q, rate, rest) -> str:
+    """A rep's within-SLA share against the rest of the team's, in words with its direction."""
+    if q is None or q != q or rest != rest or q >= 0.05:
+        return "no clear difference"
+    return "yes, slower" if rate < rest else "yes, faster"
 
 
 def rep_table(h: pd.DataFrame, due: pd.Series, met: pd.Series, max_hours: float,

@@ -27,7 +27,7 @@ from salign.workspace.tables import MissingData
 #: name -> (higher is better, label)
 SERIES = {
     "follow_up_within_sla": (True, "Followed up within the SLA"),
-    "hours_to_first_follow_up": (False, "Median hours to first follow-up (Kaplan-Meier)"),
+    "hours_to_first_follow_up": (False, "Median hours to first follow-up"),
     "mql_to_sql": (True, "MQL to SQL within the window (mature cohorts)"),
     "acceptance_by_sales": (True, "Accepted by sales"),
     "rejections_without_reason": (False, "Rejections without a reason"),
@@ -48,10 +48,14 @@ class Trend(Result):
     #: the key conversion as pages name it (:func:`salign.review.funnel.conversion_key`); its metric keys stay
     #: ``mql_to_sql``
     conversion: str = "MQL to SQL"
+    #: the day the cohorts are followed up to (the cut-off, local date): the matured conversion is a different figure
+    #: from the change table's, which is the cohort as it stood at its quarter's end
+    followed_up_to: str = ""
 
     def label(self, figure: str) -> str:
         """A figure's label, the key conversion named after the stages the data records."""
-        return (f"{self.conversion[:1].upper()}{self.conversion[1:]} within the window (mature cohorts)"
+        to = f", followed up to {self.followed_up_to}" if self.followed_up_to else ""
+        return (f"{self.conversion[:1].upper()}{self.conversion[1:]} within the window (mature cohorts{to})"
                 if figure == "mql_to_sql"
                 else SERIES[figure][1])
 
@@ -76,8 +80,7 @@ class Trend(Result):
                               f"{self.earlier[0]}–{self.earlier[-1]}" if self.earlier else "earlier":
                                   [_figure_text(v) for v in y["earlier"]],
                               f"{self.recent[0]}–{self.recent[-1]}": [_figure_text(v) for v in y["recent"]],
-                              "change": [f"{d} ({t}, q {changes.p_text(q)})" for d, t, q in
-                                         zip(y["direction"], y["test"], y["q"])]})
+                              "change": [_direction_text(d) for d in y["direction"]]})
         q = self.quarters
 
         def cells(name):
@@ -85,13 +88,25 @@ class Trend(Result):
 
         series = pd.DataFrame({"quarter": q["quarter"], "within SLA": cells("follow_up_within_sla"),
                                "median hours": [fmt.number(x, 1) for x in q["hours_to_first_follow_up"]],
-                               f"{self.conversion.replace(' to ', '→')} ({self.window_days} d, mature only)":
+                               f"{self.conversion.replace(' to ', '→')} ({self.window_days} d, mature only"
+                               f"{', followed up to ' + self.followed_up_to if self.followed_up_to else ''})":
                                    cells("mql_to_sql"),
                                "accepted": cells("acceptance_by_sales"),
                                "rejections without reason": cells("rejections_without_reason")})
-        return [Paragraph(Strong(f"Verdict: {self.verdict}."), " The last four quarters against the four before them "
-                          "(tests as in the change table; Benjamini-Hochberg over these comparisons)."),
+        return [Paragraph(Strong(f"Verdict: {self.verdict}."), " The last four quarters against the four before "
+                          "them; 'better' or 'worse' means the change is too large to be chance."),
                 Table(shown), Table(series, caption="Quarter by quarter")]
+
+    def methods(self) -> list:
+        y = self.years
+        tests = pd.DataFrame({"figure": [self.label(f) for f in y["figure"]],
+                              "test": list(y["test"]),
+                              "p-value": [changes.p_text(p) for p in y["p"]],
+                              "q-value": [changes.p_text(q) for q in y["q"]]})
+        return [Paragraph("Tests as in the change table, on the last four quarters pooled against the four before "
+                          "them; Benjamini-Hochberg correction over these comparisons (false discoveries held at "
+                          "5%). The median hours to first follow-up are Kaplan-Meier medians (leads not yet followed "
+                          "up censored at the cut-off)."), Table(tests)]
 
     def draw(self):
         q = self.quarters
@@ -103,6 +118,11 @@ class Trend(Result):
         ax.set_title(f"Key rates by quarter ({self.conversion} drawn once half of a cohort is mature)")
         ax.legend(fontsize=8)
         return fig
+
+
+def _direction_text(direction: str) -> str:
+    """The year-on-year verdict as a reader says it (``no significant change``: could be chance)."""
+    return "no clear change" if direction == "no significant change" else str(direction)
 
 
 def _figure_text(v) -> str:
@@ -180,4 +200,5 @@ def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = N
     ups, downs = (y["direction"] == "better").sum(), (y["direction"] == "worse").sum()
     verdict = ("improving" if ups and not downs else "worsening" if downs and not ups else
                "mixed" if ups and downs else "no significant change")
-    return Trend(pd.DataFrame(rows), y, verdict, recent, earlier, window_days, conversion=conversion)
+    return Trend(pd.DataFrame(rows), y, verdict, recent, earlier, window_days, conversion=conversion,
+                 followed_up_to=f"{cutoff:%Y-%m-%d}")

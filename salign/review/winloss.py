@@ -26,7 +26,7 @@ from salign.common import plotting
 from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
 from salign.core import fmt
-from salign.review import dimensions, funnel
+from salign.review import dimensions, funnel, words
 from salign.review.handoff import clean_reason
 from salign.workspace.tables import MissingData
 
@@ -127,19 +127,39 @@ class WinLoss(Result):
         b = self.by
         shown = pd.DataFrame({"by": b["dimension"], "group": b["group"],
                               "win rate": [fmt.rate(*r) for r in zip(b["k"], b["n"], b["ci_low"], b["ci_high"])],
-                              "differs from the rest": np.where(b["differs"], "yes (q < 0.05)", "")})
+                              "different from the rest of its breakdown?": [
+                                  ("yes, wins more often" if higher else "yes, wins less often") if differs
+                                  else "no clear difference" for differs, higher in zip(b["differs"], self._above_rest)]})
         diff = b[b["differs"]]
-        lead = ("No group's win rate differs from the rest beyond chance (Benjamini-Hochberg, 5% false discoveries)."
+        lead = ("No group's win rate differs from the rest beyond chance."
                 if diff.empty else "Groups whose win rate differs from the rest beyond chance: "
-                + "; ".join(f"{r.dimension} {r.group} {fmt.percent(r.rate, 0)}" for r in diff.itertuples()) + ".")
+                + "; ".join(f"{r.dimension} {r.group} {fmt.percent(r.rate, 0)} "
+                            f"({'higher' if higher else 'lower'} than the rest)"
+                            for r, higher in zip(diff.itertuples(), self._above_rest[b["differs"].to_numpy(bool)])) + ".")
         lr = self.loss_reasons
         return [Paragraph(f"Deals closed in {self.period}: win rate {self.overall}. {lead} Pipeline created in the "
                           f"quarter: {fmt.number(self.pipeline)} across {fmt.count(self.pipeline_deals)} new "
                           "opportunities."),
-                Table(shown, caption="Win rate by group (Fisher's exact test against the rest of the breakdown, "
-                                     "Benjamini-Hochberg over all groups)"),
+                Table(shown, caption="Win rate by group, each against the rest of its breakdown"),
                 Table(lr.assign(count=lr["count"].map(fmt.count)), caption="Why deals were lost") if len(lr) else
                 Paragraph("The data records no reason for any lost deal of the quarter.")]
+
+    @property
+    def _above_rest(self) -> np.ndarray:
+        """Per group: is its win rate above that of the rest of its breakdown?"""
+        b = self.by
+        k, n = b.groupby("dimension")["k"].transform("sum"), b.groupby("dimension")["n"].transform("sum")
+        rest = (k - b["k"]) / (n - b["n"]).where(n > b["n"])
+        return (b["rate"] > rest).to_numpy(bool)
+
+    def methods(self) -> list:
+        b = self.by
+        tests = pd.DataFrame({"by": b["dimension"], "group": b["group"],
+                              "q-value": [fmt.p_value(x) for x in b["q_value"]]})
+        return [Paragraph("Win rate by group: Fisher's exact test of each group against the rest of its breakdown, "
+                          "Benjamini-Hochberg control of false discoveries at 5% over all groups at once (a group "
+                          "differs when its q-value is below 0.05). Win rates carry Wilson 95% intervals."),
+                Table(tests, caption="Win rate by group: the tests")]
 
     def draw(self):
         """Win rate by product (else by the first breakdown the data has), with intervals and the overall rate."""
@@ -156,10 +176,14 @@ class WinLoss(Result):
         return fig
 
 
-def win_loss(tables, period, dims=DIMENSIONS) -> WinLoss:
-    """Win rate of opportunities closed (won or lost) in ``period``, overall and by each dimension the data has."""
+def win_loss(tables, period, dims=DIMENSIONS, cutoff: pd.Timestamp | None = None) -> WinLoss:
+    """Win rate of opportunities closed (won or lost) in ``period`` before the cutoff, overall and by each dimension
+    the data has."""
+    cutoff = funnel.cutoff_of(tables, cutoff)
     o = deals(tables)
+    o = o[o["created_at"] < cutoff]
     closed = closed_in(o, period)
+    closed = closed[closed["closed_at"] < cutoff]
     present = [d for d in dims if d in closed.columns]
     lost = closed[closed["outcome"] == "lost"]
     if "loss_reason" in lost.columns and lost["loss_reason"].notna().any():
@@ -190,14 +214,18 @@ class SalesCycle(Result):
         return {"since": self.since, "days_to_close": self.overall.as_dict(),
                 "median_days_closed_deals": {k: v for k, v in self.by_outcome.items()}}
 
-    figure_description = ("Kaplan-Meier curve: the share of deals still open by days since the opportunity was "
-                          "created; deals still open at the end of the data are censored.")
+    figure_description = ("A curve: the share of deals still open by days since the opportunity was "
+                          "created; deals still open at the end of the data count as open.")
 
     def blocks(self) -> list:
         closed = ", ".join(f"{k} {fmt.days(v, 0)} days" for k, v in self.by_outcome.items() if v is not None)
-        return [Paragraph(f"Deals created from {self.since} to the end of {self.period}: days to close (won or lost), "
-                          f"{self.overall}. Deals still open are censored at the end of the data, so long cycles are "
+        return [Paragraph(f"Deals created from {self.since} to the end of {self.period}: time to close (won or lost), "
+                          f"{words.plain(self.overall, 'closed')}. Deals still open count as open, so long cycles are "
                           f"not hidden. Median of the deals already closed, by outcome: {closed}.")]
+
+    def methods(self) -> list:
+        return [Paragraph(words.method(self.overall, "Days to close") + " Deals still open are censored at the end "
+                          "of the data, not dropped.")]
 
     def draw(self):
         fig, ax = plotting.figure()
@@ -207,7 +235,7 @@ class SalesCycle(Result):
         plotting.percent_axis(ax)
         ax.set_xlabel("days since the opportunity was created")
         ax.set_ylabel("still open")
-        ax.set_title(f"Sales cycle, deals created {self.since} to {self.period} (Kaplan-Meier)")
+        ax.set_title(f"Sales cycle, deals created {self.since} to {self.period}")
         return fig
 
 
@@ -260,8 +288,8 @@ class KeyAccounts(Result):
         cols = [c for c in ("account", "industry", "segment", "won", "lost", "amount won") if c in a.columns]
         c = self.contrasts
         shown = pd.DataFrame({"attribute": c["attribute"], "won deals": c["won"], "lost deals": c["lost"],
-                              "q-value": [fmt.p_value(x) for x in c["q_value"]],
-                              "distinguishes": np.where(c["differs"], "yes", "")})
+                              "different between won and lost?": np.where(c["differs"], "yes",
+                                                                          "no clear difference")})
         found = c[c["differs"]]
         lead = ("Nothing separates their won deals from the lost ones beyond chance." if found.empty else
                 "What separates their won deals from the lost ones: "
@@ -269,9 +297,16 @@ class KeyAccounts(Result):
         return [Paragraph(f"{fmt.count(self.n_key)} key accounts ({self.how}); {fmt.count(len(a))} of them closed "
                           f"deals from {self.since} to the end of {self.period}. {lead}"),
                 Table(shown.head(12), caption="Won vs lost deals of key accounts: share or median among won and lost "
-                                              "deals; Fisher's exact test for shares, Mann-Whitney for medians, "
-                                              "Benjamini-Hochberg over all"),
+                                              "deals"),
                 Table(a[cols], caption="Key accounts with closed deals", max_rows=25)]
+
+    def methods(self) -> list:
+        c = self.contrasts.head(12)
+        return [Paragraph("Won vs lost deals of key accounts: Fisher's exact test for shares, Mann-Whitney test for "
+                          "medians, Benjamini-Hochberg control of false discoveries at 5% over all of them (an "
+                          "attribute differs when its q-value is below 0.05)."),
+                Table(pd.DataFrame({"attribute": c["attribute"], "q-value": [fmt.p_value(x) for x in c["q_value"]]}),
+                      caption="Won vs lost deals of key accounts: the tests")]
 
 
 def contrasts(closed: pd.DataFrame, categorical, numeric, alpha: float = 0.05) -> pd.DataFrame:
@@ -308,15 +343,19 @@ def key_account_ids(tables, o: pd.DataFrame) -> tuple[pd.Index, str]:
     return pd.Index(total.index[:n]), f"no tiers in the data: the largest {KEY_SHARE:.0%} of accounts by deal amount"
 
 
-def key_accounts(tables, period, lookback_quarters: int = 4, start=None) -> KeyAccounts:
-    """Wins and losses of key accounts over the ``lookback_quarters`` ending with ``period`` (or from ``start``)."""
+def key_accounts(tables, period, lookback_quarters: int = 4, start=None,
+                 cutoff: pd.Timestamp | None = None) -> KeyAccounts:
+    """Wins and losses of key accounts over the ``lookback_quarters`` ending with ``period`` (or from ``start``),
+    closed before the cutoff."""
+    cutoff = funnel.cutoff_of(tables, cutoff)
     o = deals(tables)
+    o = o[o["created_at"] < cutoff]
     if "closed_at" not in o.columns:
         raise MissingData("has no 'closed_at' on opportunities, so deals cannot be placed in a period")
     ids, how = key_account_ids(tables, o)
     start = period.shift(1 - lookback_quarters) if start is None else start
     closed = o[o["outcome"].isin(["won", "lost"]) & (o["closed_at"] >= start.start) & (o["closed_at"] < period.end)
-               & o["account_id"].isin(ids)].copy()
+               & (o["closed_at"] < cutoff) & o["account_id"].isin(ids)].copy()
     closed["cycle_days"] = (closed["closed_at"] - closed["created_at"]) / DAY
     if tables.activities is not None and "lead_id" in closed.columns:
         acts = tables.activities

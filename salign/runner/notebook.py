@@ -10,7 +10,7 @@ from IPython.core.pylabtools import retina_figure
 from matplotlib.figure import Figure
 
 from salign.common import periods
-from salign.common.result import Result, Skipped
+from salign.common.result import Paragraph, Result, Skipped, Strong
 from salign.core import paths
 from salign.report.html import result_html
 from salign.runner import params as params_mod
@@ -29,6 +29,35 @@ class Context:
     out: Path
     metrics: dict = field(default_factory=dict)
     headline: dict = field(default_factory=dict)
+    #: the tables up to the data's ``as_of`` (``tables`` holds what was known at the period's end), for
+    #: :meth:`follow_up`; None: the same as ``tables``
+    all_tables: Tables | None = None
+
+    @property
+    def cutoff(self):
+        """The moment this run reads the data up to (UTC): the period's end, or the data's ``as_of`` when the period
+        is not over in the data (:func:`salign.common.periods.cutoff`). ``tables`` is cut there."""
+        return self.tables.as_of
+
+    @property
+    def follow_up_to(self):
+        """The data's ``as_of`` (UTC) when it is later than :attr:`cutoff` (the data goes on after the period),
+        else None."""
+        later = self.all_tables.as_of if self.all_tables is not None else None
+        return later if later is not None and later > self.cutoff else None
+
+    def follow_up(self, fn, *args, key: str, **kwargs):
+        """Run a cohort analysis ``fn(tables, *args, cutoff=...)`` again on all the data up to ``as_of``: the
+        period's cohorts followed after the period ended. Labelled as such on the page and recorded in metrics.json
+        under ``<key>_followed_up`` with ``followed_up_to``, apart from the figures as they stood at the period's
+        end. None (nothing shown or recorded) when there is no data after the period.
+        """
+        to = self.follow_up_to
+        if to is None:
+            return None
+        result = self.attempt(_FollowedUp.run, fn, self.all_tables, *args, key=f"{key}_followed_up",
+                              period=self.period, cutoff=to, timezone=self.tables.config.timezone, **kwargs)
+        return result
 
     def attempt(self, fn, *args, key: str, **kwargs):
         """Run one analysis; on missing data return a :class:`Skipped` that says why.
@@ -62,6 +91,52 @@ class Context:
         return path
 
 
+@dataclass
+class _FollowedUp(Result):
+    """A cohort result measured on the data after its period ended, labelled so (see :meth:`Context.follow_up`)."""
+
+    inner: Result
+    period: periods.Quarter
+    to: object
+    timezone: str
+
+    @classmethod
+    def run(cls, fn, tables, *args, period, cutoff, timezone, **kwargs):
+        return cls(fn(tables, period, *args, cutoff=cutoff, **kwargs), period, cutoff, timezone)
+
+    @property
+    def date(self) -> str:
+        return f"{self.to.tz_convert(self.timezone):%Y-%m-%d}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.inner.title}: followed up to {self.date}"
+
+    @property
+    def figure_description(self) -> str:
+        return f"{self.inner.figure_description} Followed up to {self.date}, after the quarter ended."
+
+    def blocks(self) -> list:
+        end = self.period.end.tz_convert(self.timezone)
+        return [Paragraph(Strong(f"Cohort follow-up to {self.date}:"),
+                          f" the cohorts of {self.period} followed with the data that came in after the quarter "
+                          f"ended ({end:%Y-%m-%d}). The figures above are as they stood at the quarter's end and do "
+                          "not change; these do, until every cohort has had its whole window.")] + self.inner.blocks()
+
+    def metrics(self) -> dict:
+        return {"followed_up_to": self.date, **self.inner.metrics()}
+
+    def methods(self) -> list:
+        return self.inner.methods()
+
+    def draw(self):
+        fig = self.inner.draw()
+        if fig is not None and fig.get_axes():
+            ax = fig.get_axes()[0]
+            ax.set_title(f"{ax.get_title()}, followed up to {self.date}")
+        return fig
+
+
 def _jsonable(value):
     if hasattr(value, "as_dict"):
         return value.as_dict()
@@ -79,11 +154,12 @@ def start(name: str, **values) -> Context:
     """
     p = params_mod.validate(name, **values)
     _show_results()
-    tables = load_tables(p.workspace, p.snapshot)
-    period = periods.resolve(p.period, tables)
+    everything = load_tables(p.workspace, p.snapshot)
+    period = periods.resolve(p.period, everything)
+    tables = periods.known_at(everything, periods.cutoff(period, everything))  # what was known at the period's end
     out = paths.resolve(p.output_dir) if p.output_dir else paths.PROJECT_ROOT / "build" / "lab"
     out.mkdir(parents=True, exist_ok=True)
-    return Context(name, p, tables, period, out)
+    return Context(name, p, tables, period, out, all_tables=everything)
 
 
 def load_tables(workspace: str, snapshot_path: str = "") -> Tables:

@@ -11,8 +11,12 @@ The sample has about 4 events (stage events plus activities) per lead.
 average, for data at scale (``salign sample --leads 1000000 --events-per-lead 10``):
 the funnel, the stage events and every planted effect stay exactly as they are, and
 engagement activities after each lead's qualification window make up the rest (see
-:mod:`salign.sample.activities`); truth.json measures the content usage on them too.  Data span 2024Q4..2026Q3 (calendar quarters
-in Europe/Berlin); as_of is 2026-10-01; nothing happens at or after it.
+:mod:`salign.sample.activities`); truth.json measures the content usage on them too.
+The mean is met exactly (``round(K * n_leads)`` events) unless the funnel alone makes
+more, which only a sample of a few hundred leads may do; then nothing is added.
+
+Data span 2024Q4..2026Q3 (calendar quarters in Europe/Berlin); as_of is 2026-10-01;
+nothing happens at or after it.
 
 ``truth_leads.csv``: ``lead_id``, ``p_sql`` (true probability of an sql stage within
 90 days of created_at, 4 decimals) and ``sql_90d`` (1 if the data hold such an sql

@@ -137,8 +137,9 @@ def _content_truth(content, activities):
     gaps = [[p, s] for p in PERSONA_IDS for s in STAGES if (p, s) not in cells]
     if sorted(map(tuple, gaps)) != sorted(GAPS):
         raise RuntimeError(f"content gaps {gaps} differ from the planted {GAPS}")
-    used = activities.loc[activities["content_id"].notna(), ["content_id", "team"]].astype(object)
-    usage = used.groupby(["content_id", "team"]).size().unstack(fill_value=0)
+    used = activities.loc[activities["content_id"].notna(), ["content_id", "team"]]
+    usage = used.groupby(["content_id", "team"], observed=True).size().unstack(fill_value=0)
+    usage.index, usage.columns = usage.index.astype(object), usage.columns.astype(object)
     usage = usage.reindex(columns=["marketing", "sales"], fill_value=0)
     one_team = usage[(usage > 0).sum(axis=1) == 1]
     kinds = content.set_index("content_id")["type"]

@@ -35,11 +35,11 @@ def lead_handoff(leads, paths, stages, activities):
     """
     n = len(leads)
     first_mql = _first(stages, "mql", n)
-    kind = activities["type"].to_numpy()
-    routes = (kind == "assignment") & (activities["actor"] != "queue").to_numpy()
+    kind = activities["type"]
+    routes = ((kind == "assignment") & (activities["actor"] != "queue")).to_numpy()
     complete = np.logical_and.reduce([leads[f].notna().to_numpy() for f in world.SLA["min_fields_at_handoff"]])
     return pd.DataFrame({"first_mql": first_mql, "first_route": _first_after(activities[routes], first_mql),
-                         "first_follow_up": _first_after(activities[np.isin(kind, world.FOLLOW_UP_TYPES)], first_mql),
+                         "first_follow_up": _first_after(activities[kind.isin(world.FOLLOW_UP_TYPES).to_numpy()], first_mql),
                          "sql_at": _first(stages, "sql", n),
                          "quarter": np.where(np.isnan(first_mql), -1, quarter_index(first_mql)),
                          "owner": paths["rep"].to_numpy(), "complete": complete})

@@ -132,10 +132,11 @@ def reference_checks(frames: dict) -> list[Check]:
             key = TABLES[target].key[0]
             if key not in frames[target].columns:
                 continue
-            have = set(frames[target][key].dropna())
-            orphan = frame[col].notna() & ~frame[col].isin(have)
+            keys = frames[target][key]
+            orphan = frame[col].notna() & ~frame[col].isin(keys[keys.notna()])
             detail = {}
             if orphan.any():
+                have = set(keys.dropna())
                 width = _zero_padded_width(have)
                 for i in orphan[orphan].index[:SHOWN]:
                     v = str(frame.at[i, col])
@@ -154,40 +155,57 @@ def _zero_padded_width(ids: set) -> int:
 def stage_order_checks(frames: dict) -> list[Check]:
     """Stage histories that go back in time: a lead first reaching a later stage before an earlier one,
     or any stage before the lead was created."""
-    import pandas as pd
-
     stages = frames.get("stages")
     if stages is None or not {"lead_id", "stage", "at"} <= set(stages.columns) or stages.empty:
         return []
-    st = stages[stages["at"].notna() & stages["stage"].isin(FUNNEL)]
-    first = st.sort_values("at", kind="stable").drop_duplicates(["lead_id", "stage"])
-    wide = first.pivot(index="lead_id", columns="stage", values="at")
-    wide = wide.reindex(columns=[s for s in FUNNEL if s in wide.columns])
-    ns = np.column_stack([wide[c].array.asi8 for c in wide.columns])  # NaT is the smallest int64
-    earlier = np.maximum.accumulate(ns, axis=1)
-    back = np.zeros_like(ns, dtype=bool)
-    back[:, 1:] = (ns[:, 1:] < earlier[:, :-1]) & wide.notna().to_numpy()[:, 1:]
-    bad_pairs = pd.DataFrame(back, index=wide.index, columns=wide.columns).stack()
-    bad_pairs = bad_pairs[bad_pairs]
-    mask = pd.Series(False, index=stages.index)
-    detail = {}
-    if len(bad_pairs):
-        bad = set(bad_pairs.index)
-        key = list(zip(first["lead_id"], first["stage"]))
-        rows = first.index[[k in bad for k in key]]
-        mask.loc[rows] = True
-        for i in rows[:SHOWN]:
-            lead, stage = stages.at[i, "lead_id"], stages.at[i, "stage"]
-            before = wide.loc[lead, :stage].iloc[:-1]
-            later = before[before > stages.at[i, "at"]]
-            detail[i] = (f" (lead {lead} reached {stage} at {stages.at[i, 'at']:%Y-%m-%d %H:%M}, before "
-                         f"{later.index[0]} at {later.iloc[0]:%Y-%m-%d %H:%M})")
-    out = [Check("stages", "stage-order", "stage", mask, "this stage was first reached before an earlier stage of "
-                 f"the funnel ({' < '.join(FUNNEL)}): the history goes backwards", detail)]
     leads = frames.get("leads")
-    if leads is not None and {"lead_id", "created_at"} <= set(leads.columns) and pd.api.types.is_datetime64_any_dtype(leads["created_at"]):
-        created = leads.drop_duplicates("lead_id").set_index("lead_id")["created_at"]
-        made = stages["lead_id"].map(created)
+    with_created = leads is not None and {"lead_id", "created_at"} <= set(leads.columns) and \
+        pd.api.types.is_datetime64_any_dtype(leads["created_at"])
+    n = len(stages)
+    # one code per lead (a missing lead_id is a lead of its own), shared with the leads table
+    ids = pd.concat([stages["lead_id"], leads["lead_id"]], ignore_index=True) if with_created else stages["lead_id"]
+    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    lead = codes[:n]
+    stage_codes, stage_names = pd.factorize(stages["stage"])
+    position = np.array([FUNNEL.index(s) if s in FUNNEL else -1 for s in stage_names] + [-1])[stage_codes]
+    at = stages["at"].array.asi8 if pd.api.types.is_datetime64_any_dtype(stages["at"]) else None
+    out = []
+    if at is not None:
+        nat = np.iinfo(np.int64).min
+        rows = np.flatnonzero((position >= 0) & (at != nat))
+        # each (lead, stage)'s first time, the earliest row among equal times
+        rows = rows[np.lexsort((rows, at[rows], position[rows], lead[rows]))]
+        key = lead[rows] * len(FUNNEL) + position[rows]
+        first = rows[np.r_[True, key[1:] != key[:-1]]]
+        leads_of, where = np.unique(lead[first], return_inverse=True)
+        wide = np.full((len(leads_of), len(FUNNEL)), nat, dtype=np.int64)
+        wide[where, position[first]] = at[first]
+        earlier = np.maximum.accumulate(wide, axis=1)  # NaT is the smallest int64
+        back = np.zeros_like(wide, dtype=bool)
+        back[:, 1:] = (wide[:, 1:] < earlier[:, :-1]) & (wide[:, 1:] != nat)
+        bad = first[back[where, position[first]]]
+        mask = np.zeros(n, dtype=bool)
+        mask[bad] = True
+        detail = {}
+        index = stages.index
+        for i in bad[np.lexsort((bad, at[bad]))][:SHOWN]:  # in time order, as a stable sort by time gives them
+            row = wide[np.searchsorted(leads_of, lead[i])]
+            later = [p for p in range(position[i]) if row[p] != nat and row[p] > at[i]]
+            label = index[i]
+            detail[label] = (f" (lead {stages.at[label, 'lead_id']} reached {stages.at[label, 'stage']} at "
+                             f"{stages.at[label, 'at']:%Y-%m-%d %H:%M}, before {FUNNEL[later[0]]} at "
+                             f"{pd.Timestamp(row[later[0]], tz='UTC').tz_convert(stages['at'].dt.tz):%Y-%m-%d %H:%M})")
+        out.append(Check("stages", "stage-order", "stage", pd.Series(mask, index=stages.index), "this stage was first "
+                         f"reached before an earlier stage of the funnel ({' < '.join(FUNNEL)}): the history goes "
+                         "backwards", detail))
+    if with_created:
+        created = leads["created_at"].array.asi8
+        first_row = np.full(len(uniques), -1, dtype=np.int64)
+        lead_rows = codes[n:]
+        first_row[lead_rows[::-1]] = np.arange(len(lead_rows))[::-1]  # the first row of each lead_id
+        made = pd.Series(np.where(first_row[lead] >= 0, created[first_row[lead]], np.iinfo(np.int64).min)
+                         .view("M8[ns]"), index=stages.index).dt.tz_localize("UTC").dt.tz_convert(
+                             leads["created_at"].dt.tz)
         early = stages["at"].notna() & made.notna() & (stages["at"] < made)
         out.append(Check("stages", "before-created", "at", early, "this stage event is before the lead was created",
                          {i: f" (lead created {made[i]:%Y-%m-%d %H:%M})" for i in early[early].index[:SHOWN]}))

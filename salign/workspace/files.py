@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from salign.core.problems import Problem
+from salign.workspace import fastread
 from salign.workspace.schema import TableSpec
 
 #: Delimiters tried when the declared one leaves the header in one piece.
@@ -44,6 +46,8 @@ def read_table(path: Path, spec: TableSpec, formats) -> tuple[pd.DataFrame | Non
     Returns the frame (``None`` if the file cannot be read at all) and the problems found.
     """
     path = Path(path)
+    if (clean := fastread.read_clean(path, spec, formats, sys.modules[__name__])) is not None:
+        return clean
     frame, problems = read_raw(path, formats, expected=[c.name for c in spec.columns if c.required])
     if frame is None:
         return None, problems

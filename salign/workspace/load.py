@@ -38,7 +38,7 @@ def _outside(folder: Path, file: Path) -> bool:
     return not file.resolve().is_relative_to(folder.resolve())
 
 
-def _confined(folder: Path) -> None:
+def confined(folder: Path) -> None:
     """Refuse, before reading them, a ``workspace.yaml`` or definitions file that links outside ``folder``."""
     files = [folder / "workspace.yaml"] + sorted((folder / "definitions").glob("*.y*ml"))
     outside = [Problem(str(f), "outside-workspace", "links to a file outside the workspace folder; copy the file "
@@ -47,7 +47,7 @@ def _confined(folder: Path) -> None:
         raise WorkspaceError(outside, str(folder))
 
 
-def _table_path(folder: Path, name: str, file: str, data, problems: Collector) -> Path | None:
+def table_path(folder: Path, name: str, file: str, data, problems: Collector) -> Path | None:
     """The path of table ``name``'s file, or ``None`` (with a problem at its line of workspace.yaml) when the file
     is outside the workspace folder: an absolute path, ``..``, or a link."""
     path = folder / file
@@ -169,7 +169,7 @@ def read_workspace(path: str | Path) -> tuple[Tables, dict, dict, bytes]:
     folder = paths.resolve(path)
     if not folder.is_dir():
         raise WorkspaceError([Problem(str(folder), "missing-workspace", "workspace folder not found")], str(folder))
-    _confined(folder)
+    confined(folder)
     data = load_yaml(folder / "workspace.yaml")
     config = validate(WorkspaceConfig, data, str(folder / "workspace.yaml"))
     problems = Collector()
@@ -181,7 +181,7 @@ def read_workspace(path: str | Path) -> tuple[Tables, dict, dict, bytes]:
     for name, src in sources.items():
         if src.file is None:
             continue
-        file = _table_path(folder, name, src.file, data, problems)
+        file = table_path(folder, name, src.file, data, problems)
         if file is None:
             continue
         where[name] = file

@@ -102,7 +102,10 @@ def cache_dir() -> Path | None:
     if named:
         return Path(named).expanduser()
     base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".cache") / "salign"
+    try:
+        return (Path(base) if base else Path.home() / ".cache") / "salign"
+    except RuntimeError:  # no home folder (a service user without one): no cache
+        return None
 
 
 def snapshots_dir(cache: Path | None = None) -> Path | None:
@@ -123,16 +126,18 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def inputs(path, digest: bytes = b"") -> Inputs | None:
+def inputs(path, digest: bytes = b"", code: str = "") -> Inputs | None:
     """The inputs of the workspace in ``path`` with their key and fingerprint, or ``None`` when the folder,
     ``workspace.yaml`` or a table's file is not as it must be (a full load then says what is wrong).
 
     ``digest`` is the digest of the database rows (a snapshot's, read back): without it a workspace reading
-    tables from a database has no key (``database`` is true, ``key`` empty).
+    tables from a database has no key (``database`` is true, ``key`` empty). ``code`` replaces
+    :func:`code_digest` (a kernel checks the files against the snapshot its review wrote, whatever the code
+    on disk says now).
     """
     folder = paths.resolve(path)
     try:
-        load_mod._confined(folder)
+        load_mod.confined(folder)
         data = load_yaml(folder / "workspace.yaml")
         config = validate(WorkspaceConfig, data, str(folder / "workspace.yaml"))
     except Exception:  # noqa: BLE001 - anything wrong here is reported, located, by the full load
@@ -141,12 +146,12 @@ def inputs(path, digest: bytes = b"") -> Inputs | None:
     sources = config.sources()
     for name, src in sources.items():
         if src.file is not None:
-            data_files.append(load_mod._table_path(folder, name, src.file, data, problems))
+            data_files.append(load_mod.table_path(folder, name, src.file, data, problems))
     if problems.problems or not all(f.is_file() for f in data_files):
         return None
     database = any(src.file is None for src in sources.values())
     definitions = load_mod.definition_files(folder)
-    fp, key = hashlib.sha256(digest), hashlib.sha256(code_digest().encode() + b"\0" + digest)
+    fp, key = hashlib.sha256(digest), hashlib.sha256((code or code_digest()).encode() + b"\0" + digest)
     for f in sorted(data_files + definitions):  # the order and bytes of load.fingerprint
         name = str(f.relative_to(folder)).encode()
         is_data = f in data_files
@@ -183,10 +188,13 @@ def load(path=paths.SAMPLE_WORKSPACE, cache: Path | None | bool = True) -> Loade
             except SnapshotError:
                 shutil.rmtree(there, ignore_errors=True)  # damaged: built again below
     tables, lines, where, digest = load_mod.read_workspace(path)
-    key = probe.key if probe is not None and not probe.database else _key_with(tables.folder, digest)
-    loaded = Loaded(tables, key, None, False, lines, where, digest)
-    if folder is None or probe is None or probe.database or probe.fingerprint != tables.fingerprint:
-        return loaded  # a database, no cache, or the files changed while they were read
+    if probe is not None and probe.database:
+        probe = inputs(tables.folder, digest)  # the key of these database rows
+    if probe is None or probe.fingerprint != tables.fingerprint:
+        return Loaded(tables, "", None, False, lines, where, digest)  # the files changed while they were read
+    loaded = Loaded(tables, probe.key, None, False, lines, where, digest)
+    if folder is None or probe.database:
+        return loaded
     try:
         loaded.path = write(loaded, folder)
     except (OSError, Unsupported):
@@ -200,18 +208,13 @@ def open_snapshot(snapshot, path) -> Tables:
     made from (:class:`SnapshotError` otherwise)."""
     there = Path(snapshot)
     manifest = _manifest(there)
-    probe = inputs(path, bytes.fromhex(manifest.get("database_digest", "")))
+    probe = inputs(path, bytes.fromhex(manifest.get("database_digest", "")), manifest.get("code", ""))
     if probe is None or probe.key != manifest.get("key"):
         raise SnapshotError(f"the workspace {paths.resolve(path)} changed after it was validated (its files no "
                             "longer match the snapshot of this run); run the review again")
     tables = _read(there, probe, manifest)[0]
     _touch(there)
     return tables
-
-
-def _key_with(folder: Path, digest: bytes) -> str:
-    probe = inputs(folder, digest)
-    return "" if probe is None else probe.key
 
 
 # -- writing ----------------------------------------------------------------------------------------------------
@@ -231,7 +234,8 @@ def write(loaded: Loaded, parent: Path, keep: int = KEEP) -> Path:
         _touch(target)
         return target
     sources = tables.config.sources()
-    manifest = {"format": FORMAT, "key": loaded.key, "salign": __version__, "workspace": tables.config.name,
+    manifest = {"format": FORMAT, "key": loaded.key, "salign": __version__, "code": code_digest(),
+                "workspace": tables.config.name,
                 "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "database_digest": loaded.digest.hex(), "missing": tables.missing, "tables": {},
                 "order": list(loaded.lines)}  # the order the tables were read in (warnings come in it)
@@ -245,13 +249,9 @@ def write(loaded: Loaded, parent: Path, keep: int = KEEP) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{loaded.key}-", dir=parent))
     try:
         for name in manifest["tables"]:
-            frame = getattr(tables, name)
-            index = frame.index
+            frame = getattr(tables, name).copy(deep=False)  # the same columns, with the line numbers as index
             frame.index = pd.Index(loaded.lines[name], name="__line__")
-            try:
-                arrow = pa.Table.from_pandas(frame, preserve_index=True)
-            finally:
-                frame.index = index
+            arrow = pa.Table.from_pandas(frame, preserve_index=True)
             pq.write_table(arrow, tmp / f"{name}.parquet")
             del arrow
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")

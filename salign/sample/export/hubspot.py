@@ -11,7 +11,10 @@ written, exactly as in a real export:
 - a lifecycle stage's date is the **first** time the contact reached it (a recycled lead's second
   MQL is gone); HubSpot has no lifecycle stage for accepted, rejected, recycled or disqualified
   leads (their dates are gone; the last one survives only as the current ``Lead Status``);
-- activities (visits, downloads, e-mails, calls, meetings) are not rows of these exports;
+- of the activities only the sales team's calls, logged e-mails and meetings are exported (``calls.csv``,
+  ``emails.csv``, ``meetings.csv``: HubSpot's activity exports, without the content asset an e-mail or meeting
+  used); marketing's visits, downloads, e-mail opens and clicks, webinars and events, and the owner
+  assignments, are no rows of any export;
 - times have no seconds;
 - the content inventory is not a CRM export.
 
@@ -51,7 +54,10 @@ LEAD_STATUS = {"rejected": "Unqualified", "disqualified": "Unqualified", "recycl
 #: canonical open deal stage -> the portal's deal stage label; won and lost deals: Closed Won / Closed Lost
 DEAL_STAGES = {"discovery": "Discovery", "proposal": "Proposal", "negotiation": "Negotiation"}
 #: record ids: HubSpot numbers every object; the sample's numbers keep their order (same digit count)
-ID_BASE = {"L": 51_000_000, "A": 8_100_000, "O": 9_100_000}
+ID_BASE = {"L": 51_000_000, "A": 8_100_000, "O": 9_100_000, "X": 70_000_000}
+#: sales activities HubSpot exports as records of their own (the Calls, Emails and Meetings index pages):
+#: canonical activity type -> the export file
+ACTIVITY_FILES = {"call": "calls.csv", "email": "emails.csv", "meeting": "meetings.csv"}
 #: the portal writes times in this zone (HubSpot: Settings > Account defaults > Time zone)
 PORTAL_TIMEZONE = "UTC"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -173,6 +179,17 @@ def deals(opps: pd.DataFrame, currency: str, leads: pd.DataFrame | None = None) 
     return out
 
 
+def activities(acts: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The sales activities of one kind as HubSpot's export of that activity (a call, a logged e-mail, a meeting):
+    its own record id, the activity date, who it is assigned to and its associations (no content asset)."""
+    a = acts[acts["type"] == kind]
+    title = {"call": "Call with", "email": "Email to", "meeting": "Meeting with"}[kind]
+    return pd.DataFrame({"Record ID": hubspot_id(a["activity_id"]), "Activity date": local_minutes(a["at"]),
+                         f"{kind.title()} title": f"{title} contact", "Activity assigned to": a.get("actor"),
+                         "Associated Contact IDs": hubspot_id(a["lead_id"]),
+                         "Associated Company IDs": hubspot_id(a["account_id"])})
+
+
 def settings(config: dict) -> dict:
     """The ``--settings`` of this portal for ``salign import hubspot``."""
     workspace = {k: config[k] for k in ("name", "timezone", "fiscal_year_start_month", "currency", "as_of", "outcome")
@@ -200,8 +217,11 @@ def write(workspace: Path, out: Path) -> None:
     """Write the canonical workspace ``workspace`` as HubSpot export files (and ``hubspot.yaml``) into ``out``."""
     workspace, out = Path(workspace), Path(out)
     config = yaml.safe_load((workspace / "workspace.yaml").read_text(encoding="utf-8")) or {}
-    leads, stages, opps, accounts = (_read(workspace, t) for t in ("leads", "stages", "opportunities", "accounts"))
+    leads, stages, opps, accounts, acts = (_read(workspace, t) for t in ("leads", "stages", "opportunities",
+                                                                         "accounts", "activities"))
     files = {"contacts.csv": contacts(leads, stages, opps)}
+    if acts is not None:
+        files.update({name: activities(acts, kind) for kind, name in ACTIVITY_FILES.items()})
     if accounts is not None:
         files["companies.csv"] = companies(accounts)
     if opps is not None:

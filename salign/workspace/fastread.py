@@ -1,0 +1,345 @@
+"""The fast way to read a clean CSV table: pyarrow's multithreaded reader and vectorised conversions.
+
+:func:`read_clean` returns the same frame and problems as :func:`salign.workspace.files.read_table`, or ``None``
+when the file is not one it can vouch for; the caller then reads it the slow, diagnosing way. It vouches only
+for what it checks:
+
+- UTF-8 (``utf-8`` or ``utf-8-sig``, its byte-order mark), a one-character delimiter, null tokens without
+  surrounding spaces, a plain ``.csv``/``.txt``/``.tsv`` file (not gzip);
+- a header that names every column once, with no other delimiter splitting it better;
+- one record per line (no quoted line break, no lone carriage return, no field-count mismatch: pyarrow refuses
+  the file and the slow reader reports it), a last line that does not end inside a quoted value, and at least
+  one row.
+
+Per column, the values it can convert exactly without Python (fixed-width dates and times, whole numbers, ASCII
+ids and categories) are converted with Arrow and NumPy; every other value (including every bad one) goes through
+the same :func:`~salign.workspace.files.convert` as the slow reader, on just those rows, so the values and the
+problems (file, line, column, value, hint) are those the slow reader gives. Lines are the file's: the header is
+line 1 and each record is one line.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from salign.core.problems import Problem
+from salign.workspace.schema import TableSpec
+
+#: What Python's ``str.strip()`` removes from an ASCII string (``str.isspace``).
+_PY_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+#: Placeholders as :func:`salign.workspace.files.undeclared_placeholders` looks for them.
+_INT = re.compile(r"^-?[0-9]{1,15}$")
+#: Candidates for the slow id check (the patterns of ``salign.workspace.files``, in RE2).
+_SCIENTIFIC = r"^[+-]?[0-9](?:[.,][0-9]{1,14})?[eE][+-]?[0-9]{1,3}$"
+_FLOATY = r"^[0-9]+\.0+$"
+#: strftime directives of fixed width (digits) this reader converts itself, with their widths.
+#: Rows looked at to decide whether a column's strings are mostly distinct.
+_SAMPLE = 10_000
+_FIXED = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+
+
+def _utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig", "utf8-sig")
+
+
+def read_clean(path: Path, spec: TableSpec, formats, files) -> tuple[pd.DataFrame, list[Problem]] | None:
+    """The typed frame and its problems, as :func:`salign.workspace.files.read_table` gives them, or ``None`` when
+    the file needs the slow reader (see the module's documentation). ``files`` is that module (passed in, to use
+    its conversions without importing it back)."""
+    suffix = path.suffix.lower()
+    nulls = list(formats.null_values)
+    if suffix not in (".csv", ".txt", ".tsv") or not _utf8(formats.encoding) or len(formats.delimiter) != 1 \
+            or formats.delimiter in ('"', "\n", "\r") or any(v.strip() != v or not v.isascii() for v in nulls):
+        return None
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    table, lines = _parse(raw, path, formats, [c.name for c in spec.columns if c.required], files)
+    del raw
+    if table is None:
+        return None
+    where = str(path)
+    tokens = list(getattr(formats, "placeholders", []) or [])
+    columns, placeheld = {}, {}
+    for name in table.column_names:
+        arr = table.column(name).combine_chunks()
+        if tokens:
+            hit = pc.fill_null(pc.is_in(arr, value_set=pa.array(tokens, pa.string())), False)
+            if pc.any(hit).as_py():
+                placeheld[name] = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+                arr = pc.if_else(hit, pa.scalar(None, pa.string()), arr)
+        columns[name] = arr
+    del table
+    out, typed_arrow, found = {}, {}, {}
+    for name in list(columns):
+        arr = columns.pop(name)
+        column = spec.column(name)
+        kind = column.kind if column is not None else "text"
+        values, rest, arrow = _convert(arr, kind, formats)
+        if rest is not None and rest.any():
+            original = pd.Series(arr.filter(pa.array(rest)).to_numpy(zero_copy_only=False), index=lines[rest],
+                                 name=name, dtype=object)
+            conv = files.convert(original, kind, formats)
+            if kind == "datetime":
+                values[rest] = conv.values.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8
+            else:
+                values[rest] = conv.values.to_numpy()
+            found[name] = conv.problems(where)
+            arrow = None
+        if kind == "datetime":
+            values = _utc(values)
+        elif name in placeheld and kind in ("text", "id"):
+            values[placeheld[name]] = np.nan  # as DataFrame.mask leaves them in the slow reader
+        out[name] = values
+        if kind not in ("int", "number", "datetime"):
+            typed_arrow[name] = arrow
+    problems = [p for c in spec.columns for p in found.get(c.name, [])]
+    frame = pd.DataFrame(out, index=lines, copy=False)
+    problems.extend(_placeholder_problems(frame, typed_arrow, where, files.PLACEHOLDERS))
+    return frame, problems
+
+
+def _placeholder_problems(frame: pd.DataFrame, arrows: dict, where: str, placeholders) -> list[Problem]:
+    """:func:`salign.workspace.files.undeclared_placeholders` on the frame, using the columns' Arrow strings."""
+    out = []
+    for col, arr in arrows.items():
+        if frame[col].dtype != object:
+            continue
+        if arr is None:
+            arr = pa.array(frame[col].to_numpy(), type=pa.string(), from_pandas=True)
+        hit = _mask(pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(arr)), value_set=pa.array(placeholders)))
+        if hit.any():
+            first = int(np.argmax(hit))
+            out.append(Problem(where, "undeclared-placeholder", f"{int(hit.sum())} value(s) look like a placeholder "
+                               "for 'missing'; declare the token in formats.placeholders (treated as missing and "
+                               "counted) or formats.null_values", column=str(col), line=int(frame.index[first]),
+                               value=frame[col].iloc[first]))
+    return out
+
+
+# -- parsing ----------------------------------------------------------------------------------------------------
+def _parse(raw: bytes, path: Path, formats, expected: list[str], files):
+    """The file as an Arrow table of strings (nulls for the declared null tokens and, where values are padded,
+    for what is blank once stripped) without its blank rows, and each row's line; ``(None, None)`` if the slow
+    reader must read it."""
+    start = 0
+    if raw.startswith(b"\xef\xbb\xbf"):
+        if formats.encoding.lower().replace("_", "-") not in ("utf-8-sig", "utf8-sig"):
+            return None, None
+        start = 3
+    if not raw[start:] or raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
+        return None, None
+    end = raw.find(b"\n", start)
+    try:
+        first = raw[start: end if end >= 0 else len(raw)].decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        return None, None
+    d = formats.delimiter
+    header = next(csv.reader([first], delimiter=d), []) if first.strip() else []
+    if not header or len(set(header)) != len(header) or any(not c.strip() for c in header) \
+            or files._wrong_delimiter(header, first, d, expected) is not None:
+        return None, None
+    physical = raw.count(b"\n", start) + (0 if raw.endswith(b"\n") else 1)
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(raw[start:] if start else raw),
+            read_options=pcsv.ReadOptions(skip_rows=1, column_names=header, block_size=1 << 23),
+            parse_options=pcsv.ParseOptions(delimiter=d, quote_char='"', double_quote=True, escape_char=False,
+                                            newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in header},
+                                                null_values=list(formats.null_values), strings_can_be_null=True,
+                                                quoted_strings_can_be_null=True, check_utf8=True))
+    except (pa.ArrowException, ValueError):
+        return None, None
+    if table.num_rows == 0 or physical != table.num_rows + 1 or _ends_in_quote(raw, d):
+        return None, None
+    if _padded(raw, start, d):
+        table = pa.table({c: _stripped(table.column(c).combine_chunks()) for c in header})
+    lines = pd.RangeIndex(2, table.num_rows + 2)
+    blank = None
+    for c in header:
+        null = table.column(c).is_null()
+        blank = null if blank is None else pc.and_(blank, null)
+    if pc.any(blank).as_py():
+        keep = pc.invert(blank)
+        lines = pd.Index(np.asarray(lines)[keep.to_numpy(zero_copy_only=False)])
+        table = table.filter(keep)
+        if table.num_rows == 0:
+            return None, None
+    return table, lines
+
+
+def _ends_in_quote(raw: bytes, delimiter: str) -> bool:
+    """Whether the last record (one line) ends inside a quoted value: the file was cut short."""
+    body = raw.rstrip(b"\r\n")
+    last = body[body.rfind(b"\n") + 1:]
+    if b'"' not in last:
+        return False
+    try:
+        list(csv.reader([last.decode("utf-8")], delimiter=delimiter, strict=True))
+    except (csv.Error, UnicodeDecodeError):
+        return True
+    return False
+
+
+def _padded(raw: bytes, start: int, delimiter: str) -> bool:
+    """Whether a space or tab starts or ends a field as written: the slow reader's search
+    ``(^|d)[ \\t]|[ \\t](d|\\r?$)`` (multiline) of the text, done on the UTF-8 bytes in blocks (an ASCII byte
+    is a whole character in UTF-8)."""
+    d = ord(delimiter)
+    data = np.frombuffer(raw, dtype=np.uint8)[start:]
+    if not len(data):
+        return False
+    if data[0] in (32, 9) or data[-1] in (32, 9) or (len(data) > 1 and data[-1] == 13 and data[-2] in (32, 9)):
+        return True
+    block = 1 << 24
+    for lo in range(0, len(data), block):
+        chunk = data[max(lo - 1, 0): lo + block + 2]
+        at = np.flatnonzero((chunk == 32) | (chunk == 9))
+        at = at[(at > 0) & (at < len(chunk) - 1)]
+        before, after = chunk[at - 1], chunk[at + 1]
+        if ((before == d) | (before == 10) | (after == d) | (after == 10)).any():
+            return True
+        cr = at[(after == 13) & (at < len(chunk) - 2)]
+        if (chunk[cr + 2] == 10).any():
+            return True
+    return False
+
+
+def _stripped(arr: pa.Array) -> pa.Array:
+    """Values stripped as the slow reader strips padded files (Arrow's whitespace), blank ones missing."""
+    trimmed = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+# -- converting -------------------------------------------------------------------------------------------------
+def _convert(arr: pa.Array, kind: str, formats) -> tuple[np.ndarray, np.ndarray | None, pa.Array | None]:
+    """``(values, rest, arrow)``: the column converted where that is exact, the rows (a boolean mask) the slow
+    conversion must do (``None``: none), and the converted strings as Arrow (``None`` for other kinds)."""
+    if kind == "datetime":
+        values, rest = _datetimes(arr, formats)
+        return values, rest, None
+    if kind in ("int", "number"):
+        if formats.thousands or formats.decimal != ".":
+            return np.full(len(arr), np.nan), _present(arr), None
+        ok = pc.fill_null(pc.match_substring_regex(arr, _INT.pattern), False)
+        values = pc.cast(pc.if_else(ok, arr, pa.scalar(None, pa.string())), pa.float64())
+        return values.to_numpy(zero_copy_only=False).copy(), _present(arr) & ~_mask(ok), None
+    if kind == "category":
+        ascii_ = pc.fill_null(pc.string_is_ascii(arr), True)
+        conv = pc.ascii_lower(pc.utf8_trim(arr, _PY_ASCII_SPACE))
+        conv = pc.if_else(ascii_, conv, pa.scalar(None, pa.string()))
+        return _objects(conv), _present(arr) & ~_mask(ascii_), conv
+    if kind == "id":  # ids a spreadsheet mangled, and non-ASCII ones (\\d is wider in Python), go the slow way
+        odd = pc.or_(pc.invert(pc.fill_null(pc.string_is_ascii(arr), True)),
+                     pc.or_(pc.match_substring_regex(arr, _SCIENTIFIC), pc.match_substring_regex(arr, _FLOATY)))
+        return _objects(arr), _mask(odd), arr
+    return _objects(arr), None, arr
+
+
+def _datetimes(arr: pa.Array, formats) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps (UTC, nanoseconds) of the values written exactly in the declared ``datetime_format`` (or, for the
+    others, ``date_format``) with fixed-width numbers, and the rows left to the slow conversion."""
+    zone = formats.timestamps_timezone
+    ns = np.full(len(arr), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    rest = _present(arr)
+    fmt = formats.datetime_format
+    if _fixed_fields(fmt) is None or not rest.any():
+        return ns, rest
+    got, ok = _fixed_parse(arr, fmt)
+    if not re.search(r"(?<!%)Z$", fmt) and zone != "UTC":
+        local = pd.DatetimeIndex(np.where(ok, got, np.iinfo(np.int64).min).view("M8[ns]"))
+        got = local.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").asi8
+        ok &= got != np.iinfo(np.int64).min
+    ns[ok] = got[ok]
+    return ns, rest & ~ok
+
+
+def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")
+
+
+def _fixed_fields(fmt: str) -> tuple[str, list[tuple[str, int]]] | None:
+    """A regular expression matching exactly the values of ``fmt`` written with every number at full width, and
+    each directive's ``(letter, offset)``; ``None`` if ``fmt`` has a directive of another kind."""
+    pattern, fields, pos, i = "", [], 0, 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch == "%":
+            if i + 1 >= len(fmt):
+                return None
+            letter = fmt[i + 1]
+            if letter == "%":
+                pattern, pos = pattern + "%", pos + 1
+            elif letter in _FIXED:
+                fields.append((letter, pos))
+                pattern, pos = pattern + f"[0-9]{{{_FIXED[letter]}}}", pos + _FIXED[letter]
+            else:
+                return None
+            i += 2
+            continue
+        if not ch.isascii() or ch.isspace() and ch != " ":
+            return None
+        pattern, pos, i = pattern + re.escape(ch), pos + 1, i + 1
+    if not fields or {"Y", "m", "d"} - {f for f, _ in fields} or len({f for f, _ in fields}) != len(fields):
+        return None
+    return f"^{pattern}$", fields
+
+
+def _fixed_parse(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+    """Naive nanoseconds of the values matching ``fmt`` at full width and naming a real date and time (the years
+    pandas holds in nanoseconds), and which those are; the other rows are left alone."""
+    pattern, fields = _fixed_fields(fmt)
+    ok = _mask(pc.match_substring_regex(arr, pattern))
+    out = np.zeros(len(arr), dtype=np.int64)
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return out, ok
+    chosen = arr.filter(pa.array(ok))
+    offsets = np.frombuffer(chosen.buffers()[1], dtype=np.int32)[chosen.offset: chosen.offset + len(chosen) + 1]
+    data = np.frombuffer(chosen.buffers()[2], dtype=np.uint8)
+    width = int(offsets[1] - offsets[0])
+    block = data[offsets[0]: offsets[0] + width * len(chosen)].reshape(len(chosen), width)
+    part = {}
+    for letter, at in fields:
+        v = block[:, at].astype(np.int64) - 48
+        for k in range(1, _FIXED[letter]):
+            v = v * 10 + (block[:, at + k] - 48)
+        part[letter] = v
+    y, m, d = part["Y"], part["m"], part["d"]
+    hh, mm, ss = part.get("H", 0), part.get("M", 0), part.get("S", 0)
+    good = (y >= 1678) & (y <= 2261) & (m >= 1) & (m <= 12) & (d >= 1) & (hh <= 23) & (mm <= 59) & (ss <= 59)
+    month = ((y - 1970) * 12 + np.clip(m, 1, 12) - 1).astype("M8[M]")
+    days = (month.astype("M8[D]") - np.datetime64(0, "D")).astype(np.int64) + d - 1
+    good &= (days - (month.astype("M8[D]") - np.datetime64(0, "D")).astype(np.int64)) < \
+        ((month + 1).astype("M8[D]") - month.astype("M8[D]")).astype(np.int64)
+    ns = ((days * 24 + hh) * 60 + mm) * 60 + ss
+    out[idx] = ns * 1_000_000_000
+    ok[idx] = good
+    return out, ok
+
+
+def _objects(arr: pa.Array) -> np.ndarray:
+    """Python strings (``None`` where missing), as pandas keeps text; a value repeated in the column is one object
+    (as pandas' own reader makes it) unless the column's first rows are mostly distinct, where sharing saves
+    little and costs time."""
+    head = arr.slice(0, _SAMPLE)
+    if len(head) and pc.count_distinct(head).as_py() > len(head) // 2:
+        return arr.to_numpy(zero_copy_only=False)
+    return pa.chunked_array([arr]).to_pandas(deduplicate_objects=True).to_numpy()
+
+
+def _mask(arr: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _present(arr: pa.Array) -> np.ndarray:
+    return _mask(arr.is_valid())
