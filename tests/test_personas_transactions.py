@@ -17,6 +17,7 @@ import pytest
 
 from salign import cli, personas
 from salign.core import paths
+from salign.personas import profiles
 from salign.personas.markers import Markers
 from salign.report.html import result_html
 from salign.workspace.load import load_workspace
@@ -292,3 +293,15 @@ def test_review_with_one_value_for_everyone_says_why(tmp_path):
     assert "same value" in p["skipped"]["markers"]
     assert "No best and no worst customers" in r["page"]
     shutil.rmtree(tmp_path / "reports")
+
+
+def test_columns_recorded_after_contact_are_no_buyer_attributes(tmp_path):
+    """HubSpot's lead status (set by sales after contact) became a best-customer marker before it was declared."""
+    ws = tmp_path / "ws"
+    shutil.copytree(paths.SAMPLE_WORKSPACE, ws)
+    plain = profiles.customer_profiles(load_workspace(ws))
+    assert {"job_level", "department"} <= set(plain.columns)
+    with open(ws / "workspace.yaml", "a", encoding="utf-8") as f:
+        f.write("recorded:\n  leads: {job_level: after_contact}\n  accounts: {tier: after_contact}\n")
+    declared = profiles.customer_profiles(load_workspace(ws))
+    assert set(plain.columns) - set(declared.columns) == {"job_level", "tier"}

@@ -79,8 +79,8 @@ class TeamPersonas(Result):
                     "separate them better")
         who = (f"{_possessive(self.better)} personas separate best from worst better" if self.better else
                "Neither team's personas separate best from worst clearly better")
-        return (f"{who}: difference marketing - sales {d['estimate']:+.2f} (95% bootstrap interval "
-                f"{d['ci_low']:+.2f} to {d['ci_high']:+.2f}, {fmt.count(d['resamples'])} resamples)")
+        return (f"{who}: difference marketing - sales {d['estimate']:+.2f} (95% interval "
+                f"{d['ci_low']:+.2f} to {d['ci_high']:+.2f})")
 
     def metrics(self) -> dict:
         out = {f"{r.team}.{r.persona}": {**stats_metrics(r._asdict()), "leads": int(r.leads)}
@@ -122,9 +122,12 @@ class TeamPersonas(Result):
             Table(self.overlap, index=True, caption="Overlap: customers claimed by both personas")]
 
     def methods(self) -> list[Block]:
+        d = self.difference
+        boot = (f" The interval of the difference between the teams is a paired bootstrap over customers "
+                f"({fmt.count(d['resamples'])} resamples)." if d.get("resamples") else "")
         return [Paragraph("Separation is Youden's J of the team's personas as a test for a best customer against a "
                           "worst one: sensitivity (share of best customers claimed) plus specificity (share of worst "
-                          "customers not claimed) minus 1.")]
+                          "customers not claimed) minus 1." + boot)]
 
     @property
     def totals(self) -> dict:

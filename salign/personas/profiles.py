@@ -51,7 +51,8 @@ def customer_profiles(tables) -> pd.DataFrame:
     pandas.DataFrame
         The account's columns; ``won_revenue`` (sum of won amounts), ``won_deals``, ``first_won_at``;
         the first lead's buyer columns the account lacks (``source``, ``job_level``, ``department``, ...;
-        not a column with a ``<column>_set_at`` companion: someone set it later, it is no buyer attribute);
+        not a column with a ``<column>_set_at`` companion or declared ``recorded: after_contact`` in
+        workspace.yaml: someone set it later, it is no buyer attribute; nor an account column so declared);
         behaviour before the first won deal closed: ``contacts`` (leads), ``touches_<type>`` per
         activity type, ``deals_lost_before_win`` and ``days_to_first_win`` (first lead or first deal to
         first win). Account and lead columns of numbers written as text, with more distinct values than
@@ -72,9 +73,11 @@ def profiles_with_notes(tables) -> tuple[pd.DataFrame, list[str], list[str]]:
     money = (won.assign(amount=amount, won_at=closed).groupby("account_id")
              .agg(won_revenue=("amount", "sum"), won_deals=("opportunity_id", "size"), first_won_at=("won_at", "min")))
     acc = tables.accounts.set_index("account_id")
+    acc = acc.drop(columns=[c for c in tables.config.after_contact("accounts") if c in acc.columns])
     prof = acc.join(money, how="inner")
     first = first_contacts(tables.leads)
-    lead_cols = [c for c in first.columns if c not in _NOT_BUYER and c not in prof.columns
+    later = set(tables.config.after_contact("leads"))  # recorded after contact: what sales did, not who bought
+    lead_cols = [c for c in first.columns if c not in _NOT_BUYER and c not in prof.columns and c not in later
                  and not pd.api.types.is_datetime64_any_dtype(first[c]) and f"{c}_set_at" not in first.columns]
     prof = prof.join(first[lead_cols])
     typed = []  # numbers written as text, too many to compare value by value: compared as numbers

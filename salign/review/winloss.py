@@ -288,8 +288,9 @@ class KeyAccounts(Result):
         cols = [c for c in ("account", "industry", "segment", "won", "lost", "amount won") if c in a.columns]
         c = self.contrasts
         shown = pd.DataFrame({"attribute": c["attribute"], "won deals": c["won"], "lost deals": c["lost"],
-                              "different between won and lost?": np.where(c["differs"], "yes",
-                                                                          "no clear difference")})
+                              "different between won and lost?": [
+                                  ("yes, higher in won deals" if up else "yes, higher in lost deals") if differs
+                                  else "no clear difference" for differs, up in zip(c["differs"], c["won_higher"])]})
         found = c[c["differs"]]
         lead = ("Nothing separates their won deals from the lost ones beyond chance." if found.empty else
                 "What separates their won deals from the lost ones: "
@@ -319,13 +320,15 @@ def contrasts(closed: pd.DataFrame, categorical, numeric, alpha: float = 0.05) -
             a, b = int((has & won).sum()), int((has & ~won).sum())
             p = fisher_exact([[a, int(won.sum()) - a], [b, int((~won).sum()) - b]])[1]
             rows.append({"attribute": f"{col} = {value}", "won": fmt.percent(a / max(int(won.sum()), 1), 0),
-                         "lost": fmt.percent(b / max(int((~won).sum()), 1), 0), "p": p})
+                         "lost": fmt.percent(b / max(int((~won).sum()), 1), 0), "p": p,
+                         "won_higher": a / max(int(won.sum()), 1) > b / max(int((~won).sum()), 1)})
     for col in numeric:
         x, y = closed.loc[won, col].dropna(), closed.loc[~won, col].dropna()
         if len(x) and len(y):
             rows.append({"attribute": f"median {col.replace('_', ' ')}", "won": fmt.number(x.median(), 0),
-                         "lost": fmt.number(y.median(), 0), "p": mannwhitneyu(x, y).pvalue})
-    t = pd.DataFrame(rows, columns=["attribute", "won", "lost", "p"])
+                         "lost": fmt.number(y.median(), 0), "p": mannwhitneyu(x, y).pvalue,
+                         "won_higher": bool(x.median() > y.median())})
+    t = pd.DataFrame(rows, columns=["attribute", "won", "lost", "p", "won_higher"])
     reject, q = benjamini_hochberg(t["p"], alpha)
     t["q_value"], t["differs"] = q, reject
     return t.sort_values("q_value").reset_index(drop=True)

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from salign.core.problems import Problem
 from salign.workspace.schema import FUNNEL, TABLES
@@ -92,13 +94,16 @@ def row_checks(name: str, frame) -> list[Check]:
     return out
 
 
-def key_checks(name: str, frame) -> list[Check]:
-    """Duplicate keys: exact repeats of an earlier row, and repeats whose other values conflict."""
+def key_checks(name: str, frame, ids: Ids | None = None) -> list[Check]:
+    """Duplicate keys: exact repeats of an earlier row, and repeats whose other values conflict.
+
+    ``ids`` (:class:`Ids` of all the tables) holds the id columns as integers, which compare faster.
+    """
     spec = TABLES[name]
     key = list(spec.key)
     if not all(k in frame.columns for k in key):
         return []
-    dup = frame.duplicated(key, keep="first")
+    dup = _duplicated(name, frame, key, ids)
     if not dup.any():
         return []
     exact = frame.astype(str).duplicated(keep="first") & dup
@@ -121,7 +126,81 @@ def key_checks(name: str, frame) -> list[Check]:
     return [Check(name, "duplicate-key", key[0], dup, f"the key ({label}) appears more than once", detail)]
 
 
-def reference_checks(frames: dict) -> list[Check]:
+def _duplicated(name: str, frame, key: list[str], ids: Ids | None) -> pd.Series:
+    """``frame.duplicated(key, keep="first")``, on integer codes where it can (ids, times, small vocabularies)."""
+    if ids is not None and len(key) == 1 and (name, key[0]) in ids.first:
+        return pd.Series(~ids.first[name, key[0]], index=frame.index)
+    if ids is None or len(key) == 1:
+        return frame.duplicated(key, keep="first")
+    codes = {}
+    for col in key:
+        values = frame[col]
+        if (name, col) in ids.codes:
+            codes[col] = ids.codes[name, col]
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            codes[col] = values.dt.as_unit("ns").array.asi8
+        else:
+            codes[col] = pd.factorize(values, use_na_sentinel=False)[0]
+    return pd.DataFrame(codes, index=frame.index).duplicated(keep="first")
+
+
+class Ids:
+    """The id columns of all tables as integer codes: for each table another one references, its key and every
+    column referencing it, encoded together (Arrow's hashing, once), so that equal ids have equal codes.
+
+    Attributes
+    ----------
+    codes : dict
+        ``(table, column) -> codes`` (a missing id has a code too, as pandas groups missing values together).
+    valid : dict
+        ``(table, column) -> whether the id is there``.
+    known : dict
+        ``table -> K``: the codes of its key's values are exactly ``0 .. K-1`` (the key is encoded first).
+    first : dict
+        ``(table, key) -> whether the row is the first with its key`` (keys only).
+    """
+
+    def __init__(self, frames: dict):
+        self.codes, self.valid, self.known, self.first = {}, {}, {}, {}
+        for target, spec in TABLES.items():
+            if target not in frames or len(spec.key) != 1 or spec.key[0] not in frames[target].columns:
+                continue  # (a table keyed by several columns, as stages, is referenced by none)
+            parts = [(target, spec.key[0])] + [(name, col) for name, frame in frames.items()
+                                               for col, to in TABLES[name].references.items()
+                                               if to == target and col in frame.columns]
+            arrays = [_strings(frames[n][c]) for n, c in parts]
+            if any(a is None for a in arrays):
+                continue
+            whole = pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
+            encoded = pc.dictionary_encode(whole, null_encoding="encode")
+            codes = np.array(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)  # owned, not a view
+            n = len(arrays[0])
+            own = codes[:n]
+            seen = np.maximum.accumulate(own) if n else own
+            first = own > np.r_[-1, seen[:-1]] if n else np.zeros(0, dtype=bool)
+            if not np.array_equal(own[first], np.arange(int(first.sum()))):
+                continue  # codes not in order of first appearance: leave this table to pandas
+            self.known[target] = int(first.sum())
+            self.first[target, spec.key[0]] = first
+            start = 0
+            for (name, col), arr in zip(parts, arrays):
+                self.codes[name, col] = codes[start: start + len(arr)]
+                self.valid[name, col] = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+                start += len(arr)
+
+
+def _strings(values: pd.Series) -> pa.Array | None:
+    """The column as Arrow strings (nulls where ``None``), or ``None`` if it holds something else than text and
+    ``None`` (NaN, which pandas does not group with ``None``, included)."""
+    if values.dtype != object:
+        return None
+    try:
+        return pa.array(values.to_numpy(), type=pa.string(), from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):
+        return None
+
+
+def reference_checks(frames: dict, ids: Ids | None = None) -> list[Check]:
     """References into other tables that find no row there (orphans)."""
     out = []
     for name, frame in frames.items():
@@ -133,7 +212,11 @@ def reference_checks(frames: dict) -> list[Check]:
             if key not in frames[target].columns:
                 continue
             keys = frames[target][key]
-            orphan = frame[col].notna() & ~frame[col].isin(keys[keys.notna()])
+            if ids is not None and (name, col) in ids.codes:
+                orphan = pd.Series(ids.valid[name, col] & (ids.codes[name, col] >= ids.known[target]),
+                                   index=frame.index)
+            else:
+                orphan = frame[col].notna() & ~frame[col].isin(keys[keys.notna()])
             detail = {}
             if orphan.any():
                 have = set(keys.dropna())
@@ -152,7 +235,7 @@ def _zero_padded_width(ids: set) -> int:
     return max(map(len, padded)) if padded else 0
 
 
-def stage_order_checks(frames: dict) -> list[Check]:
+def stage_order_checks(frames: dict, ids: Ids | None = None) -> list[Check]:
     """Stage histories that go back in time: a lead first reaching a later stage before an earlier one,
     or any stage before the lead was created."""
     stages = frames.get("stages")
@@ -163,12 +246,18 @@ def stage_order_checks(frames: dict) -> list[Check]:
         pd.api.types.is_datetime64_any_dtype(leads["created_at"])
     n = len(stages)
     # one code per lead (a missing lead_id is a lead of its own), shared with the leads table
-    ids = pd.concat([stages["lead_id"], leads["lead_id"]], ignore_index=True) if with_created else stages["lead_id"]
-    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    if ids is not None and ("stages", "lead_id") in ids.codes and ("leads", "lead_id") in ids.codes:
+        codes = np.concatenate([ids.codes["stages", "lead_id"], ids.codes["leads", "lead_id"]])
+        n_codes = int(codes.max()) + 1 if len(codes) else 0
+    else:
+        both = pd.concat([stages["lead_id"], leads["lead_id"]], ignore_index=True) if with_created \
+            else stages["lead_id"]
+        codes, uniques = pd.factorize(both, use_na_sentinel=False)
+        n_codes = len(uniques)
     lead = codes[:n]
     stage_codes, stage_names = pd.factorize(stages["stage"])
     position = np.array([FUNNEL.index(s) if s in FUNNEL else -1 for s in stage_names] + [-1])[stage_codes]
-    at = stages["at"].array.asi8 if pd.api.types.is_datetime64_any_dtype(stages["at"]) else None
+    at = stages["at"].dt.as_unit("ns").array.asi8 if pd.api.types.is_datetime64_any_dtype(stages["at"]) else None
     out = []
     if at is not None:
         nat = np.iinfo(np.int64).min
@@ -199,13 +288,17 @@ def stage_order_checks(frames: dict) -> list[Check]:
                          f"reached before an earlier stage of the funnel ({' < '.join(FUNNEL)}): the history goes "
                          "backwards", detail))
     if with_created:
-        created = leads["created_at"].array.asi8
-        first_row = np.full(len(uniques), -1, dtype=np.int64)
+        created = leads["created_at"].dt.as_unit("ns").array.asi8
+        first_row = np.full(n_codes, -1, dtype=np.int64)
         lead_rows = codes[n:]
-        first_row[lead_rows[::-1]] = np.arange(len(lead_rows))[::-1]  # the first row of each lead_id
-        made = pd.Series(np.where(first_row[lead] >= 0, created[first_row[lead]], np.iinfo(np.int64).min)
-                         .view("M8[ns]"), index=stages.index).dt.tz_localize("UTC").dt.tz_convert(
-                             leads["created_at"].dt.tz)
+        seen, first_at = np.unique(lead_rows, return_index=True)
+        first_row[seen] = first_at  # the first row of each lead_id, as drop_duplicates keeps it
+        row = first_row[lead]
+        found = row >= 0
+        made_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        made_ns[found] = created[row[found]]
+        made = pd.Series(made_ns.view("M8[ns]"), index=stages.index).dt.tz_localize("UTC").dt.tz_convert(
+            leads["created_at"].dt.tz).dt.as_unit(leads["created_at"].dt.unit)
         early = stages["at"].notna() & made.notna() & (stages["at"] < made)
         out.append(Check("stages", "before-created", "at", early, "this stage event is before the lead was created",
                          {i: f" (lead created {made[i]:%Y-%m-%d %H:%M})" for i in early[early].index[:SHOWN]}))
@@ -257,8 +350,10 @@ def validate_tables(frames: dict, files: dict, currency: str | None = None, rate
                                     f"(has: {', '.join(map(str, frame.columns))})" + _spaced(c, frame)
                                     + _looks_like(name, frame),
                                     column=c, line=1, value=",".join(map(str, frame.columns))))
-        checks += row_checks(name, frame) + key_checks(name, frame)
-    checks += reference_checks(frames) + stage_order_checks(frames)
+    ids = Ids(frames)
+    for name, frame in frames.items():
+        checks += row_checks(name, frame) + key_checks(name, frame, ids)
+    checks += reference_checks(frames, ids) + stage_order_checks(frames, ids)
     if currency is not None:
         checks += currency_checks(frames, currency, rates or {})
     for check in checks:
