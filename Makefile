@@ -41,19 +41,20 @@ chromium: ## install Debian's chromium + chromedriver for the browser test (when
 AXE_WHEEL := selenium-axe-python==2.2.0
 AXE_MEMBER := selenium_axe_python/axe-core/axe.min.js
 AXE_SHA256 := 182a40dc5d8207e626c09861ad65027d45e85e3a56d01045d068e2e88ee432ea
-AXE_JS := build/axe-core/axe.min.js
+AXE_DIR := build/axe-core
+AXE_JS := $(AXE_DIR)/axe.min.js
 
 axe: $(AXE_JS) ## fetch axe-core 4.9.1 (accessibility checks of the browser test) into build/axe-core/
 
 $(AXE_JS): | $(STAMP)
-	rm -rf build/axe-core && mkdir -p build/axe-core/wheel
-	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --dest build/axe-core/wheel '$(AXE_WHEEL)'
+	rm -rf $(AXE_DIR) && mkdir -p $(AXE_DIR)/wheel
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --dest $(AXE_DIR)/wheel '$(AXE_WHEEL)'
 	$(BIN)/python -c 'import glob, hashlib, sys, zipfile; \
-	  js = zipfile.ZipFile(glob.glob("build/axe-core/wheel/*.whl")[0]).read("$(AXE_MEMBER)"); \
+	  js = zipfile.ZipFile(glob.glob("$(AXE_DIR)/wheel/*.whl")[0]).read("$(AXE_MEMBER)"); \
 	  got = hashlib.sha256(js).hexdigest(); \
 	  sys.exit(f"axe.min.js: sha256 {got}, expected $(AXE_SHA256)") if got != "$(AXE_SHA256)" else None; \
 	  open("$(AXE_JS).part", "wb").write(js)'
-	mv $(AXE_JS).part $(AXE_JS) && rm -rf build/axe-core/wheel
+	mv $(AXE_JS).part $(AXE_JS) && rm -rf $(AXE_DIR)/wheel
 
 test-fast: $(STAMP) ## unit tests only (no notebooks, no end-to-end runs)
 	$(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider -n auto

@@ -103,11 +103,15 @@ def times(x, digits: int = 1) -> str:
     return NO_CASES if _missing(x) else f"{number(x, digits)}×"
 
 
-def money(x, currency: str = "") -> str:
-    """An amount in the workspace currency, whole units: ``EUR 1,234,568``."""
+def money(x, currency: str = "", signed: bool = False) -> str:
+    """An amount in the workspace currency, whole units: ``EUR 1,234,568``; a change with its sign when ``signed``.
+
+    >>> money(-1234.4, "EUR"), money(2500, "EUR", signed=True), money(None, "EUR")
+    ('EUR -1,234', 'EUR +2,500', '–')
+    """
     if _missing(x):
         return MISSING
-    return f"{currency} {x:,.0f}".strip()
+    return f"{currency} {x:{'+' if signed else ''},.0f}".strip()
 
 
 def days(x, digits: int = 1) -> str:

@@ -84,16 +84,18 @@ def format_headline(v) -> tuple[str, str]:
     return str(v), ""
 
 
-def _change(value, previous, significant: bool, higher_is_better: bool) -> tuple[str | None, str | None, str]:
-    """``(arrow, tone, text)`` of a figure against last quarter's."""
+def _change(value, previous, significant: bool, higher_is_better: bool,
+            currency: str = "") -> tuple[str | None, str | None, str]:
+    """``(arrow, tone, text)`` of a figure against last quarter's (an amount in ``currency`` when given)."""
     now, before = headline_value(value), headline_value(previous)
     if previous is None or now is None or before is None:
         return None, None, "" if previous is None else "no comparison (n/a)"
     arrow = "up" if now > before else "down" if now < before else "flat"
-    delta = fmt.points(now - before) if is_rate(value) else fmt.signed(now - before)
+    delta = (fmt.points(now - before) if is_rate(value) else fmt.money(now - before, currency, signed=True)
+             if currency else fmt.signed(now - before))
     tone = "neutral" if not significant or arrow == "flat" else (
         "good" if (arrow == "up") == bool(higher_is_better) else "bad")
-    shown = format_headline(previous)[0]
+    shown = fmt.money(before, currency) if currency else format_headline(previous)[0]
     return arrow, tone, (f"{delta} vs last quarter ({shown}); "
                          + ("significant" if significant else "not significant"))
 
@@ -133,8 +135,10 @@ def headline_cards(metrics: dict) -> list[Card]:
             if is_comparison(v):
                 label = str(v["label"]) if v.get("label") else label
                 value, detail = format_headline(v["value"])
+                if v.get("currency"):  # an amount: in the workspace currency
+                    value = fmt.money(headline_value(v), str(v["currency"]))
                 arrow, tone, change = _change(v["value"], v["previous"], bool(v.get("change_significant")),
-                                              bool(v.get("higher_is_better", True)))
+                                              bool(v.get("higher_is_better", True)), str(v.get("currency") or ""))
                 cards.append(Card(label, value, detail, source, arrow, tone, change))
             elif key in PLAIN and isinstance(v, (int, float)) and not isinstance(v, bool):
                 cards.append(Card(PLAIN[key], f"{fmt.percent(v, 0)} of the time", "", source))

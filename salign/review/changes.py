@@ -234,6 +234,8 @@ class Changes(Result):
     partial: dict = field(default_factory=dict)
     #: the name of the key conversion (MQL to the outcome stage), e.g. mql_to_sql
     conversion: str = CONVERSION
+    #: the workspace currency, shown with every amount
+    currency: str = ""
     title: str = "What changed: vs last quarter and vs a year earlier"
 
     def _row(self, name):
@@ -242,9 +244,10 @@ class Changes(Result):
     def comparison(self, name: str, against: str = "previous") -> dict:
         """The headline contract's comparison dict for ``name`` (``against``: previous or year_ago)."""
         r = self._row(name)
-        return {"value": r["value"], "previous": r[against],
-                "change_significant": bool(r[f"{against}_significant"]),
-                "higher_is_better": bool(spec(name)[1])}
+        out = {"value": r["value"], "previous": r[against],
+               "change_significant": bool(r[f"{against}_significant"]),
+               "higher_is_better": bool(spec(name)[1])}
+        return {**out, "currency": self.currency} if spec(name)[0] == "amount" and self.currency else out
 
     @property
     def biggest(self) -> str | None:
@@ -276,10 +279,10 @@ class Changes(Result):
         t = self.table
         shown = pd.DataFrame({
             "figure": [spec(n)[2] for n in t["figure"]],
-            self.period: [_figure_text(v) for v in t["value"]],
-            f"last quarter ({self.previous})": [_figure_text(v) for v in t["previous"]],
+            self.period: [self._text(n, v) for n, v in zip(t["figure"], t["value"])],
+            f"last quarter ({self.previous})": [self._text(n, v) for n, v in zip(t["figure"], t["previous"])],
             "change vs last quarter": [_change_text(r, "previous") for _, r in t.iterrows()],
-            f"a year earlier ({self.year_ago})": [_figure_text(v) for v in t["year_ago"]],
+            f"a year earlier ({self.year_ago})": [self._text(n, v) for n, v in zip(t["figure"], t["year_ago"])],
             "change vs a year earlier": [_change_text(r, "year_ago") for _, r in t.iterrows()],
         })
         out = [] if self.biggest is None else [
@@ -294,6 +297,12 @@ class Changes(Result):
         if self.skipped:
             out += [Paragraph("Not measured:"), Bullets([f"{spec(k)[2]}: {v}" for k, v in self.skipped.items()])]
         return out
+
+    def _text(self, name: str, v) -> str:
+        """A figure of the change table as people read it, amounts in the workspace currency."""
+        if spec(name)[0] == "amount" and v is not None and not isinstance(v, dict):
+            return fmt.money(v, self.currency)
+        return _figure_text(v)
 
     def methods(self) -> list:
         t = self.table
@@ -385,7 +394,8 @@ def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp |
     sla_def = tables.definitions.get("sla.yaml")
     partial = {label: why for label, why in untested.items() if why and why != NO_DATA}
     return Changes(t, skipped, sla_def.marketing.sales_ready_leads_per_quarter if sla_def else None, str(period),
-                   str(period.previous), str(period.year_ago), partial, funnel.conversion_key(tables)[2])
+                   str(period.previous), str(period.year_ago), partial, funnel.conversion_key(tables)[2],
+                   getattr(tables.config, "currency", ""))
 
 
 

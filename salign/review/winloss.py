@@ -101,6 +101,7 @@ class WinLoss(Result):
     pipeline: float
     pipeline_deals: int
     period: str
+    currency: str = ""
     title: str = "Win/loss of deals closed in the quarter"
 
     def metrics(self) -> dict:
@@ -138,7 +139,7 @@ class WinLoss(Result):
                             for r, higher in zip(diff.itertuples(), self._above_rest[b["differs"].to_numpy(bool)])) + ".")
         lr = self.loss_reasons
         return [Paragraph(f"Deals closed in {self.period}: win rate {self.overall}. {lead} Pipeline created in the "
-                          f"quarter: {fmt.number(self.pipeline)} across {fmt.count(self.pipeline_deals)} new "
+                          f"quarter: {fmt.money(self.pipeline, self.currency)} across {fmt.count(self.pipeline_deals)} new "
                           "opportunities."),
                 Table(shown, caption="Win rate by group, each against the rest of its breakdown"),
                 Table(lr.assign(count=lr["count"].map(fmt.count)), caption="Why deals were lost") if len(lr) else
@@ -194,7 +195,7 @@ def win_loss(tables, period, dims=DIMENSIONS, cutoff: pd.Timestamp | None = None
     amount = created["amount"].fillna(0).sum() if "amount" in created.columns else np.nan
     return WinLoss(Rate(int(closed["outcome"].eq("won").sum()), len(closed)), breakdown(closed, present),
                    lr.sort_values(["count", "reason"], ascending=[False, True]).reset_index(drop=True),
-                   float(amount), len(created), str(period))
+                   float(amount), len(created), str(period), getattr(tables.config, "currency", ""))
 
 
 # --------------------------------------------------------------------------- sales cycle
@@ -272,6 +273,7 @@ class KeyAccounts(Result):
     n_key: int
     since: str
     period: str
+    currency: str = ""
     title: str = "Key accounts: wins and losses"
 
     def metrics(self) -> dict:
@@ -279,13 +281,21 @@ class KeyAccounts(Result):
         return {"key_accounts": self.n_key, "how": self.how, "since": self.since,
                 "with_closed_deals": len(a), "won": sorted(a.loc[a["won"] > 0, "account_id"]),
                 "lost_only": sorted(a.loc[(a["won"] == 0) & (a["lost"] > 0), "account_id"]),
+                "lost_only_at_stake": {r.account_id: None if pd.isna(r.amount_lost) else round(float(r.amount_lost), 2)
+                                       for r in self.lost_only.sort_values("account_id").itertuples()},
                 "distinguishing": [{"attribute": r.attribute, "won": r.won, "lost": r.lost,
                                     "q_value": round(float(r.q_value), 6)}
                                    for r in self.contrasts[self.contrasts["differs"]].itertuples()]}
 
     def blocks(self) -> list:
-        a = self.accounts.assign(**{"amount won": self.accounts["amount_won"].map(fmt.number)})
-        cols = [c for c in ("account", "industry", "segment", "won", "lost", "amount won") if c in a.columns]
+        money = lambda x: fmt.money(x, self.currency)  # noqa: E731
+        a = self.accounts.assign(**{"amount won": self.accounts["amount_won"].map(money),
+                                    "amount lost": self.accounts["amount_lost"].map(money)})
+        cols = [c for c in ("account", "industry", "segment", "won", "lost", "amount won", "amount lost")
+                if c in a.columns]
+        gone = self.lost_only.assign(**{"amount at stake": self.lost_only["amount_lost"].map(money)})
+        gone_cols = [c for c in ("account", "industry", "segment", "lost", "amount at stake") if c in gone.columns]
+        won_any = a[a["won"] > 0]
         c = self.contrasts
         shown = pd.DataFrame({"attribute": c["attribute"], "won deals": c["won"], "lost deals": c["lost"],
                               "different between won and lost?": [
@@ -299,7 +309,18 @@ class KeyAccounts(Result):
                           f"deals from {self.since} to the end of {self.period}. {lead}"),
                 Table(shown.head(12), caption="Won vs lost deals of key accounts: share or median among won and lost "
                                               "deals"),
-                Table(a[cols], caption="Key accounts with closed deals", max_rows=25)]
+                Table(won_any[cols], caption=f"Key accounts that won a deal ({fmt.count(len(won_any))}), by amount won",
+                      max_rows=max(len(won_any), 1)),
+                Table(gone[gone_cols], caption=f"Key accounts that only lost ({fmt.count(len(gone))}): every one, "
+                                               "with the amount of the lost deals at stake", max_rows=max(len(gone), 1))
+                if len(gone) else Paragraph("No key account only lost deals in this time.")]
+
+    @property
+    def lost_only(self) -> pd.DataFrame:
+        """The key accounts with lost deals and no won one, largest amount at stake first."""
+        a = self.accounts
+        return a[(a["won"] == 0) & (a["lost"] > 0)].sort_values(["amount_lost", "account_id"],
+                                                                 ascending=[False, True])
 
     def methods(self) -> list:
         c = self.contrasts.head(12)
@@ -310,8 +331,9 @@ class KeyAccounts(Result):
                       caption="Won vs lost deals of key accounts: the tests")]
 
 
-def contrasts(closed: pd.DataFrame, categorical, numeric, alpha: float = 0.05) -> pd.DataFrame:
-    """Won vs lost deals: share of each category value, median of each number; BH-controlled tests."""
+def contrasts(closed: pd.DataFrame, categorical, numeric, alpha: float = 0.05, currency: str = "") -> pd.DataFrame:
+    """Won vs lost deals: share of each category value, median of each number (``amount`` in ``currency``);
+    BH-controlled tests."""
     won = closed["outcome"].eq("won")
     rows = []
     for col in categorical:
@@ -325,8 +347,9 @@ def contrasts(closed: pd.DataFrame, categorical, numeric, alpha: float = 0.05) -
     for col in numeric:
         x, y = closed.loc[won, col].dropna(), closed.loc[~won, col].dropna()
         if len(x) and len(y):
-            rows.append({"attribute": f"median {col.replace('_', ' ')}", "won": fmt.number(x.median(), 0),
-                         "lost": fmt.number(y.median(), 0), "p": mannwhitneyu(x, y).pvalue,
+            shown = (lambda v: fmt.money(v, currency)) if col == "amount" else (lambda v: fmt.number(v, 0))
+            rows.append({"attribute": f"median {col.replace('_', ' ')}", "won": shown(x.median()),
+                         "lost": shown(y.median()), "p": mannwhitneyu(x, y).pvalue,
                          "won_higher": bool(x.median() > y.median())})
     t = pd.DataFrame(rows, columns=["attribute", "won", "lost", "p", "won_higher"])
     reject, q = benjamini_hochberg(t["p"], alpha)
@@ -370,6 +393,7 @@ def key_accounts(tables, period, lookback_quarters: int = 4, start=None,
     amount = closed["amount"] if "amount" in closed.columns else pd.Series(np.nan, index=closed.index)
     per = pd.DataFrame({"account_id": closed["account_id"], "won": won, "lost": ~won,
                         "amount_won": amount.where(won, 0).fillna(0)}).groupby("account_id").sum()
+    per["amount_lost"] = amount.where(~won, 0).groupby(closed["account_id"]).sum(min_count=1).reindex(per.index)
     info = pd.DataFrame(index=per.index)
     for col, name in (("account_name", "account"), ("account_industry", "industry"), ("segment", "segment")):
         if col in closed.columns:
@@ -377,5 +401,6 @@ def key_accounts(tables, period, lookback_quarters: int = 4, start=None,
     per = info.join(per).reset_index().sort_values(["amount_won", "won"], ascending=False)
     cats = [c for c in ("product", "source", "persona", "segment", "job_level") if c in closed.columns]
     nums = [c for c in ("cycle_days", "sales_touches", "amount") if c in closed.columns]
-    return KeyAccounts(how, per.reset_index(drop=True), contrasts(closed, cats, nums), len(ids), str(start),
-                       str(period))
+    currency = getattr(tables.config, "currency", "")
+    return KeyAccounts(how, per.reset_index(drop=True), contrasts(closed, cats, nums, currency=currency), len(ids),
+                       str(start), str(period), currency)

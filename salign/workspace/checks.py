@@ -263,8 +263,9 @@ def stage_order_checks(frames: dict, ids: Ids | None = None) -> list[Check]:
         nat = np.iinfo(np.int64).min
         rows = np.flatnonzero((position >= 0) & (at != nat))
         # each (lead, stage)'s first time, the earliest row among equal times
-        rows = rows[np.lexsort((rows, at[rows], position[rows], lead[rows]))]
-        key = lead[rows] * len(FUNNEL) + position[rows]
+        key = lead[rows].astype(np.int64) * len(FUNNEL) + position[rows]
+        order = np.lexsort((at[rows], key))  # stable: among equal times the earlier row comes first
+        rows, key = rows[order], key[order]
         first = rows[np.r_[True, key[1:] != key[:-1]]]
         leads_of, where = np.unique(lead[first], return_inverse=True)
         wide = np.full((len(leads_of), len(FUNNEL)), nat, dtype=np.int64)
