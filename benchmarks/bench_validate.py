@@ -6,6 +6,7 @@ Each size's workspace is generated once into ``DIR`` (default: a ``salign-bench-
 temporary directory; reused on later runs) with ``salign sample --leads N``, about 2 stage events and 2
 activities per lead. Each run is a fresh ``salign validate`` process (interpreter start and imports included, as
 a user sees it) with the snapshot cache off (``SALIGN_CACHE=off``), so every run reads and checks the CSV files.
+(``PYTHONPATH=/path/to/other/checkout`` measures another version of salign.)
 Prints, per size, the CSV bytes, the best and median wall time, the CPU time (user + system, all threads) and the
 peak resident memory of the process (its ``ru_maxrss``). Issue 14's target: 1M leads in at most 5 s on 2 cores.
 """
@@ -37,7 +38,7 @@ def run(folder: Path) -> tuple[float, float, int]:
     env = {**os.environ, "SALIGN_CACHE": "off"}
     start = time.perf_counter()
     proc = subprocess.Popen(SALIGN + ["validate", "--workspace", str(folder)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, cwd=folder)  # not the checkout: PYTHONPATH may name another
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -179,7 +179,10 @@ SHARED_REVIEW = {
     "tests/test_roundtrip_salesforce.py": "sample_reports",
     "tests/test_roundtrip_hubspot.py": "sample_reports",
     "tests/test_browser.py": "sample_reports",
+    "tests/test_first_screen.py": "sample_reports",
     "tests/test_plain_words.py": "sample_reports",
+    "tests/test_one_story.py": "sample_reports",
+    "tests/test_one_number.py": "sample_reports",
     "tests/test_faults.py": "tiny_reports",
     "tests/test_review.py": "tiny_reports",
 }

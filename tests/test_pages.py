@@ -29,17 +29,17 @@ def cards_of(headline: dict) -> dict[str, Card]:
 def test_a_number_is_a_card_without_arrow():
     cards = cards_of({"sales_ready_leads": 1234, "pipeline_created": 120000.0, "hours_median": 2.25,
                       "marketing_volume_met": True})
-    assert cards["Sales ready leads"].value == "1,234" and cards["Sales ready leads"].arrow is None
+    assert cards["Sales-ready leads"].value == "1,234" and cards["Sales-ready leads"].arrow is None
     assert cards["Pipeline created"].value == "120,000" and cards["Hours median"].value == "2.25"
     assert cards["Marketing volume met"].value == "yes"
-    assert cards["Sales ready leads"].source == "Quarterly alignment review"
+    assert cards["Sales-ready leads"].source == "Quarterly alignment review"
 
 
 def test_a_rate_shows_count_and_interval_and_0_of_0_is_na():
     cards = cards_of({"win_rate": Rate(3, 4).as_dict(), "follow_up_within_sla": Rate(0, 0).as_dict()})
-    win = cards["Win rate"]
+    win = cards["Win rate of closed deals"]
     assert win.value == "75.0%" and win.detail.startswith("3 of 4 · 95% CI ") and win.arrow is None
-    assert cards["Follow up within SLA"].value == "n/a" and cards["Follow up within SLA"].detail == "0 of 0"
+    assert cards["Followed up within the SLA"].value == "n/a" and cards["Followed up within the SLA"].detail == "0 of 0"
 
 
 @pytest.mark.parametrize("previous, significant, higher_is_better, arrow, tone", [
@@ -52,7 +52,7 @@ def test_a_rate_shows_count_and_interval_and_0_of_0_is_na():
 def test_a_comparison_gets_an_arrow_coloured_by_significance_and_direction(previous, significant, higher_is_better,
                                                                           arrow, tone):
     card = cards_of({"win_rate": {"value": Rate(7, 10).as_dict(), "previous": previous.as_dict(),
-                                  "change_significant": significant, "higher_is_better": higher_is_better}})["Win rate"]
+                                  "change_significant": significant, "higher_is_better": higher_is_better}})["Win rate of closed deals"]
     assert (card.value, card.arrow, card.tone) == ("70.0%", arrow, tone)
     assert "vs last quarter" in card.change and ("not significant" in card.change) != significant
     shown = kpi_html(card)
@@ -384,7 +384,7 @@ def test_better_and_worse_are_said_in_words_not_only_colour():
         "accepted": {"value": Rate(7, 10).as_dict(), "previous": Rate(5, 10).as_dict(), "change_significant": False,
                      "higher_is_better": True},
         "customers": 463})
-    assert cards["Win rate"].verdict == "▲ Better" and cards["Rejected"].verdict == "▲ Worse"
+    assert cards["Win rate of closed deals"].verdict == "▲ Better" and cards["Rejected"].verdict == "▲ Worse"
     assert cards["Accepted"].verdict == "No significant change" and cards["Customers"].verdict == ""
     shown = kpi_html(cards["Rejected"])
     assert "<div class='verdict'>▲ Worse</div>" in shown and "tone-bad" in shown

@@ -90,15 +90,18 @@ def test_section_headings_are_never_dropped():
 
 
 def test_pii_scan_of_a_huge_token_takes_linear_time():
-    """Issue 15: one 100 kB word took 347 s to scan; a 1 MB token must take a moment, not minutes."""
+    """Issue 15: one 100 kB word took 347 s to scan; a 1 MB token must take a moment, not minutes.
+
+    CPU time of this process, not wall time: other work on a loaded machine does not count.
+    A backtracking scan of 1 MB would need hours, so 5 s of CPU separates the two by far."""
     import time
 
     matcher = pii.Matcher({"+49 30 5550101", "Ann Lee"})
     for token in ("a" * 1_000_000, "a." * 500_000, "1-" * 500_000, "+1" * 500_000, "<" * 1_000_000):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         matcher.find(token + " ann.lee@alpha.test")
         safety.check_page("p.html", f"<p>{token}</p>", matcher)
-        assert time.perf_counter() - t0 < 5, token[:4]
+        assert time.process_time() - t0 < 5, token[:4]
     assert [f.kind for f in matcher.find("x " * 10 + "ann.lee@alpha.test, +49 30 5550101")] == [
         "e-mail address", "phone number"]
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from salign.common import personaset
 from salign.common.facts import leads_with_accounts
 from salign.common.result import Block, Paragraph, Result, Table
 from salign.core import fmt
@@ -121,8 +122,9 @@ def choose_personas(tables) -> PersonaChoice:
     """The persona set the audit uses, with each lead's persona under it.
 
     The adopted common set (``definitions/personas.common.yaml``, put there by a person after
-    sign-off) if the workspace has one, else both teams' sets. A set merely *proposed* by this
-    run's personas notebook is not used: it is not agreed yet.
+    sign-off) if the workspace has one, else the set this run's personas page proposed (labelled as
+    a proposal; see :mod:`salign.common.personaset`), so each persona's leads are those the personas
+    page counts; else both teams' sets.
 
     Raises
     ------
@@ -137,9 +139,9 @@ def choose_personas(tables) -> PersonaChoice:
 def _sets(tables) -> tuple[tuple[PersonaSet, ...], str, dict[str, tuple[str, ...]]]:
     team_sets = [tables.definitions[f] for f in TEAM_FILES if f in tables.definitions]
     team_ids = {p.id: s.team for s in team_sets for p in s.personas}
-    if COMMON in tables.definitions:
-        common = tables.definitions[COMMON]
-        return (common,), f"the adopted common set (definitions/{COMMON})", common_tag_map(common, team_ids)
+    common, source = personaset.in_use(tables)
+    if common is not None:
+        return (common,), source, common_tag_map(common, team_ids)
     if not team_sets:
         raise MissingData("has no persona set (definitions/personas.marketing.yaml, personas.sales.yaml "
                           "or personas.common.yaml)")

@@ -70,9 +70,26 @@ class QualificationRule(_Strict):
 
 
 class MarketingSLA(_Strict):
-    sales_ready_leads_per_quarter: int = Field(gt=0)
+    """Marketing's commitments. The volume is committed per quarter, per month, or both (the playbook allows
+    either): ``sales_ready_leads_per_month`` alone commits three months' worth a quarter and paces each month."""
+
+    sales_ready_leads_per_quarter: int | None = Field(default=None, gt=0)
+    sales_ready_leads_per_month: int | None = Field(default=None, gt=0)
     min_fields_at_handoff: list[str] = Field(default_factory=list)
     min_fields_share_target: float = Field(default=0.95, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _volume_committed(self) -> "MarketingSLA":
+        if self.sales_ready_leads_per_quarter is None and self.sales_ready_leads_per_month is None:
+            raise ValueError("commit a volume: sales_ready_leads_per_quarter, sales_ready_leads_per_month or both")
+        return self
+
+    @property
+    def quarterly_volume(self) -> int:
+        """The committed sales-ready leads of a quarter: the quarterly target, else three monthly ones."""
+        if self.sales_ready_leads_per_quarter is not None:
+            return self.sales_ready_leads_per_quarter
+        return 3 * self.sales_ready_leads_per_month
 
 
 class SalesSLA(_Strict):

@@ -21,7 +21,7 @@ from salign.personas.compare import (
            team_segments,
 )
 from salign.personas.conjunctions import Conjunctions, conjunctions
-from salign.personas.markers import Markers, markers
+from salign.personas.markers import Markers, markers, markers_of
 from salign.personas.profiles import customer_profiles
 from salign.personas.segments import Segments, segments
 from salign.personas.summary import Summary, summary, team_summary
@@ -29,5 +29,5 @@ from salign.personas.value import CustomerValue, customer_value
 
 __all__ = ["AdoptedSet", "CommonSet", "Conjunctions", "CustomerValue", "Markers", "Segments", "Summary",
            "TeamPersonas", "TeamSegments", "adopted_set", "common_set", "conjunctions", "customer_profiles",
-           "customer_value", "markers", "segments", "summary", "team_personas", "team_segments",
+           "customer_value", "markers", "markers_of", "segments", "summary", "team_personas", "team_segments",
            "team_summary"]

@@ -14,6 +14,7 @@ from salign.common.stats import Rate, benjamini_hochberg, rates
 from salign.core import fmt
 from salign.personas.levels import levels
 from salign.personas.profiles import PURCHASE_BEHAVIOUR, VALUE_COLUMNS, attribute_columns, left_out
+from salign.personas.value import customer_value
 from salign.workspace.tables import MissingData
 
 OUTCOMES = ("best", "worst")
@@ -280,3 +281,11 @@ def markers(value, fdr: float = 0.05, bins: int = 5) -> Markers:
     counts = {"customers": len(c), "best": int(c["best"].sum()), "worst": int(c["worst"].sum())}
     return Markers(table, counts, fdr, left_out(c, exclude), list(getattr(value, "typed", [])),
                    [col for col in getattr(value, "derived", []) if col in attrs])
+
+
+def markers_of(tables, best_share: float = 0.2, worst_share: float = 0.2, fdr: float = 0.05,
+               bins: int = 5) -> Markers:
+    """The personas page's marks of a best customer and warning signs, straight from the tables (the page's
+    default settings), for another page to check itself against (see :mod:`salign.qualify.crosscheck`)."""
+    from_value = customer_value(tables, best_share, worst_share)
+    return markers(from_value, fdr, bins)

@@ -5,6 +5,7 @@ The study, section by section (each a function the notebook calls)::
     data = prepare(tables, outcome="sql", window_days=90)   # outcome, features, holdout, leakage check
     rules = team_rules(tables, data)                         # each team's current rule measured
     fit = fit_scorecard(data)                                # the signable scorecard
+    check = against_personas(data, fit, markers_of, tables)  # points rewarding a warning sign of the personas page
     comparison = compare_models(tables, data, fit)           # challengers and rules on the same holdout
     factors = top_factors(data, fit)
     threshold = choose_threshold(tables, data, fit)          # from sla.yaml (else a stated default)
@@ -22,6 +23,7 @@ The model of ``qualification.yaml`` itself lives in :mod:`salign.definitions.qua
 """
 from salign.qualify.compare import compare_models
 from salign.qualify.criteria import find_criteria
+from salign.qualify.crosscheck import against_personas
 from salign.qualify.dataset import Dataset, leakage_report, prepare
 from salign.qualify.factors import top_factors
 from salign.qualify.scorecard import fit_scorecard
@@ -30,6 +32,6 @@ from salign.qualify.target import holdout_split, outcomes
 from salign.qualify.teams import team_rules
 from salign.qualify.threshold import choose_threshold
 
-__all__ = ["Dataset", "build_definition", "choose_threshold", "compare_models", "fit_scorecard",
+__all__ = ["Dataset", "against_personas", "build_definition", "choose_threshold", "compare_models", "fit_scorecard",
            "find_criteria", "holdout_split", "leakage_report", "outcomes", "prepare", "team_rules",
            "top_factors", "write_definition"]

@@ -263,7 +263,17 @@ class SignOff(Result):
                          Strong(f"{d.threshold.score} points"), f" (of {top} possible), (2) it carries the minimum "
                          "information below and (3) no disqualification rule applies. The score predicts whether a "
                          "lead reaches ", Strong(d.outcome.stage), " within ", Strong(f"{d.outcome.window_days} days"),
-                         " of its creation.")
+                         " of its creation.", self._in_force())
+
+    def _in_force(self) -> str:
+        """Which definition the quarterly review counts sales-ready leads with, while this one is a proposal."""
+        p = self.previous
+        if p is not None and p.signed:
+            return (f" This is a proposal: until both teams sign it, the quarterly review counts sales-ready leads "
+                    f"with the signed version {p.version} in definitions/qualification.yaml.")
+        return (" This is a proposal: until both teams sign it and it is in definitions/qualification.yaml, the "
+                "quarterly review counts every lead's first MQL (marketing's handoff) as a sales-ready lead, so its "
+                "count differs from the volume this threshold would give.")
 
     def _evidence(self) -> Paragraph:
         """What the definition does on the holdout leads."""

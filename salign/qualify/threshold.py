@@ -295,14 +295,14 @@ def choose_threshold(tables, data, fit) -> ThresholdChoice:
         why = ("the workspace has no definitions/sla.yaml" if sla is None else
                "the leads carry no usable creation dates, so the leads per quarter that sla.yaml commits to "
                "cannot be measured")
-        commitment = None if sla is None else sla.marketing.sales_ready_leads_per_quarter
+        commitment = None if sla is None else sla.marketing.quarterly_volume
         expected = None if sla is None else sla.sales.expected_acceptance_rate
         passing = int(table.loc[table["score"] == chosen, "n"].iloc[0])
         wider = table[table["n"] >= NURTURE_FACTOR * passing]
         nurture = min(int(wider["score"].max()) if not wider.empty else int(table["score"].min()), chosen)
         return ThresholdChoice(table, chosen, nurture, commitment, expected, inflow, measured,
                                title="A threshold chosen without an SLA", chosen_by=BY_DEFAULT, no_sla=why)
-    commitment = sla.marketing.sales_ready_leads_per_quarter
+    commitment = sla.marketing.quarterly_volume
     meets = table[table["volume"] >= commitment]
     chosen = int(meets["score"].max()) if not meets.empty else int(table["score"].min())
     wider = table[table["volume"] >= NURTURE_FACTOR * commitment]

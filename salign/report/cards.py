@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from markupsafe import Markup
 
+from salign.common import metrics as registry
 from salign.core import fmt
 from salign.report.html import macro
 from salign.report.pages import title
@@ -34,6 +35,8 @@ class Card(NamedTuple):
     arrow: str | None = None
     tone: str | None = None
     change: str = ""
+    #: the headline key the card shows (``mql_to_sql``): one figure across periods, whatever its label says
+    key: str = ""
 
     @property
     def symbol(self) -> str:
@@ -101,7 +104,10 @@ def _change(value, previous, significant: bool, higher_is_better: bool,
 
 
 def label_of(key: str) -> str:
-    """``follow_up_within_sla`` -> ``Follow up within SLA``."""
+    """A figure's name: the one :mod:`salign.common.metrics` defines (``follow_up_within_sla`` -> ``Followed up
+    within the SLA``), else the key in words (``warning_signs`` -> ``Warning signs``)."""
+    if registry.get(key) is not None:
+        return registry.name(key)
     words = [w.upper() if w.lower() in ACRONYMS else w for w in key.replace("_", " ").split()]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
@@ -139,11 +145,11 @@ def headline_cards(metrics: dict) -> list[Card]:
                     value = fmt.money(headline_value(v), str(v["currency"]))
                 arrow, tone, change = _change(v["value"], v["previous"], bool(v.get("change_significant")),
                                               bool(v.get("higher_is_better", True)), str(v.get("currency") or ""))
-                cards.append(Card(label, value, detail, source, arrow, tone, change))
+                cards.append(Card(label, value, detail, source, arrow, tone, change, key))
             elif key in PLAIN and isinstance(v, (int, float)) and not isinstance(v, bool):
-                cards.append(Card(PLAIN[key], f"{fmt.percent(v, 0)} of the time", "", source))
+                cards.append(Card(PLAIN[key], f"{fmt.percent(v, 0)} of the time", "", source, key=key))
             else:
-                cards.append(Card(label, *format_headline(v), source))
+                cards.append(Card(label, *format_headline(v), source, key=key))
     return cards
 
 

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from salign.core import fmt
 from salign.report.cards import Card, headline_cards, headline_value, is_comparison, is_rate, label_of
 from salign.report.html import fragment
+from salign.report.overview import OVERVIEW_ORDER, first_screen
 from salign.report.pages import page, title
 
 PERIOD_DIR = re.compile(r"^\d{4}Q[1-4]$")
@@ -66,26 +67,41 @@ def _periods(out: Path, pending: dict | None = None) -> dict[str, dict]:
 
 
 def _trend(key: tuple[str, str], names: list[str], cards: dict, raw: dict) -> dict:
-    """A figure's card of the latest period with its sparkline across ``names``."""
+    """A figure's card of the latest period with its sparkline across ``names``.
+
+    ``key`` is (notebook, headline key): one figure across periods whatever its card's label says (the biggest
+    change's label names its metric; a figure with a plain label is still its key). The biggest change is drawn only
+    through the periods whose biggest change was the same metric as the latest's.
+    """
     latest = names[-1]
-    card = cards[latest].get(key) or Card(key[1], fmt.MISSING, f"not reported in {latest}", key[0])
+    label = next((cards[p][key].label for p in reversed(names) if key in cards[p]), label_of(key[1]))
+    card = cards[latest].get(key) or Card(label, fmt.MISSING, f"not reported in {latest}", title(key[0]), key=key[1])
     figures = [raw[p].get(key) for p in names]
+    metric = (raw[latest].get(key) or {}).get("metric") if is_comparison(raw[latest].get(key)) else None
+    if metric is not None:
+        figures = [v if is_comparison(v) and v.get("metric") == metric else None for v in figures]
     shows_rate = any(is_rate(v["value"] if is_comparison(v) else v) for v in figures)
     spark = sparkline([(p, headline_value(v)) for p, v in zip(names, figures)], card.label, rate=shows_rate)
-    span = f"{names[0]}–{latest}" if spark else "no trend yet: only one period has this figure"
+    span = (f"{names[0]}–{latest}" if spark else "no trend yet: only one period has this figure"
+            if sum(raw[p].get(key) is not None for p in names) < 2
+            else "no trend: in the earlier periods the biggest change was another figure")
     return {"card": card, "spark": spark, "span": span}
 
 
 def index_body(periods: dict[str, dict]) -> Markup:
-    """Trend cards (latest value, sparkline across periods) and a table of every period's headline figures."""
+    """The latest period's first screen (verdict, SLA commitments, top fixes: :func:`salign.report.overview.first_screen`),
+    trend cards (latest value, sparkline across periods, the quarterly review's first) and a table of every period's
+    headline figures."""
     if not periods:
         return fragment("index.html.j2", trends=[], rows=[])
     names = list(periods)
-    cards = {p: {(c.source, c.label): c for c in headline_cards(m)} for p, m in periods.items()}
-    raw = {p: {(title(n), label_of(k)): v
-               for n, d in m.get("notebooks", {}).items() for k, v in (d.get("headline") or {}).items()}
+    cards = {p: {(n, c.key): c for n, d in m.get("notebooks", {}).items()
+                 for c in headline_cards({"notebooks": {n: d}})} for p, m in periods.items()}
+    raw = {p: {(n, k): v for n, d in m.get("notebooks", {}).items() for k, v in (d.get("headline") or {}).items()}
            for p, m in periods.items()}
     keys = list(dict.fromkeys(k for p in reversed(names) for k in cards[p]))
+    # the quarterly review's figures first, the personas' constants last (as on a period's overview)
+    keys.sort(key=lambda k: OVERVIEW_ORDER.index(k[0]) if k[0] in OVERVIEW_ORDER else len(OVERVIEW_ORDER))
     cols = keys[:INDEX_COLUMNS]
     rows = [{"period": p,
              "fingerprint": "unreadable metrics.json" if m.get("unreadable") else m.get("workspace_fingerprint", ""),
@@ -93,7 +109,8 @@ def index_body(periods: dict[str, dict]) -> Markup:
             for p, m in reversed(periods.items())]
     return fragment("index.html.j2", trends=[_trend(key, names, cards, raw) for key in keys], rows=rows,
                     latest=names[-1], first=names[0] if len(names) > 1 else "",
-                    columns=[label for _, label in cols], total=len(keys))
+                    columns=[next(cards[p][k].label for p in reversed(names) if k in cards[p]) for k in cols],
+                    total=len(keys), glance=first_screen(periods[names[-1]]))
 
 
 def index_page(out: Path, tables, pending: dict | None = None) -> str:

@@ -1,18 +1,173 @@
-"""A period's overview page body: its headline figures by page, links to the pages, what was skipped and why."""
+"""A period's overview page body: the first screen a leader reads, then its headline figures by page, links to the
+pages, what was skipped and why.
+
+The first screen (:func:`first_screen`, drawn by ``templates/overview_first.html.j2``) answers the leader: one
+sentence saying whether the teams are aligned and whether the quarter is better or worse than the last, on what
+evidence (:func:`verdict`); each team's SLA commitments, target against actual (:func:`sla_rows`); the top three
+fixes with the person who owns each, when it is due and whether it was on last quarter's list (:func:`top_fixes`);
+and last quarter's fixes with their status now. It reads the quarterly review's figures in ``metrics.json``
+(the SLA scorecard's ``commitments``, the change table's ``figures``, the fix list); it never recomputes one.
+"""
 from __future__ import annotations
 
 from markupsafe import Markup
 
-from salign.report.cards import headline_cards
+from salign.core import fmt
+from salign.report.cards import format_headline, headline_cards, headline_value, is_rate
 from salign.report.html import fragment
 from salign.report.pages import summary, title
+from salign.review.changes import spec
 
-#: the overview shows the quarterly review's figures first: they are the ones leaders ask for
-OVERVIEW_ORDER = ("04_quarterly_review", "01_personas", "03_qualification", "02_content_audit")
+#: the overview shows the quarterly review's figures first: they are the ones leaders ask for; the personas'
+#: constants (marks, counts of personas and customers) come last
+OVERVIEW_ORDER = ("04_quarterly_review", "03_qualification", "02_content_audit", "01_personas")
+REVIEW = "04_quarterly_review"
+#: how many fixes the first screen shows
+TOP_FIXES = 3
+
+
+def _and(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _figure_label(name: str) -> str:
+    try:
+        label = spec(name)[2]
+    except KeyError:
+        label = name.replace("_", " ")
+    return label[:1].lower() + label[1:] if not label[:3].isupper() else label
+
+
+def verdict(commitments: list[dict], figures: dict, previous_period: str = "") -> dict:
+    """The first screen's sentence from the SLA commitments and the change table's figures vs last quarter.
+
+    ``commitments``: the SLA scorecard's (``team``, ``commitment``, ``met``: True, False or None for no target);
+    ``figures``: the change table's (``{name: {"value", "previous", "previous_significant"}}``); a figure is better
+    or worse only when its change vs last quarter is significant, in the direction :func:`salign.review.changes.spec`
+    calls good or bad. Returns ``aligned`` (all commitments met; None without any), ``trend`` (``better``,
+    ``worse``, ``mixed``, ``unchanged`` or ``unknown`` without a comparison), ``better`` and ``worse`` (labels) and
+    ``text``.
+    """
+    judged = [c for c in commitments if c.get("met") is not None]
+    missed = [c for c in judged if not c["met"]]
+    aligned = None if not judged else not missed
+    teams = list(dict.fromkeys(c["team"] for c in judged))
+    per_team = [f"{team} {sum(bool(c['met']) for c in judged if c['team'] == team)} of "
+                f"{sum(c['team'] == team for c in judged)}" for team in teams]
+    if aligned is None:
+        first = "Alignment unknown: no SLA commitment with a target was measured"
+    elif aligned:
+        first = f"Aligned: all {fmt.count(len(judged))} SLA commitments met ({', '.join(per_team)})"
+    else:
+        first = (f"Not aligned: {fmt.count(len(missed))} of {fmt.count(len(judged))} SLA commitments missed ("
+                 + _and([f"{c['team']}: {c['commitment'][:1].lower()}{c['commitment'][1:]}" for c in missed]) + ")")
+    better, worse, compared = [], [], 0
+    for name, f in figures.items():
+        now, before = headline_value(f.get("value")), headline_value(f.get("previous"))
+        if now is None or before is None:
+            continue
+        compared += 1
+        if not f.get("previous_significant") or now == before:
+            continue
+        try:
+            higher_is_better = spec(name)[1]
+        except KeyError:
+            continue
+        (better if (now > before) == higher_is_better else worse).append(_figure_label(name))
+    last = f"last quarter ({previous_period})" if previous_period else "last quarter"
+    if not compared:
+        trend, second = "unknown", f"there is no {last} to compare with"
+    elif better and worse:
+        trend, second = "mixed", (f"mixed against {last}: {_and(better)} improved significantly, "
+                                  f"{_and(worse)} got significantly worse")
+    elif better:
+        trend, second = "better", (f"better than {last}: {_and(better)} improved significantly and no figure got "
+                                   "significantly worse")
+    elif worse:
+        trend, second = "worse", (f"worse than {last}: {_and(worse)} got significantly worse and no figure "
+                                  "improved significantly")
+    else:
+        trend, second = "unchanged", f"no figure changed significantly since {last}"
+    text = f"{first}; {second}."
+    return {"aligned": aligned, "trend": trend, "better": better, "worse": worse, "text": text,
+            "evidence": f"SLA scorecard; change table, {fmt.count(compared)} figures"}
+
+
+def _target(t) -> str:
+    if t is None:
+        return "no target"
+    return fmt.percent(t, 0) if isinstance(t, float) and t <= 1 else fmt.count(t)
+
+
+def _actual(c: dict) -> str:
+    a, t = c.get("actual"), c.get("target")
+    if is_rate(a):
+        value, detail = format_headline(a)
+        return f"{value} ({detail.split(' · ')[0]})"
+    if isinstance(a, (int, float)) and isinstance(t, int) and not isinstance(t, bool) and t > 0:
+        return f"{fmt.count(a)} of {fmt.count(t)} committed ({fmt.percent(a / t, 0)})"
+    return fmt.value(a) if a is not None else fmt.MISSING
+
+
+def _met(met) -> str:
+    return "no target" if met is None else "met" if met else "missed"
+
+
+def sla_rows(commitments: list[dict]) -> list[dict]:
+    """Each commitment as the first screen's table shows it: team, commitment, target, actual (with its attainment
+    against a committed count), met (``met``, ``missed`` or ``no target``) and, for a volume committed by the
+    month, its monthly pacing (``2026-07: 412 of 280, met``)."""
+    rows = []
+    for c in commitments:
+        pacing = "; ".join(f"{m['month']}: {fmt.count(m['actual'])} of {fmt.count(m['target'])}, {_met(m['met'])}"
+                           for m in c.get("by_month") or [])
+        rows.append({"team": c["team"], "commitment": c["commitment"], "target": _target(c.get("target")),
+                     "actual": _actual(c), "met": _met(c.get("met")), "tone": {True: "good", False: "bad"}.get(
+                         c.get("met"), ""), "pacing": pacing})
+    return rows
+
+
+def top_fixes(fix_list: dict, n: int = TOP_FIXES) -> list[dict]:
+    """The first ``n`` fixes: rank, what, evidence (the stuck leads split into this quarter's and older), owner
+    (the person ``handoff.yaml`` names, else the team), team, due date and whether it was on last quarter's list."""
+    previous = fix_list.get("previous_period")
+    out = []
+    for item in (fix_list.get("items") or [])[:n]:
+        evidence = item.get("evidence", "")
+        if item.get("this_period") is not None:
+            evidence = (f"{fmt.count(item['leads_affected'])} leads with no owner: {fmt.count(item['this_period'])} "
+                        f"handed over this quarter, {fmt.count(item['older'])} older")
+        again = item.get("on_last_list")
+        out.append({"rank": item["rank"], "what": item["what"], "evidence": evidence,
+                    "owner": item.get("owner_named") or item.get("owner", ""), "team": item.get("owner", ""),
+                    "due": item.get("due") or fmt.MISSING,
+                    "again": fmt.MISSING if again is None else f"yes, also in {previous}" if again else "no, new"})
+    return out
+
+
+def first_screen(metrics: dict) -> dict | None:
+    """What the first screen shows of a period's merged metrics (see the module docstring); None when the
+    quarterly review did not run."""
+    doc = (metrics.get("notebooks") or {}).get(REVIEW)
+    if not doc:
+        return None
+    sections = doc.get("sections") or {}
+    scorecard, changes, fixes = (sections.get(k) or {} for k in ("sla_scorecard", "changes", "fix_list"))
+    commitments = [c for c in scorecard.get("commitments") or [] if isinstance(c, dict)]
+    said = verdict(commitments, changes.get("figures") or {}, changes.get("previous_period") or "")
+    return {"period": metrics.get("period", ""), "verdict": said, "sla": sla_rows(commitments),
+            "teams": list(dict.fromkeys(c["team"] for c in commitments)),
+            "pacing": any(c.get("by_month") for c in commitments), "fixes": top_fixes(fixes),
+            "more_fixes": max(0, len(fixes.get("items") or []) - TOP_FIXES), "due": fixes.get("due") or "",
+            "previous": fixes.get("previous_period") or "", "last_quarter": fixes.get("last_quarter") or [],
+            "skipped": [k.replace("_", " ") for k in ("sla_scorecard", "changes", "fix_list")
+                        if not sections.get(k) or "skipped" in sections[k]]}
 
 
 def overview_body(metrics: dict, notebooks: list[str] | None = None, ledes: dict[str, str] | None = None) -> Markup:
-    """The period's overview: headline cards, links to the pages (with their introductions), what was skipped and why.
+    """The period's overview: the first screen, headline cards, links to the pages (with their introductions), what
+    was skipped and why.
 
     ``ledes`` are the pages' introductions (HTML); each link shows the first paragraph of its page's.
     """
@@ -25,4 +180,5 @@ def overview_body(metrics: dict, notebooks: list[str] | None = None, ledes: dict
              for name in notebooks or list(docs)]
     skipped = [{"title": title(name), "what": what.replace("_", " "), "reason": reason}
                for name, doc in docs.items() for what, reason in (doc.get("skipped") or {}).items()]
-    return fragment("overview.html.j2", groups=groups, pages=pages, skipped=skipped)
+    return fragment("overview.html.j2", groups=groups, pages=pages, skipped=skipped, first=first_screen(metrics),
+                    review=REVIEW)

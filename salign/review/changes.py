@@ -34,6 +34,7 @@ from scipy.stats import fisher_exact, norm
 from statsmodels.stats.proportion import proportions_ztest
 from statsmodels.stats.rates import test_poisson_2indep
 
+from salign.common import metrics as registry
 from salign.common import periods
 from salign.common.result import Bullets, Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg
@@ -42,19 +43,12 @@ from salign.review import dimensions, funnel, handoff, sla, winloss
 from salign.workspace.tables import MissingData
 
 ALPHA = 0.05
-#: name -> (kind, higher is better, label); the order of the review's table
-FIGURES = {
-    "sales_ready_leads": ("count", True, "Sales-ready leads delivered"),
-    "min_fields_at_handoff": ("rate", True, "Handed over with the minimum information"),
-    "acceptance_by_sales": ("rate", True, "Accepted by sales"),
-    "follow_up_within_sla": ("rate", True, "Followed up within the SLA"),
-    "hours_to_first_follow_up": ("duration", False, "Median hours to first follow-up"),
-    "rejections_with_reason": ("rate", True, "Rejections with a reason"),
-    "routed_within_limit": ("rate", True, "Routed to a rep in time"),
-    "mql_to_sql": ("rate", True, "MQL to SQL conversion"),
-    "win_rate": ("rate", True, "Win rate"),
-    "pipeline_created": ("amount", True, "Pipeline created"),
-}
+#: name -> (kind, higher is better, label); the order of the review's table. Labels are the names the figures have
+#: everywhere (:mod:`salign.common.metrics`)
+FIGURES = {key: (kind, registry.get(key).higher_is_better, registry.name(key)) for key, kind in (
+    ("sales_ready_leads", "count"), ("min_fields_at_handoff", "rate"), ("acceptance_by_sales", "rate"),
+    ("follow_up_within_sla", "rate"), ("hours_to_first_follow_up", "duration"), ("rejections_with_reason", "rate"),
+    ("routed_within_limit", "rate"), ("mql_to_sql", "rate"), ("win_rate", "rate"), ("pipeline_created", "amount"))}
 #: the figures leaders ask for first, shown as cards with an arrow vs last quarter
 HEADLINE = ("sales_ready_leads", "follow_up_within_sla", "mql_to_sql", "win_rate", "pipeline_created")
 #: the key conversion's name in FIGURES and HEADLINE; on data without SQLs it is named after the stages the data
@@ -393,7 +387,7 @@ def review_changes(tables, period, window_days: int = 90, cutoff: pd.Timestamp |
             t.at[i, f"{label}_q"], t.at[i, f"{label}_significant"] = float(qi), bool(ri)
     sla_def = tables.definitions.get("sla.yaml")
     partial = {label: why for label, why in untested.items() if why and why != NO_DATA}
-    return Changes(t, skipped, sla_def.marketing.sales_ready_leads_per_quarter if sla_def else None, str(period),
+    return Changes(t, skipped, sla_def.marketing.quarterly_volume if sla_def else None, str(period),
                    str(period.previous), str(period.year_ago), partial, funnel.conversion_key(tables)[2],
                    getattr(tables.config, "currency", ""))
 

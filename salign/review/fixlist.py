@@ -18,15 +18,26 @@ the number of leads affected (for a fallen conversion: the SQLs the quarter
 would have had at the earlier rate; for a weak group of deals: the wins it
 would have had at the overall rate). Sections that were skipped add nothing, and the
 list names them.
+
+Each item also names its owner as ``handoff.yaml``'s ``contacts`` do (the team when it names nobody), is due
+by the next review (the last day of the next quarter), and says whether it was on last quarter's list
+(:func:`previous_fix_list`: the same list computed for the previous quarter on the data as it stood at that
+quarter's end, so it is the list that quarter's review published); last quarter's items are listed with their
+status now: still open (on this list again) or resolved. Leads stuck with no owner are split into those handed
+over this quarter and the older backlog.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from salign.common import metrics as registry
+from salign.common import periods
 from salign.common.result import Paragraph, Result, Skipped, Table
 from salign.core import fmt
+from salign.review import changes, funnel, handoff, sla, winloss
 from salign.workspace.tables import MissingData
 
 OWNERS = {"marketing_volume": "marketing", "marketing_min_fields": "marketing", "sales_follow_up": "sales"}
@@ -41,12 +52,47 @@ class FixList(Result):
     items: pd.DataFrame
     not_considered: list
     period: str
+    #: the next review's date (the last day of the next quarter, workspace time zone); empty when unknown
+    due: str = ""
+    #: last quarter's list (None: not known, e.g. the previous quarter is before the data)
+    previous: "FixList | None" = field(default=None, repr=False)
+    #: leads stuck with no owner: ``{"this_period": n, "older": m}`` by when their latest MQL came (None: no split)
+    stuck_split: dict | None = None
     title: str = "What to fix next"
 
+    def _key(self, r) -> tuple[str, str]:
+        return (r["kind"], r["what"])
+
+    @property
+    def on_last_list(self) -> list:
+        """Per item: was the same fix (kind and what) on last quarter's list? None when that list is not known."""
+        if self.previous is None:
+            return [None] * len(self.items)
+        before = {self._key(r) for _, r in self.previous.items.iterrows()}
+        return [self._key(r) in before for _, r in self.items.iterrows()]
+
+    @property
+    def last_quarter(self) -> list[dict]:
+        """Last quarter's items with their status now: ``still open`` (on this list again) or ``resolved``."""
+        if self.previous is None:
+            return []
+        now = {self._key(r) for _, r in self.items.iterrows()}
+        return [{"rank": int(r["rank"]), "kind": r["kind"], "what": r["what"], "owner": r["owner"],
+                 "owner_named": r["owner_named"], "status": "still open" if self._key(r) in now else "resolved"}
+                for _, r in self.previous.items.iterrows()]
+
     def metrics(self) -> dict:
-        return {"items": [{"rank": int(r.rank), "kind": r.kind, "what": r.what, "evidence": r.evidence,
-                           "owner": r.owner, "leads_affected": int(r.affected)} for r in self.items.itertuples()],
-                "not_considered": self.not_considered}
+        out = {"items": [{"rank": int(r.rank), "kind": r.kind, "what": r.what, "evidence": r.evidence,
+                          "owner": r.owner, "leads_affected": int(r.affected)} for r in self.items.itertuples()],
+               "not_considered": self.not_considered}
+        for item, named, again in zip(out["items"], self.items["owner_named"], self.on_last_list):
+            item.update(owner_named=named, due=self.due, on_last_list=again)
+            if item["kind"] == "stuck_leads" and self.stuck_split is not None:
+                item.update(self.stuck_split)
+        out["due"] = self.due
+        out["previous_period"] = None if self.previous is None else self.previous.period
+        out["last_quarter"] = self.last_quarter
+        return out
 
     def blocks(self) -> list:
         out = [Paragraph(f"Generated from the numbers of {self.period}: broken commitments first, then specific "
@@ -54,13 +100,33 @@ class FixList(Result):
         if self.items.empty:
             out.append(Paragraph("Nothing in this quarter's numbers calls for a fix."))
         else:
-            shown = self.items.rename(columns={"what": "what to fix", "affected": "leads affected",
-                                               "owner": "owner team"})[
-                ["rank", "what to fix", "evidence", "owner team", "leads affected"]]
-            out.append(Table(shown.assign(**{"leads affected": shown["leads affected"].map(fmt.count)})))
+            evidence = [e + (f" ({self.split_words})" if k == "stuck_leads" and self.split_words else "")
+                        for k, e in zip(self.items["kind"], self.items["evidence"])]
+            shown = self.items.assign(evidence=evidence).rename(columns={
+                "what": "what to fix", "affected": "leads affected", "owner": "owner team",
+                "owner_named": "owner"})[["rank", "what to fix", "evidence", "owner", "owner team", "leads affected"]]
+            shown = shown.assign(**{"leads affected": shown["leads affected"].map(fmt.count)})
+            if self.previous is not None:
+                shown[f"on {self.previous.period}'s list"] = [fmt.value(x) for x in self.on_last_list]
+            out.append(Table(shown))
+            if self.due:
+                out.append(Paragraph(f"Due by the next review, on {self.due}."))
+        if self.previous is not None:
+            if self.last_quarter:
+                last = pd.DataFrame(self.last_quarter)[["rank", "what", "owner_named", "status"]].rename(
+                    columns={"what": "what to fix", "owner_named": "owner", "status": "status now"})
+                out.append(Table(last, caption=f"Last quarter's list ({self.previous.period}), now"))
+            else:
+                out.append(Paragraph(f"Last quarter's list ({self.previous.period}) was empty."))
         if self.not_considered:
             out.append(Paragraph(f"Not considered (section skipped): {', '.join(self.not_considered)}.", note=True))
         return out
+
+    @property
+    def split_words(self) -> str:
+        """``23 this quarter, 89 older``: the stuck leads by when they were handed over; empty without a split."""
+        s = self.stuck_split
+        return "" if not s else f"{fmt.count(s['this_period'])} this quarter, {fmt.count(s['older'])} older"
 
 
 def _rate_evidence(k, n, lo, hi) -> str:
@@ -74,8 +140,69 @@ def _rate_evidence(k, n, lo, hi) -> str:
     return f"{fmt.percent(k / n)} ({fmt.count(k)} of {fmt.count(n)}; {fmt.percent(lo)}-{fmt.percent(hi)})"
 
 
-def fix_list(results: dict, period) -> FixList:
+def contacts_of(tables) -> dict[str, str]:
+    """Who owns each team's side of the handoff: ``handoff.yaml``'s ``contacts`` (empty without the file)."""
+    spec = tables.definitions.get("handoff.yaml")
+    return dict(spec.contacts) if spec is not None else {}
+
+
+def named_owner(owner: str, contacts: dict[str, str]) -> str:
+    """An item's owner team(s) with the people ``contacts`` name: ``sales`` -> ``Head of Sales Development``;
+    a team ``contacts`` does not name stays as it is (``marketing and sales`` -> ``Head of Demand Generation
+    and sales`` when only marketing is named)."""
+    return re.sub(r"\b(marketing|sales)\b", lambda m: contacts.get(m.group(1)) or m.group(1), owner)
+
+
+def next_review(period) -> str:
+    """The date of the next review: the last day of the quarter after ``period`` (its time zone); empty for a
+    period that is not a :class:`~salign.common.periods.Quarter`."""
+    if not isinstance(period, periods.Quarter):
+        return ""
+    return f"{period.shift(2).start.tz_convert(period.timezone) - pd.Timedelta(days=1):%Y-%m-%d}"
+
+
+def _stuck_split(stuck, period) -> dict | None:
+    """Leads stuck with no owner whose latest MQL fell in ``period`` and those older (None without a quarter)."""
+    if not isinstance(period, periods.Quarter):
+        return None
+    mql_at = stuck.cutoff - pd.to_timedelta(stuck.waiting_days.to_numpy(), unit="D")
+    this = int((mql_at >= period.start).sum())
+    return {"this_period": this, "older": int(stuck.stuck) - this}
+
+
+def previous_fix_list(tables, period, window_days: int = 90) -> FixList:
+    """The list of the quarter before ``period``, as that quarter's review made it: the same sections measured on
+    the data as it stood at that quarter's end (:func:`salign.common.periods.known_at`).
+
+    Raises
+    ------
+    MissingData
+        The previous quarter has none of the numbers the list is built from.
+    """
+    prev = period.previous
+    known = periods.known_at(tables, periods.cutoff(prev, tables))
+
+    def run(key, fn, *args):
+        try:
+            return fn(known, prev, *args)
+        except MissingData as exc:
+            return Skipped(key, f"this workspace {exc}")
+
+    results = {"scorecard": run("sla scorecard", sla.sla_scorecard),
+               "rejections": run("rejections", handoff.rejections),
+               "stuck": run("stuck leads", handoff.stuck_leads),
+               "persona": run("persona changes", changes.by_group, "persona", window_days),
+               "source": run("source changes", changes.by_group, "source", window_days),
+               "stages": run("stage conversion mature", funnel.mature_stage_conversion, window_days),
+               "deals": run("win loss", winloss.win_loss)}
+    return fix_list(results, prev, contacts=contacts_of(tables))
+
+
+def fix_list(results: dict, period, contacts: dict[str, str] | None = None) -> FixList:
     """Rank what to fix from the review's results (``{name: result or Skipped}``; see the module docstring).
+
+    ``contacts`` (``handoff.yaml``'s, see :func:`contacts_of`) name each item's owner; ``results["previous"]``,
+    when given, is last quarter's list (:func:`previous_fix_list`, or a Skipped: not known).
 
     Known names: ``scorecard`` (:class:`salign.review.sla.SLAScorecard`), ``rejections``
     (:class:`salign.review.handoff.Rejections`), ``stuck`` (:class:`salign.review.handoff.StuckLeads`),
@@ -94,6 +221,9 @@ def fix_list(results: dict, period) -> FixList:
         items.append({"group": group, "kind": kind, "what": what, "evidence": evidence, "owner": owner,
                       "affected": int(affected)})
 
+    previous = results.get("previous")
+    previous = previous if isinstance(previous, FixList) else None
+    results = {k: v for k, v in results.items() if k != "previous"}
     got = {k: v for k, v in results.items() if not isinstance(v, Skipped)}
     if not got:
         raise MissingData("has none of the numbers the list is built from (" + ", ".join(sorted(results))
@@ -150,11 +280,20 @@ def fix_list(results: dict, period) -> FixList:
         t = st.table[(st.table["stage"] != "lead") & (st.table["n"] > 0)]
         if len(t):
             w = t.sort_values("rate").iloc[0]
-            add(3, "weakest_stage", f"Strengthen the weakest stage: {w['stage']} to {w['next']}",
-                f"{_rate_evidence(w['k'], w['n'], w['ci_low'], w['ci_high'])} converted within "
-                f"{st.window_days} days in {st.period}", STAGE_OWNER[w["stage"]], w["n"] - w["k"])
+            # the cohort is followed up to the cut-off (a matured figure), and opportunity to won is not the win rate
+            # of closed deals: the evidence says both (issue 13, one figure one number)
+            evidence = (f"{_rate_evidence(w['k'], w['n'], w['ci_low'], w['ci_high'])} converted within "
+                        f"{st.window_days} days in {st.period}, followed up to {st.cutoff:%Y-%m-%d}")
+            if (w["stage"], w["next"]) == ("opportunity", "won"):
+                evidence += (f" ({registry.name('opportunity_to_won')}; not the "
+                             f"{registry.name('win_rate')[:1].lower()}{registry.name('win_rate')[1:]}")
+                evidence += f", {deals.overall.value:.1%} in {period})" if deals is not None and deals.overall.n else ")"
+            add(3, "weakest_stage", f"Strengthen the weakest stage: {w['stage']} to {w['next']}", evidence,
+                STAGE_OWNER[w["stage"]], w["n"] - w["k"])
     t = pd.DataFrame(items, columns=["group", "kind", "what", "evidence", "owner", "affected"])
     t = t.sort_values(["group", "affected"], ascending=[True, False], kind="stable").reset_index(drop=True)
     t.insert(0, "rank", range(1, len(t) + 1))
+    t["owner_named"] = [named_owner(o, contacts or {}) for o in t["owner"]]
     return FixList(t.drop(columns="group"), sorted(k for k, v in results.items() if isinstance(v, Skipped)),
-                   str(period))
+                   str(period), due=next_review(period), previous=previous,
+                   stuck_split=_stuck_split(stuck, period) if stuck is not None and stuck.stuck else None)

@@ -415,6 +415,8 @@ class Volumes(Result):
     stages: tuple = FUNNEL
     source: str = "mql"
     target: str = "sql"
+    #: where the groups come from, in words (the persona set in use), shown with the table
+    groups_from: str = ""
 
     def __post_init__(self):
         self.title = self.title or f"Volumes by {self.dimension}"
@@ -447,8 +449,9 @@ class Volumes(Result):
         shown[f"{stage_label(self.source)} → {stage_label(self.target)} within {self.window_days} days"] = \
             _rate_cells(t)
         whose = "MQLs" if self.source == "mql" else "new leads"
+        where = f" Personas: {self.groups_from}." if self.groups_from else ""
         return [Paragraph(f"Leads entering each stage in {self.period}, by {self.dimension} (flow counts), and the "
-                          f"cohort conversion of the quarter's {whose}."), Table(shown)]
+                          f"cohort conversion of the quarter's {whose}.{where}"), Table(shown)]
 
     def draw(self):
         t = self.table.sort_values(self.source)
@@ -474,7 +477,8 @@ def volumes(tables, period, by: str = "source", window_days: int = 90,
     t = counts.join(conv[["k", "n", "rate", "ci_low", "ci_high"]], how="left")
     t[["k", "n"]] = t[["k", "n"]].fillna(0).astype(int)
     t = t[t[list(shown)].sum(axis=1) > 0].sort_values("lead", ascending=False).rename_axis(by).reset_index()
-    return Volumes(t, by, str(period), window_days, stages=shown, source=src, target=dst)
+    return Volumes(t, by, str(period), window_days, stages=shown, source=src, target=dst,
+                   groups_from=dimensions.persona_source(tables) if by == "persona" else "")
 
 
 
@@ -535,5 +539,8 @@ def mature_stage_conversion(tables, period, window_days: int = 90,
     while q.end + window_days * DAY > cutoff:
         q = q.previous
     result = stage_conversion(tables, q, window_days, cutoff)
-    result.title = f"Stage-to-stage conversion, {q} (the latest quarter with mature cohorts)"
+    # followed up to the cut-off, so named apart from the quarter's own as-it-stood table (issue 13: one figure, one
+    # number)
+    result.title = (f"Stage-to-stage conversion, {q}: followed up to {cutoff:%Y-%m-%d} "
+                    "(the latest quarter with mature cohorts)")
     return result

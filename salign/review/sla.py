@@ -4,6 +4,10 @@ Definitions (the same for every quarter, so quarters compare):
 
 - a *sales-ready lead* of the quarter is a lead whose **first** MQL falls in it
   (a re-entered MQL is not handed over again, see :mod:`salign.review.funnel`);
+  where the workspace holds a signed ``definitions/qualification.yaml``, only
+  those of them that the signed definition calls sales-ready (its score
+  threshold, minimum information and disqualification rules) count, and the
+  page says which definition it used;
 - its *follow-up* is the first sales call, e-mail or meeting at or after that MQL;
 - it is *followed up within the SLA* when that came within
   ``max_hours_to_first_follow_up``; the denominator is the leads whose window had
@@ -30,11 +34,12 @@ import pandas as pd
 from scipy.stats import fisher_exact
 
 from salign.common import plotting
-from salign.common.facts import first_reached
+from salign.common.facts import first_reached, lead_facts
 from salign.common.result import Bullets, Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
 from salign.core import fmt
 from salign.review import dimensions, funnel, words
+from salign.scoring.score import score_leads
 
 FOLLOW_UP_TYPES = ("call", "email", "meeting")
 HOUR = pd.Timedelta(hours=1)
@@ -132,6 +137,14 @@ class SLAScorecard(Result):
     timezone: str
     handoffs: pd.DataFrame = field(repr=False)
     curve: object = field(default=None, repr=False)
+    #: what a sales-ready lead is here, in words (the signed definition, else the first MQL)
+    ready_rule: str = ""
+    #: the signed definition's version that counted the sales-ready leads (None: first MQLs)
+    ready_version: int | None = None
+    #: the monthly volume ``sla.yaml`` commits (None: only a quarterly one), paced month by month
+    monthly_commitment: int | None = None
+    #: the quarter itself (for the months it spans), when known
+    quarter: object = field(default=None, repr=False)
     title: str = "Service-level agreements"
 
     @cached_property
@@ -153,11 +166,52 @@ class SLAScorecard(Result):
         return [c for c in COMMITMENTS if missed[c]]
 
     @property
+    def by_month(self) -> list[dict]:
+        """Monthly pacing of the volume, when ``sla.yaml`` commits a monthly one: each month of the quarter
+        (workspace time zone) with its sales-ready leads, the monthly commitment and whether it was met.
+        Empty without a monthly commitment, or when a signed definition counts the sales-ready leads (the months
+        count first MQLs)."""
+        if self.monthly_commitment is None or self.quarter is None or self.delivered != len(self.handoffs):
+            return []
+        local = self.handoffs["mql_at"].dt.tz_convert(self.timezone).dt.strftime("%Y-%m")
+        start = self.quarter.start.tz_convert(self.timezone)
+        months = [f"{(start + pd.DateOffset(months=i)):%Y-%m}" for i in range(3)]
+        counts = local.value_counts()
+        return [{"month": m, "actual": int(counts.get(m, 0)), "target": self.monthly_commitment,
+                 "met": bool(counts.get(m, 0) >= self.monthly_commitment)} for m in months]
+
+    def commitments(self) -> list[dict]:
+        """Each team's commitments of ``sla.yaml`` as data: ``team``, ``commitment`` (in words), ``key``
+        (as in :data:`COMMITMENTS`, or None for an expectation), ``target`` (a count or a share), ``actual``
+        (a count or a rate dict), ``met`` (None where ``sla.yaml`` sets no target) and, for a volume committed
+        monthly, ``by_month`` (see :attr:`by_month`)."""
+        m = self.misses
+        volume = {"team": "marketing", "key": "marketing_volume", "commitment": "Sales-ready leads per quarter",
+                  "target": self.commitment, "actual": self.delivered, "met": "marketing_volume" not in m}
+        if self.by_month:
+            volume["by_month"] = self.by_month
+        return [volume,
+                {"team": "marketing", "key": "marketing_min_fields",
+                 "commitment": "Handed over with the minimum information", "target": self.min_fields_target,
+                 "actual": self.min_fields.as_dict(), "met": "marketing_min_fields" not in m if self.min_fields.n else None},
+                {"team": "marketing", "key": None, "commitment": "Accepted by sales (an expectation)",
+                 "target": self.expected_acceptance, "actual": self.acceptance.as_dict(), "met": None},
+                {"team": "sales", "key": "sales_follow_up",
+                 "commitment": f"Followed up within {fmt.cut(self.max_hours)} h",
+                 "target": self.follow_up_target, "actual": self.follow_up.as_dict(),
+                 "met": "sales_follow_up" not in m if self.follow_up.n else None},
+                {"team": "sales", "key": None,
+                 "commitment": f"Feedback on rejected leads within {fmt.cut(self.feedback_days)} days",
+                 "target": None, "actual": self.feedback_in_time.as_dict(), "met": None}]
+
+    @property
     def slow_reps(self) -> list[str]:
         return sorted(self.by_rep.loc[self.by_rep["slow"], "rep"])
 
     def metrics(self) -> dict:
         return {"sales_ready_leads": self.delivered, "sales_ready_leads_commitment": self.commitment,
+                "sales_ready_definition": ("first MQL" if self.ready_version is None else
+                                           f"signed qualification.yaml version {self.ready_version}"),
                 "marketing_volume_met": self.delivered >= self.commitment,
                 "min_fields_at_handoff": self.min_fields.as_dict(), "min_fields_target": self.min_fields_target,
                 "acceptance_by_sales": self.acceptance.as_dict(), "expected_acceptance": self.expected_acceptance,
@@ -172,7 +226,8 @@ class SLAScorecard(Result):
                                    "q_value": _for_metrics(r.q_value),
                                    "slow": bool(r.slow)} for r in self.by_rep.itertuples()},
                 "by_week": {r.week: {"leads": int(r.leads), "within_sla": Rate(int(r.k), int(r.n)).as_dict()}
-                            for r in self.by_week.itertuples()}}
+                            for r in self.by_week.itertuples()},
+                "commitments": self.commitments()}
 
     @property
     def figure_description(self) -> str:
@@ -201,8 +256,8 @@ class SLAScorecard(Result):
                     else "") for r in slow.itertuples()]
         slow_text = ([Paragraph(Strong("Slow to follow up:"), f" {', '.join(self.slow_reps)}."), Bullets(said)]
                      if said else [Paragraph("No rep is clearly slower than the rest of the team.")])
-        return [Paragraph(f"Sales-ready leads: first MQL in {self.period}. Data until "
-                          f"{self.cutoff:%Y-%m-%d %H:%M %Z}."),
+        return [Paragraph(f"A sales-ready lead here is {self.ready_rule or f'a lead whose first MQL falls in {self.period}'}"
+                          f". Data until {self.cutoff:%Y-%m-%d %H:%M %Z}."),
                 Table(self._by_team(), caption="By team"),
                 Paragraph(f"Time from handoff to first follow-up: {words.plain(self.time_to_follow_up, 'been followed up')}."),
                 *slow_text,
@@ -329,8 +384,9 @@ def sla_scorecard(tables, period, cutoff: pd.Timestamp | None = None) -> SLAScor
     duration, km = kaplan_meier(h["hours"], h["followed_up"])
     d = decisions(tables, period, cutoff)
     rejected = d[d["stage"] == "rejected"]
+    delivered, rule, version = sales_ready(tables, h, period)
     return SLAScorecard(
-        delivered=len(h), commitment=sla.marketing.sales_ready_leads_per_quarter,
+        delivered=delivered, ready_rule=rule, ready_version=version, commitment=sla.marketing.quarterly_volume,
         min_fields=Rate(int(h["complete"].sum()), len(h)), min_fields_target=sla.marketing.min_fields_share_target,
         acceptance=Rate(int((d["stage"] == "sal").sum()), len(d)),
         expected_acceptance=sla.sales.expected_acceptance_rate,
@@ -340,4 +396,30 @@ def sla_scorecard(tables, period, cutoff: pd.Timestamp | None = None) -> SLAScor
                               len(rejected)),
         feedback_days=sla.sales.feedback_days_on_rejected,
         with_reason=Rate(int(rejected["has_reason"].sum()), len(rejected)),
-        period=str(period), cutoff=cutoff, timezone=tables.config.timezone, handoffs=h, curve=km)
+        period=str(period), cutoff=cutoff, timezone=tables.config.timezone, handoffs=h, curve=km,
+        monthly_commitment=sla.marketing.sales_ready_leads_per_month, quarter=period)
+
+
+QUALIFICATION = "qualification.yaml"
+
+
+def sales_ready(tables, h: pd.DataFrame, period) -> tuple[int, str, int | None]:
+    """(how many of the handoffs ``h`` are sales-ready, that definition in words, the signed version used or None).
+
+    The signed ``definitions/qualification.yaml`` decides where the workspace holds one; otherwise every
+    lead handed over (first MQL) counts, and the words say why.
+    """
+    d = tables.definitions.get(QUALIFICATION)
+    if d is None or not d.signed:
+        why = (f"the workspace has no signed definition of a sales-ready lead (definitions/{QUALIFICATION})"
+               if d is None else f"definitions/{QUALIFICATION} (version {d.version}) is not signed by both teams yet")
+        return len(h), (f"a lead whose first MQL (marketing's handoff) falls in {period}: {why}, so every lead handed "
+                        "over counts"), None
+    facts = lead_facts(tables)
+    facts = facts[facts["lead_id"].astype(str).isin(h.index.astype(str))]
+    if "persona" in {f.field for f in d.scorecard.features} and "persona" not in facts.columns:
+        facts = facts.assign(persona=dimensions.persona(tables, facts))
+    n = int(score_leads(d, facts)["qualified"].sum()) if len(facts) else 0
+    return n, (f"a lead handed over (first MQL) in {period} that the signed definition (definitions/{QUALIFICATION}, "
+               f"version {d.version}) calls sales-ready: a score of at least {d.threshold.score} points, the minimum "
+               "information and no disqualification rule"), d.version

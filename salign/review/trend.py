@@ -1,9 +1,14 @@
 """Is the alignment working? The review's key figures quarter by quarter, and the last four quarters vs the four before.
 
-Every quarter is measured with all the data up to the cutoff (unlike
-:mod:`salign.review.changes`, which compares like for like on the day). MQL -> SQL
-counts only the MQLs whose window had fully elapsed by the cutoff (mature
-cohorts); quarters with none are n/a. The two years are compared with the tests
+The handoff figures of every quarter (follow-up within the SLA, hours to first
+follow-up, acceptance, rejections without a reason) are measured as the change
+table measures them (:func:`salign.review.changes.lagged_cutoff`): as the quarter
+stood as long after its end as this review is after this quarter's, so a quarter
+reads the same here, in the change table and in its own review. The conversion is
+the matured variant, a figure of its own (``mql_to_sql_matured``, "MQL to SQL,
+matured"): a quarter's MQLs followed for their whole window, shown once every one
+of them has had it by the cutoff ("not matured yet" before, so a quarter never
+shows two matured values in two reviews). The two years are compared with the tests
 of :func:`salign.review.changes.compare` and Benjamini-Hochberg over the trend's
 comparisons; the verdict is *improving* when at least one figure got
 significantly better and none significantly worse (*worsening* the reverse,
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salign.common import metrics as registry
 from salign.common import periods, plotting
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg, kaplan_meier
@@ -24,14 +30,12 @@ from salign.core import fmt
 from salign.review import changes, funnel, sla
 from salign.workspace.tables import MissingData
 
-#: name -> (higher is better, label)
-SERIES = {
-    "follow_up_within_sla": (True, "Followed up within the SLA"),
-    "hours_to_first_follow_up": (False, "Median hours to first follow-up"),
-    "mql_to_sql": (True, "MQL to SQL within the window (mature cohorts)"),
-    "acceptance_by_sales": (True, "Accepted by sales"),
-    "rejections_without_reason": (False, "Rejections without a reason"),
-}
+#: the key conversion of the trend: the matured variant (only leads whose window had passed, followed up to the
+#: cut-off), a different figure from the change table's ``mql_to_sql`` (the cohort as it stood at its quarter's end)
+MATURED = "mql_to_sql_matured"
+#: name -> (higher is better, label): the names every page gives these figures (:mod:`salign.common.metrics`)
+SERIES = {key: (registry.get(key).higher_is_better, registry.name(key)) for key in (
+    "follow_up_within_sla", "hours_to_first_follow_up", MATURED, "acceptance_by_sales", "rejections_without_reason")}
 
 
 @dataclass
@@ -46,7 +50,7 @@ class Trend(Result):
     window_days: int
     title: str = "The trend: is it getting better?"
     #: the key conversion as pages name it (:func:`salign.review.funnel.conversion_key`); its metric keys stay
-    #: ``mql_to_sql``
+    #: ``mql_to_sql_matured`` (:data:`MATURED`)
     conversion: str = "MQL to SQL"
     #: the day the cohorts are followed up to (the cut-off, local date): the matured conversion is a different figure
     #: from the change table's, which is the cohort as it stood at its quarter's end
@@ -54,10 +58,11 @@ class Trend(Result):
 
     def label(self, figure: str) -> str:
         """A figure's label, the key conversion named after the stages the data records."""
+        if figure != MATURED:
+            return SERIES[figure][1]
         to = f", followed up to {self.followed_up_to}" if self.followed_up_to else ""
-        return (f"{self.conversion[:1].upper()}{self.conversion[1:]} within the window (mature cohorts{to})"
-                if figure == "mql_to_sql"
-                else SERIES[figure][1])
+        name = registry.name(MATURED).replace("MQL to SQL", self.conversion)
+        return f"{name[:1].upper()}{name[1:]} ({self.window_days} d{to})"
 
     def metrics(self) -> dict:
         q = {r["quarter"]: {k: (v if not isinstance(v, float) else (None if np.isnan(v) else round(v, 4)))
@@ -71,8 +76,8 @@ class Trend(Result):
 
     @property
     def figure_description(self) -> str:
-        return (f"Lines by quarter: the share followed up within the SLA, {self.conversion} conversion (drawn "
-                "once half of a cohort is mature), acceptance by sales and rejections without a reason.")
+        return (f"Lines by quarter: the share followed up within the SLA, {self.conversion} conversion (matured: drawn "
+                "once the whole cohort is mature), acceptance by sales and rejections without a reason.")
 
     def blocks(self) -> list:
         y = self.years
@@ -84,15 +89,12 @@ class Trend(Result):
         q = self.quarters
 
         def cells(name):
-            return [str(Rate(int(k), int(n))) for k, n in zip(q[f"{name}_k"], q[f"{name}_n"])]
+            return [str(Rate(int(k), int(n))) if n or name != MATURED else "not matured yet"
+                    for k, n in zip(q[f"{name}_k"], q[f"{name}_n"])]
 
-        series = pd.DataFrame({"quarter": q["quarter"], "within SLA": cells("follow_up_within_sla"),
-                               "median hours": [fmt.number(x, 1) for x in q["hours_to_first_follow_up"]],
-                               f"{self.conversion.replace(' to ', '→')} ({self.window_days} d, mature only"
-                               f"{', followed up to ' + self.followed_up_to if self.followed_up_to else ''})":
-                                   cells("mql_to_sql"),
-                               "accepted": cells("acceptance_by_sales"),
-                               "rejections without reason": cells("rejections_without_reason")})
+        series = pd.DataFrame({"quarter": q["quarter"], **{
+            self.label(name): ([fmt.number(x, 1) for x in q[name]] if name == "hours_to_first_follow_up" else
+                               cells(name)) for name in SERIES}})
         return [Paragraph(Strong(f"Verdict: {self.verdict}."), " The last four quarters against the four before "
                           "them; 'better' or 'worse' means the change is too large to be chance."),
                 Table(shown), Table(series, caption="Quarter by quarter")]
@@ -111,11 +113,11 @@ class Trend(Result):
     def draw(self):
         q = self.quarters
         fig, ax = plotting.figure()
-        for name in ("follow_up_within_sla", "mql_to_sql", "acceptance_by_sales", "rejections_without_reason"):
-            shown = q[name].where(q[f"{name}_n"] * 2 >= q["sales_ready_leads"]) if name == "mql_to_sql" else q[name]
+        for name in ("follow_up_within_sla", MATURED, "acceptance_by_sales", "rejections_without_reason"):
+            shown = q[name]
             ax.plot(q["quarter"], shown, marker="o", label=self.label(name))
         plotting.percent_axis(ax)
-        ax.set_title(f"Key rates by quarter ({self.conversion} drawn once half of a cohort is mature)")
+        ax.set_title(f"Key rates by quarter ({self.conversion}, matured: drawn once a cohort is mature)")
         ax.legend(fontsize=8)
         return fig
 
@@ -147,23 +149,29 @@ def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = N
     if not quarters:
         raise MissingData(f"has no complete quarter up to {period} (the first one the data covers in full is "
                           f"{first})")
-    h = sla.handoffs(tables, None, cutoff)
-    due, met = sla.within_sla(h, definition.sales.max_hours_to_first_follow_up, cutoff)
+    max_hours = definition.sales.max_hours_to_first_follow_up
     entries = funnel.stage_entries(tables, cutoff)
     src, dst, _, conversion = funnel.conversion_key(tables)
     rows, pooled = [], {}
     for q in quarters:
-        mine = q.contains(h["mql_at"])
-        d = sla.decisions(tables, q, cutoff)
+        # the handoff figures of each quarter as its own review and the change table show them: as the quarter stood
+        # as long after its end as this review is after this quarter's (one figure, one number, issue 13)
+        c = changes.lagged_cutoff(period, q, cutoff)
+        h = sla.handoffs(tables, q, c)
+        due, met = sla.within_sla(h, max_hours, c)
+        d = sla.decisions(tables, q, c)
         rej = d[d["stage"] == "rejected"]
         conv = funnel.cohort_rates(entries, q, src, dst, window_days)
-        km, _ = kaplan_meier(h.loc[mine, "hours"], h.loc[mine, "followed_up"])
-        counts = {"follow_up_within_sla": (int(met[mine].sum()), int(due[mine].sum())),
-                  "mql_to_sql": (int(conv["k_mature"].sum()), int(conv["mature"].sum())),
+        km, _ = kaplan_meier(h["hours"], h["followed_up"])
+        # the matured conversion exists once the whole cohort has had its window (until then it would be a handful
+        # of early leads, a different number in every review): n/a before
+        whole, mature = int(conv["n"].sum()), int(conv["mature"].sum())
+        counts = {"follow_up_within_sla": (int(met.sum()), int(due.sum())),
+                  MATURED: (int(conv["k_mature"].sum()), mature) if whole and mature == whole else (0, 0),
                   "acceptance_by_sales": (int((d["stage"] == "sal").sum()), len(d)),
                   "rejections_without_reason": (int((~rej["has_reason"]).sum()), len(rej))}
-        pooled[str(q)] = (counts, mine)
-        rows.append({"quarter": str(q), "sales_ready_leads": int(mine.sum()),
+        pooled[str(q)] = (counts, (h["hours"].to_numpy(), h["followed_up"].to_numpy()))
+        rows.append({"quarter": str(q), "sales_ready_leads": len(h),
                      "hours_to_first_follow_up": np.nan if km.median is None else km.median,
                      **{k: _rate(*v) for k, v in counts.items()},
                      **{f"{k}_k": v[0] for k, v in counts.items()}, **{f"{k}_n": v[1] for k, v in counts.items()}})
@@ -173,10 +181,10 @@ def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = N
     for name in SERIES:
         def pool(qs, name=name):
             if name == "hours_to_first_follow_up":
-                mask = np.logical_or.reduce([pooled[q][1].to_numpy() for q in qs]) if qs else np.zeros(len(h), bool)
-                km, _ = kaplan_meier(h.loc[mask, "hours"], h.loc[mask, "followed_up"])
-                return changes.Figure(name, km.median, (h.loc[mask, "hours"].to_numpy(),
-                                                        h.loc[mask, "followed_up"].to_numpy()), kind="duration")
+                hours = np.concatenate([pooled[q][1][0] for q in qs]) if qs else np.zeros(0)
+                seen = np.concatenate([pooled[q][1][1] for q in qs]).astype(bool) if qs else np.zeros(0, bool)
+                km, _ = kaplan_meier(pd.Series(hours), pd.Series(seen))
+                return changes.Figure(name, km.median, (hours, seen), kind="duration")
             k = sum(pooled[q][0][name][0] for q in qs)
             n = sum(pooled[q][0][name][1] for q in qs)
             return changes.Figure(name, Rate(k, n), kind="rate")

@@ -9,7 +9,7 @@ from IPython import get_ipython
 from IPython.core.pylabtools import retina_figure
 from matplotlib.figure import Figure
 
-from salign.common import periods
+from salign.common import periods, personaset
 from salign.common.result import Paragraph, Result, Skipped, Strong
 from salign.core import paths
 from salign.report.html import result_html
@@ -147,6 +147,10 @@ def _jsonable(value):
     raise TypeError(f"cannot write {type(value).__name__} to metrics JSON")
 
 
+#: the notebooks that run after 01_personas and use its proposed persona set when none is adopted
+READS_PROPOSAL = ("02_content_audit", "04_quarterly_review")
+
+
 def start(name: str, **values) -> Context:
     """Validate the parameters of notebook ``name`` and load its workspace and period.
 
@@ -159,6 +163,8 @@ def start(name: str, **values) -> Context:
     tables = periods.known_at(everything, periods.cutoff(period, everything))  # what was known at the period's end
     out = paths.resolve(p.output_dir) if p.output_dir else paths.PROJECT_ROOT / "build" / "lab"
     out.mkdir(parents=True, exist_ok=True)
+    if name in READS_PROPOSAL:  # one persona set across the pages: the adopted one, else the personas page's proposal
+        tables, everything = personaset.with_proposal(tables, out), personaset.with_proposal(everything, out)
     return Context(name, p, tables, period, out, all_tables=everything)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,8 @@ _SCIENTIFIC = r"^[+-]?[0-9](?:[.,][0-9]{1,14})?[eE][+-]?[0-9]{1,3}$"
 _FLOATY = r"^[0-9]+\.0+$"
 #: strftime directives of fixed width (digits) this reader converts itself, with their widths.
 _FIXED = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+#: Columns converted at a time.
+_THREADS = 2
 #: Rows of dates converted at a time.
 _ROWS = 1 << 16
 #: Rows looked at to decide whether a column's strings are mostly distinct.
@@ -80,12 +83,12 @@ def read_clean(path: Path, spec: TableSpec, formats, files) -> tuple[pd.DataFram
                 arr = pc.if_else(hit, pa.scalar(None, pa.string()), arr)
         columns[name] = arr
     del table
-    out, typed_arrow, found = {}, {}, {}
-    for name in list(columns):
-        arr = columns.pop(name)
+
+    def one(name: str, arr: pa.Array):
         column = spec.column(name)
         kind = column.kind if column is not None else "text"
         values, rest, arrow = _convert(arr, kind, formats)
+        found = []
         if rest is not None and rest.any():
             original = pd.Series(arr.filter(pa.array(rest)).to_numpy(zero_copy_only=False), index=lines[rest],
                                  name=name, dtype=object)
@@ -94,15 +97,23 @@ def read_clean(path: Path, spec: TableSpec, formats, files) -> tuple[pd.DataFram
                 values[rest] = conv.values.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8
             else:
                 values[rest] = conv.values.to_numpy()
-            found[name] = conv.problems(where)
+            found = conv.problems(where)
             arrow = None
         if kind == "datetime":
             values = _utc(values)
         elif name in placeheld and kind in ("text", "id"):
             values[placeheld[name]] = np.nan  # as DataFrame.mask leaves them in the slow reader
-        out[name] = values
-        if kind not in ("int", "number", "datetime"):
-            typed_arrow[name] = arrow
+        return values, found, (arrow if kind not in ("int", "number", "datetime") else False)
+
+    # two at a time: while one column's strings become Python objects (which holds the interpreter), Arrow and
+    # NumPy work on another's
+    with ThreadPoolExecutor(_THREADS) as pool:
+        done = dict(zip(columns, pool.map(one, columns, columns.values())))
+    del columns
+    out = {name: values for name, (values, _, _) in done.items()}
+    found = {name: problems for name, (_, problems, _) in done.items()}
+    typed_arrow = {name: arrow for name, (_, _, arrow) in done.items() if arrow is not False}
+    del done
     problems = [p for c in spec.columns for p in found.get(c.name, [])]
     frame = pd.DataFrame(out, index=lines, copy=False)
     problems.extend(_placeholder_problems(frame, typed_arrow, where, files.PLACEHOLDERS))
@@ -141,15 +152,17 @@ def _could_be(arr: pa.Array, tokens) -> np.ndarray:
     a byte of possible whitespace or of a multi-byte character, and short ones whose first and last characters
     are a token's first and last (in either case). Read from Arrow's buffers, no string is built."""
     n = len(arr)
-    present = _present(arr)
     if not n or arr.null_count == n:
         return np.zeros(n, dtype=bool)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + n + 1].astype(np.int64)
+    present = _present(arr) if arr.null_count else None
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + n + 1]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
     size = np.diff(offsets)
-    filled = present & (size > 0)
-    head = data[np.where(filled, offsets[:-1], 0)]
-    tail = data[np.where(filled, offsets[1:] - 1, 0)]
+    filled = present & (size > 0) if arr.null_count else size > 0
+    if filled.all():
+        head, tail = data.take(offsets[:-1]), data.take(offsets[1:] - 1)
+    else:
+        head, tail = data.take(np.where(filled, offsets[:-1], 0)), data.take(np.where(filled, offsets[1:] - 1, 0))
     starts = np.zeros(256, dtype=bool)
     ends = np.zeros(256, dtype=bool)
     for t in tokens:
@@ -215,8 +228,10 @@ def _parse(raw: bytes, path: Path, formats, expected: list[str], files):
 
 def _ends_in_quote(raw: bytes, delimiter: str) -> bool:
     """Whether the last record (one line) ends inside a quoted value: the file was cut short."""
-    body = raw.rstrip(b"\r\n")
-    last = body[body.rfind(b"\n") + 1:]
+    end = len(raw)
+    while end and raw[end - 1] in b"\r\n":
+        end -= 1
+    last = raw[raw.rfind(b"\n", 0, end) + 1: end]  # slices of the tail only: no copy of the file
     if b'"' not in last:
         return False
     try:
