@@ -222,3 +222,22 @@ def test_scorecard_points_that_reward_a_warning_sign_are_named_on_the_qualificat
     page = re.sub(r"\s+", " ", page)
     assert "industry Manufacturing warns of a bad customer" in page
     assert "reward a warning sign of a bad customer" in page
+
+
+def test_every_page_shows_amounts_in_the_workspace_currency(sample_reports):
+    """The personas page's total customer value (won revenue x gross margin, recomputed from the CSVs), the review's
+    pipeline created and the overview's pipeline card all carry EUR."""
+    folder = sample_reports / "2026Q3"
+    o = pd.read_csv(WS / "opportunities.csv", dtype={"account_id": str})
+    won = o[(o["outcome"] == "won") & (_local(o["closed_at"]) < pd.Timestamp("2026-10-01"))]
+    revenue = won.groupby("account_id")["amount"].sum()
+    margin = pd.read_csv(WS / "accounts.csv", dtype={"account_id": str}).set_index("account_id")["gross_margin"]
+    total = float((revenue * margin.reindex(revenue.index).fillna(1.0)).sum())
+
+    def text(name):
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", (folder / name).read_text())))
+    assert f"total value of EUR {total:,.0f}" in text("01_personas.html")
+    created = _local(o["created_at"])
+    pipeline = o.loc[(created >= pd.Timestamp("2026-07-01")) & (created < pd.Timestamp("2026-10-01")), "amount"].sum()
+    assert f"Pipeline created in the quarter: EUR {pipeline:,.0f}" in text("04_quarterly_review.html")
+    assert re.search(rf"Pipeline created EUR {pipeline:,.0f}\b", text("index.html"))

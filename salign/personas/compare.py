@@ -59,6 +59,8 @@ class TeamPersonas(Result):
     membership: pd.DataFrame
     difference: dict
     leads_total: int
+    #: the workspace currency when customer value is an amount (see CustomerValue.currency)
+    currency: str = ""
     title: str = "Both teams' personas against the data"
     figure_description = ("Bars: share of each team persona's customers that are best and that are worst, persona "
                           "names coloured by team; grid: customers claimed by both personas of each pair.")
@@ -104,10 +106,10 @@ class TeamPersonas(Result):
             f"customers and {fmt.count(r.worst)} of the {fmt.count(self.totals['worst'])} worst: separation "
             f"{r.separation:+.2f}." for r in t.itertuples())
         p = self.personas
-        shown = stats_table(p.assign(group=p["team"] + ": " + p["name"]))
+        shown = stats_table(p.assign(group=p["team"] + ": " + p["name"]), currency=self.currency)
         shown.insert(1, "rule", p["rule"].to_numpy())
         shown["leads"] = leads_cells(p["leads"], self.leads_total)
-        teams = stats_table(t.assign(group=t["team"] + " (all personas)"))
+        teams = stats_table(t.assign(group=t["team"] + " (all personas)"), currency=self.currency)
         teams["leads"] = leads_cells(t["leads"], self.leads_total)
         return [
             Paragraph(f"Persona rules are applied to each customer's account and first contact, and to all "
@@ -201,7 +203,8 @@ def team_personas(tables, value, random_state: int = 0) -> TeamPersonas:
     overlap = pd.DataFrame(M.T @ M, index=cols, columns=cols)
     m["_best"], m["_worst"] = best, worst
     diff = _difference(mk, sa, best, worst, random_state)
-    return TeamPersonas(personas, teams, claimed, overlap, m, diff, len(leads) if leads is not None else 0)
+    return TeamPersonas(personas, teams, claimed, overlap, m, diff, len(leads) if leads is not None else 0,
+                        currency=getattr(value, "currency", ""))
 
 
 def _difference(a: np.ndarray, b: np.ndarray, best: np.ndarray, worst: np.ndarray, seed: int) -> dict:

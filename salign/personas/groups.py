@@ -40,14 +40,16 @@ def stats_metrics(row) -> dict:
             "value_share": None if pd.isna(row["value_share"]) else round(float(row["value_share"]), 4)}
 
 
-def stats_table(frame: pd.DataFrame, label: str = "group") -> pd.DataFrame:
-    """Readable columns for rows of :func:`group_stats` (with a ``group`` column or index)."""
+def stats_table(frame: pd.DataFrame, label: str = "group", currency: str = "") -> pd.DataFrame:
+    """Readable columns for rows of :func:`group_stats` (with a ``group`` column or index); value per customer in
+    ``currency`` when the value is an amount (see :attr:`salign.personas.value.CustomerValue.currency`)."""
     groups = frame[label] if label in frame.columns else frame.index
     return pd.DataFrame({
         "group": list(groups),
         "customers": [f"{fmt.count(n)} ({fmt.percent(s, 0)})" for n, s in zip(frame["customers"], frame["share"])],
         "share of value": frame["value_share"].map(fmt.percent).to_numpy(),
-        "value per customer": frame["value_per_customer"].map(fmt.number).to_numpy(),
+        "value per customer": frame["value_per_customer"].map(
+            lambda x: fmt.money(x, currency) if currency else fmt.number(x)).to_numpy(),
         "best": [str(Rate(int(k), int(n))) for k, n in zip(frame["best"], frame["customers"])],
         "worst": [str(Rate(int(k), int(n))) for k, n in zip(frame["worst"], frame["customers"])],
         "share of all worst": frame["worst_capture"].map(fmt.percent).to_numpy(),

@@ -104,6 +104,8 @@ class Segments(Result):
     silhouettes: dict
     k: int
     features: list
+    #: the workspace currency when customer value is an amount (see CustomerValue.currency)
+    currency: str = ""
     title: str = "Data-driven customer segments"
     figure_description = ("Line: how well separated the segments are for each number of segments k tried, the chosen "
                           "k dotted (left); "
@@ -125,7 +127,7 @@ class Segments(Result):
 
     def blocks(self) -> list[Block]:
         t = self.table
-        shown = stats_table(t).drop(columns=["group"])
+        shown = stats_table(t, currency=self.currency).drop(columns=["group"])
         shown.insert(0, "segment", t["segment"].to_numpy())
         shown.insert(1, "rule", t["description"].to_numpy())
         shown["rule fit"] = [f"matches {fmt.percent(r, 0)} of members; {fmt.percent(p, 0)} of matches are members"
@@ -217,7 +219,7 @@ def segments(value, markers, k_min: int = 2, k_max: int = 10, random_state: int 
     table = pd.DataFrame(rows)
     table["target"] = table["value_share"] > table["worst_capture"]
     names = pd.Series([f"S{i + 1}" for i in labels], index=c["account_id"].to_numpy())
-    return Segments(names, table, sil, k, features)
+    return Segments(names, table, sil, k, features, currency=getattr(value, "currency", ""))
 
 
 def _by_value(raw: np.ndarray, value: np.ndarray) -> dict[int, int]:

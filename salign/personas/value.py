@@ -143,6 +143,10 @@ class CustomerValue(Result):
     ties: dict[str, dict] = field(default_factory=dict)
     typed: list[str] = field(default_factory=list)
     derived: list[str] = field(default_factory=list)
+    #: the workspace currency when the value is an amount (won revenue, times a margin), else ""
+    currency: str = ""
+    #: the workspace currency (won revenue is always an amount)
+    revenue_currency: str = ""
     title: str = "Customers ranked by value"
     figure_description = ("Bars: every customer's value, highest first, best in green and worst in red (left); "
                           "line: cumulative share of all value by share of customers, top decile dotted (right).")
@@ -199,14 +203,24 @@ class CustomerValue(Result):
                                  "are left out."))
         out.append(Paragraph(f"Concentration: the top decile ({fmt.count(max(1, n // 10))} customers) holds "
                              f"{fmt.percent(m['top_decile_value_share'])} of the total value of "
-                             f"{fmt.number(m['value_total'])}."))
+                             f"{self._amount(m['value_total'])}."))
         cols = [col for col in ("account_id", "industry", "employees", "won_revenue", "gross_margin", "value", "best",
                                 "worst") if col in c.columns]
         top = c.sort_values("value", ascending=False)[cols].head(10).round(3)
         for col in ("employees", "won_revenue"):
             if col in top.columns:
-                top[col] = top[col].map(fmt.number)
+                top[col] = top[col].map(fmt.number if col == "employees" else self._revenue)
+        if self.currency and "value" in top.columns:
+            top["value"] = top["value"].map(self._amount)
         return out + [Table(top, caption=f"The ten most valuable of {fmt.count(n)} customers")]
+
+    def _amount(self, x) -> str:
+        """A value: in the workspace currency when it is an amount, else a plain number."""
+        return fmt.money(x, self.currency) if self.currency else fmt.number(x)
+
+    def _revenue(self, x) -> str:
+        """Won revenue: always an amount in the workspace currency."""
+        return fmt.money(x, self.revenue_currency)
 
     def draw(self):
         """Sorted customer value (best and worst coloured) and the cumulative share of value."""
@@ -274,9 +288,10 @@ def customer_value(tables, best_share: float = 0.2, worst_share: float = 0.2) ->
                 members = prof["best"] if group == "best" else prof["worst"]
                 ties[group] = {"value": float(ranked[k]), "customers": int(tied.sum()),
                                "assigned": int((tied & members.to_numpy()).sum())}
+    currency = getattr(tables.config, "currency", "")
     return CustomerValue(prof, best_share, worst_share, definition, source, unvalued,
                          attribute_kinds(tables, list(prof.columns)), {k: v for k, v in filled.items() if v},
-                         refused, ties, typed, derived)
+                         refused, ties, typed, derived, currency if is_amount(definition) else "", currency)
 
 
 def _tie_text(group: str, tie: dict) -> str:
@@ -286,3 +301,15 @@ def _tie_text(group: str, tie: dict) -> str:
             f"customers end; {fmt.count(k)} of them count as {group} (the smaller account ids: ties go by account id) "
             f"and the other {fmt.count(m - k)} do not. Customers alike in value are split by their id, so read the "
             f"markers with that in mind, or move the cut-off off the tie ({group}_share).")
+
+
+#: components that are amounts, and those that only scale one (shares, counts of one)
+MONEY_COMPONENTS = {"won_revenue"}
+SCALE_COMPONENTS = {"gross_margin"}
+
+
+def is_amount(definition: ValueDefinition) -> bool:
+    """Is the value an amount of money: every term one amount, times shares only (the default, won revenue x
+    gross margin, is)?"""
+    return all(sum(f in MONEY_COMPONENTS for f in t.factors) == 1
+               and set(t.factors) <= MONEY_COMPONENTS | SCALE_COMPONENTS for t in definition.terms)

@@ -305,7 +305,11 @@ class Changes(Result):
             "test vs last quarter": [_test_text(r, "previous") for _, r in t.iterrows()],
             "test vs a year earlier": [_test_text(r, "year_ago") for _, r in t.iterrows()],
         })
-        return [Paragraph(METHODS), Table(tests)]
+        defined = [registry.get(n) for n in t["figure"] if registry.get(n) is not None]
+        words = pd.DataFrame({"figure": [m.name for m in defined], "what it counts": [m.definition for m in defined],
+                              "which leads or deals": [m.cohort for m in defined],
+                              "better when": ["higher" if m.higher_is_better else "lower" for m in defined]})
+        return [Paragraph(METHODS), Table(tests), Table(words, caption="What each figure counts")]
 
 
 #: how the change table tests a change, for the page's methods part

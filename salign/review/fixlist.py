@@ -180,6 +180,10 @@ def previous_fix_list(tables, period, window_days: int = 90) -> FixList:
         The previous quarter has none of the numbers the list is built from.
     """
     prev = period.previous
+    try:
+        periods.check_covered(prev, tables)
+    except periods.PeriodError as exc:
+        raise MissingData(f"has no previous quarter to compare with: {exc}") from None
     known = periods.known_at(tables, periods.cutoff(prev, tables))
 
     def run(key, fn, *args):

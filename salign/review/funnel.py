@@ -492,7 +492,11 @@ class DealConversion(Result):
     period: str
     window_days: int
     cutoff: pd.Timestamp
-    title: str = "Opportunity to won (from the opportunities table)"
+    #: named as every page names the figure (:mod:`salign.common.metrics`): not the win rate of closed deals
+    title: str = "Opportunities won within 90 days (from the opportunities table)"
+
+    def __post_init__(self):
+        self.title = self.title.replace("90 days", f"{self.window_days} days")
 
     def metrics(self) -> dict:
         t = self.table.set_index("outcome")

@@ -108,7 +108,9 @@ class Trend(Result):
         return [Paragraph("Tests as in the change table, on the last four quarters pooled against the four before "
                           "them; Benjamini-Hochberg correction over these comparisons (false discoveries held at "
                           "5%). The median hours to first follow-up are Kaplan-Meier medians (leads not yet followed "
-                          "up censored at the cut-off)."), Table(tests)]
+                          "up censored at the cut-off). Each quarter's handoff figures are measured as the change table "
+                          "measures them: as the quarter stood at its end."), Table(tests),
+                Paragraph(f"{self.label(MATURED)}: {registry.get(MATURED).definition}")]
 
     def draw(self):
         q = self.quarters

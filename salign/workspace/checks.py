@@ -1,6 +1,7 @@
 """Checks of the canonical tables: every row that breaks a rule, named by table, column, line and value."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -162,6 +163,7 @@ class Ids:
 
     def __init__(self, frames: dict):
         self.codes, self.valid, self.known, self.first = {}, {}, {}, {}
+        universes = []
         for target, spec in TABLES.items():
             if target not in frames or len(spec.key) != 1 or spec.key[0] not in frames[target].columns:
                 continue  # (a table keyed by several columns, as stages, is referenced by none)
@@ -169,24 +171,33 @@ class Ids:
                                                for col, to in TABLES[name].references.items()
                                                if to == target and col in frame.columns]
             arrays = [_strings(frames[n][c]) for n, c in parts]
-            if any(a is None for a in arrays):
-                continue
-            whole = pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
-            encoded = pc.dictionary_encode(whole, null_encoding="encode")
-            codes = np.array(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)  # owned, not a view
-            n = len(arrays[0])
-            own = codes[:n]
-            seen = np.maximum.accumulate(own) if n else own
-            first = own > np.r_[-1, seen[:-1]] if n else np.zeros(0, dtype=bool)
-            if not np.array_equal(own[first], np.arange(int(first.sum()))):
-                continue  # codes not in order of first appearance: leave this table to pandas
-            self.known[target] = int(first.sum())
-            self.first[target, spec.key[0]] = first
-            start = 0
-            for (name, col), arr in zip(parts, arrays):
-                self.codes[name, col] = codes[start: start + len(arr)]
-                self.valid[name, col] = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-                start += len(arr)
+            if all(a is not None for a in arrays):
+                universes.append((target, parts, arrays))
+        with ThreadPoolExecutor(2) as pool:  # Arrow hashes without holding the interpreter: two tables at once
+            for (target, parts, arrays), codes in zip(universes, pool.map(_encode, [u[2] for u in universes])):
+                self._keep(target, parts, arrays, codes)
+
+    def _keep(self, target: str, parts: list, arrays: list, codes: np.ndarray) -> None:
+        n = len(arrays[0])
+        own = codes[:n]
+        seen = np.maximum.accumulate(own) if n else own
+        first = own > np.r_[-1, seen[:-1]] if n else np.zeros(0, dtype=bool)
+        if not np.array_equal(own[first], np.arange(int(first.sum()))):
+            return  # codes not in order of first appearance: leave this table to pandas
+        self.known[target] = int(first.sum())
+        self.first[target, parts[0][1]] = first
+        start = 0
+        for (name, col), arr in zip(parts, arrays):
+            self.codes[name, col] = codes[start: start + len(arr)]
+            self.valid[name, col] = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            start += len(arr)
+
+
+def _encode(arrays: list) -> np.ndarray:
+    """Codes of the values of ``arrays`` (one after another), in order of first appearance; missing is a value."""
+    whole = pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
+    encoded = pc.dictionary_encode(whole, null_encoding="encode")
+    return np.array(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)  # owned, not a view
 
 
 def _strings(values: pd.Series) -> pa.Array | None:
@@ -351,9 +362,12 @@ def validate_tables(frames: dict, files: dict, currency: str | None = None, rate
                                     f"(has: {', '.join(map(str, frame.columns))})" + _spaced(c, frame)
                                     + _looks_like(name, frame),
                                     column=c, line=1, value=",".join(map(str, frame.columns))))
-    ids = Ids(frames)
+    with ThreadPoolExecutor(1) as pool:  # the ids are encoded while the rows are checked
+        pending = pool.submit(Ids, frames)
+        rows = {name: row_checks(name, frame) for name, frame in frames.items()}
+        ids = pending.result()
     for name, frame in frames.items():
-        checks += row_checks(name, frame) + key_checks(name, frame, ids)
+        checks += rows[name] + key_checks(name, frame, ids)
     checks += reference_checks(frames, ids) + stage_order_checks(frames, ids)
     if currency is not None:
         checks += currency_checks(frames, currency, rates or {})

@@ -15,6 +15,11 @@ twice (the hour repeated in autumn) is reported as such.
 A frame's index is the line number in its file (the header is line 1), so every
 later check can say where a value came from. Parquet rows are numbered from 1.
 Input files are only ever opened for reading.
+
+A clean UTF-8 CSV file (one record per line, a sound header) is read by
+:mod:`salign.workspace.fastread` (pyarrow, vectorised conversions); it hands every value it cannot convert
+exactly, and every file it cannot vouch for, to the code here, so the frame and the problems are the same
+either way (``tests/test_fastread.py``).
 """
 from __future__ import annotations
 
@@ -43,7 +48,8 @@ SHOWN = 50
 def read_table(path: Path, spec: TableSpec, formats) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read one canonical table file and convert declared columns to their types.
 
-    Returns the frame (``None`` if the file cannot be read at all) and the problems found.
+    Returns the frame (``None`` if the file cannot be read at all) and the problems found. A clean CSV file
+    takes the fast way (:func:`salign.workspace.fastread.read_clean`), with the same result.
     """
     path = Path(path)
     if (clean := fastread.read_clean(path, spec, formats, sys.modules[__name__])) is not None:
