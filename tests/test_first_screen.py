@@ -162,6 +162,18 @@ def test_the_next_review_is_the_last_day_of_the_next_quarter():
     assert next_review(periods.Quarter.parse("2026Q3", 1, "Europe/Berlin")) == "2026-12-31"
     assert next_review(periods.Quarter.parse("2026Q4", 1, "UTC")) == "2027-03-31"
     assert next_review("2026Q3") == ""
+    # sla.yaml's review_days_after_quarter: the teams meet 10 days after a quarter ends
+    assert next_review(periods.Quarter.parse("2026Q3", 1, "Europe/Berlin"), 10) == "2027-01-10"
+
+
+def test_the_due_date_follows_the_review_date_sla_yaml_sets(tmp_path):
+    # MONTHLY_SLA's last line is its indent, so the added key lines up with the others
+    files = {**TINY, "definitions/sla.yaml": MONTHLY_SLA + "review_days_after_quarter: 14\n"}
+    tables = load_workspace(write_workspace(tmp_path / "tiny", files))
+    assert fixlist.review_days_of(tables) == 14
+    q = periods.Quarter.parse("2025Q4", 1, tables.config.timezone)
+    fixes = fix_list({"scorecard": sla.sla_scorecard(tables, q)}, q, review_days=fixlist.review_days_of(tables))
+    assert fixes.due == "2026-04-14" and {i["due"] for i in fixes.metrics()["items"]} == {"2026-04-14"}
 
 
 def _previous(period: str, rows: list[tuple[str, str, str]]) -> FixList:

@@ -100,11 +100,16 @@ class SalesSLA(_Strict):
 
 
 class SLA(_Strict):
-    """Both teams' commitments, ``sla.yaml``."""
+    """Both teams' commitments, ``sla.yaml``.
+
+    ``review_days_after_quarter``: when the teams review a quarter, in days after it ends (0: on its last day).
+    The fixes a review lists are due at the next review: the last day of the next quarter plus these days.
+    """
 
     version: int = 1
     marketing: MarketingSLA
     sales: SalesSLA
+    review_days_after_quarter: int = Field(default=0, ge=0, le=92)
 
 
 class Handoff(_Strict):

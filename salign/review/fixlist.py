@@ -20,7 +20,7 @@ would have had at the overall rate). Sections that were skipped add nothing, and
 list names them.
 
 Each item also names its owner as ``handoff.yaml``'s ``contacts`` do (the team when it names nobody), is due
-by the next review (the last day of the next quarter), and says whether it was on last quarter's list
+by the next review (the last day of the next quarter, plus ``sla.yaml``'s ``review_days_after_quarter``), and says whether it was on last quarter's list
 (:func:`previous_fix_list`: the same list computed for the previous quarter on the data as it stood at that
 quarter's end, so it is the list that quarter's review published); last quarter's items are listed with their
 status now: still open (on this list again) or resolved. Leads stuck with no owner are split into those handed
@@ -153,12 +153,21 @@ def named_owner(owner: str, contacts: dict[str, str]) -> str:
     return re.sub(r"\b(marketing|sales)\b", lambda m: contacts.get(m.group(1)) or m.group(1), owner)
 
 
-def next_review(period) -> str:
-    """The date of the next review: the last day of the quarter after ``period`` (its time zone); empty for a
-    period that is not a :class:`~salign.common.periods.Quarter`."""
+def review_days_of(tables) -> int:
+    """How many days after a quarter ends the teams review it: ``sla.yaml``'s ``review_days_after_quarter``
+    (0 without the file)."""
+    spec = tables.definitions.get("sla.yaml")
+    return spec.review_days_after_quarter if spec is not None else 0
+
+
+def next_review(period, days_after: int = 0) -> str:
+    """The date of the next review: the last day of the quarter after ``period`` (its time zone) plus
+    ``days_after`` (:func:`review_days_of`); empty for a period that is not a
+    :class:`~salign.common.periods.Quarter`."""
     if not isinstance(period, periods.Quarter):
         return ""
-    return f"{period.shift(2).start.tz_convert(period.timezone) - pd.Timedelta(days=1):%Y-%m-%d}"
+    last_day = period.shift(2).start.tz_convert(period.timezone) - pd.Timedelta(days=1)
+    return f"{last_day + pd.Timedelta(days=days_after):%Y-%m-%d}"
 
 
 def _stuck_split(stuck, period) -> dict | None:
@@ -199,14 +208,15 @@ def previous_fix_list(tables, period, window_days: int = 90) -> FixList:
                "source": run("source changes", changes.by_group, "source", window_days),
                "stages": run("stage conversion mature", funnel.mature_stage_conversion, window_days),
                "deals": run("win loss", winloss.win_loss)}
-    return fix_list(results, prev, contacts=contacts_of(tables))
+    return fix_list(results, prev, contacts=contacts_of(tables), review_days=review_days_of(tables))
 
 
-def fix_list(results: dict, period, contacts: dict[str, str] | None = None) -> FixList:
+def fix_list(results: dict, period, contacts: dict[str, str] | None = None, review_days: int = 0) -> FixList:
     """Rank what to fix from the review's results (``{name: result or Skipped}``; see the module docstring).
 
     ``contacts`` (``handoff.yaml``'s, see :func:`contacts_of`) name each item's owner; ``results["previous"]``,
-    when given, is last quarter's list (:func:`previous_fix_list`, or a Skipped: not known).
+    when given, is last quarter's list (:func:`previous_fix_list`, or a Skipped: not known); the items are due at
+    the next review, ``review_days`` after the next quarter ends (:func:`next_review`).
 
     Known names: ``scorecard`` (:class:`salign.review.sla.SLAScorecard`), ``rejections``
     (:class:`salign.review.handoff.Rejections`), ``stuck`` (:class:`salign.review.handoff.StuckLeads`),
@@ -299,5 +309,5 @@ def fix_list(results: dict, period, contacts: dict[str, str] | None = None) -> F
     t.insert(0, "rank", range(1, len(t) + 1))
     t["owner_named"] = [named_owner(o, contacts or {}) for o in t["owner"]]
     return FixList(t.drop(columns="group"), sorted(k for k, v in results.items() if isinstance(v, Skipped)),
-                   str(period), due=next_review(period), previous=previous,
+                   str(period), due=next_review(period, review_days), previous=previous,
                    stuck_split=_stuck_split(stuck, period) if stuck is not None and stuck.stuck else None)
