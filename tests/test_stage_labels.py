@@ -127,5 +127,8 @@ def test_review_alone_qualifies_leads_and_stages_only_data_naming_no_absent_stag
 def test_without_mqls_the_key_conversion_starts_at_the_lead(tmp_path):
     """A history of lead, sql and won (as an import of X Education gives): no MQL to name."""
     t = load_workspace(stages_only.build(tmp_path / "ws", kept=("lead", "sql", "won")))
+    # the outcome defaults to the furthest recorded stage (won); declared sql, the conversion ends there
+    assert funnel.conversion_key(t) == ("lead", "won", "lead_to_won", "lead to won")
+    t = load_workspace(stages_only.build(tmp_path / "ws2", kept=("lead", "sql", "won"), extra_yaml="outcome: sql\n"))
     assert funnel.conversion_key(t) == ("lead", "sql", "lead_to_sql", "lead to SQL")
     assert changes.spec("lead_to_sql")[2] == "Lead to SQL conversion"
