@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from salign.common import periods
-from salign.common.result import Skipped
+from salign.common.result import Skipped, Table
 from salign.core import paths
 from salign.definitions.models import MarketingSLA, load_definitions
 from salign.report.overview import first_screen, sla_rows, top_fixes, verdict
@@ -113,6 +113,8 @@ def test_the_sla_table_shows_target_actual_met_and_monthly_pacing(tiny_monthly):
     assert (volume["team"], volume["target"], volume["actual"], volume["met"]) == (
         "marketing", "3", "3 of 3 committed (100%)", "met")
     assert volume["pacing"] == "2025-10: 2 of 1, met; 2025-11: 1 of 1, met; 2025-12: 0 of 1, missed"
+    by_team = next(b for b in card.blocks() if isinstance(b, Table) and b.caption == "By team").frame
+    assert by_team.iloc[0]["measured"] == "3; 2025-10: 2; 2025-11: 1; 2025-12: 0 (short)"  # the SLA page paces too
     # L1 and L3 called 2 h after their MQL, L2 e-mailed after 2 days: 2 of 3 within 24 h, target 90% (default)
     follow = rows["Followed up within 24 h"]
     assert (follow["team"], follow["target"], follow["actual"], follow["met"]) == (

@@ -35,7 +35,8 @@ def summary(value, markers, conjunctions, segments, common) -> Summary:
     n = len(c)
     m = value.metrics()
     says = [f"{fmt.count(n)} customers; the top decile ({fmt.count(max(1, n // 10))} customers) holds "
-            f"{fmt.percent(m['top_decile_value_share'])} of all value; {fmt.count(m['negative_value'])} customers "
+            f"{fmt.percent(m['top_decile_positive_value_share'])} of the positive value; "
+            f"{fmt.count(m['negative_value'])} customers "
             f"have a negative value and {fmt.count(m['churned'])} churned.",
             f"Best: {fmt.count(m['best'])} customers (the top {fmt.percent(value.best_share, 0)} by value, churned "
             f"ones left out); worst: {fmt.count(m['worst'])} (the bottom {fmt.percent(value.worst_share, 0)}"

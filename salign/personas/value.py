@@ -149,7 +149,9 @@ class CustomerValue(Result):
     revenue_currency: str = ""
     title: str = "Customers ranked by value"
     figure_description = ("Bars: every customer's value, highest first, best in green and worst in red (left); "
-                          "line: cumulative share of all value by share of customers, top decile dotted (right).")
+                          "line: cumulative share of the positive value by share of customers, most valuable first, "
+                          "up to the last customer with a positive value (customers with a negative value are not "
+                          "on it: the text gives their number and sum), top decile dotted (right).")
 
     @property
     def churned(self) -> pd.Series:
@@ -157,10 +159,24 @@ class CustomerValue(Result):
         return c["churned_at"].notna() if "churned_at" in c.columns else pd.Series(False, index=c.index)
 
     def top_decile_share(self) -> float | None:
-        c = self.customers
-        total = c["value"].sum()
-        top = c.nlargest(max(1, len(c) // 10), "value")["value"].sum()
-        return float(top / total) if total > 0 else None
+        """The share of the positive value (the summed value of the customers whose value is positive) that the top
+        decile of customers holds; between 0 and 1 (a share of the net total would pass 100% when negative values
+        follow). None when no customer has a positive value."""
+        positive = self.customers["value"].clip(lower=0)
+        total = positive.sum()
+        top = positive.nlargest(max(1, len(positive) // 10)).sum()
+        return float(min(top / total, 1.0)) if total > 0 else None
+
+    def value_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """The right-hand curve: ``(x, y)`` with x the share of all customers, most valuable first, and y the
+        cumulative share of the positive value, over the customers whose value is positive only (so y rises to
+        exactly 1 at the last of them and never passes it). Empty when no customer has a positive value."""
+        v = np.sort(self.customers["value"].to_numpy(float))[::-1]
+        pos = v[v > 0]
+        if not len(pos):
+            return np.array([]), np.array([])
+        cum = np.cumsum(pos)
+        return np.arange(1, len(pos) + 1) / len(v), cum / cum[-1]
 
     def metrics(self) -> dict:
         c = self.customers
@@ -168,9 +184,11 @@ class CustomerValue(Result):
         out = {"customers": len(c), "best": int(c["best"].sum()), "worst": int(c["worst"].sum()),
                "churned": int(self.churned.sum()), "unvalued": self.unvalued,
                "negative_value": int((c["value"] < 0).sum()),
+               "negative_value_total": round(float(c["value"][c["value"] < 0].sum()), 2),
+               "positive_value_total": round(float(c["value"][c["value"] > 0].sum()), 2),
                "value_total": round(float(c["value"].sum()), 2),
                "value_definition": describe(self.definition), "filled": self.filled,
-               "top_decile_value_share": round(share, 6) if share is not None else None}
+               "top_decile_positive_value_share": round(share, 6) if share is not None else None}
         # only where they apply, so a workspace without them keeps its metrics
         extra = {"refused": self.refused, "ties": self.ties, "typed": self.typed, "derived": self.derived}
         return {**out, **{k: v for k, v in extra.items() if v}}
@@ -193,7 +211,7 @@ class CustomerValue(Result):
             f"least one won deal). Best: {fmt.count(m['best'])} (the top {fmt.percent(self.best_share, 0)} by value"
             f"{churned_best}); worst: {fmt.count(m['worst'])} (the bottom {fmt.percent(self.worst_share, 0)}"
             f"{churned_worst}). {fmt.count(m['churned'])} of {fmt.count(n)} churned; "
-            f"{fmt.count(m['negative_value'])} have a negative value.")]
+            f"{self._negative(m)}.")]
         out += [Paragraph(Strong(f"A tie at the cut-off for {group}: "), _tie_text(group, t))
                 for group, t in self.ties.items()]
         out += [Paragraph(f"{fmt.count(k)} of {fmt.count(n)} customers have no {name}; they count with "
@@ -201,9 +219,14 @@ class CustomerValue(Result):
         if m["unvalued"]:
             out.append(Paragraph(f"{fmt.count(m['unvalued'])} customers have no value (a component is missing) and "
                                  "are left out."))
-        out.append(Paragraph(f"Concentration: the top decile ({fmt.count(max(1, n // 10))} customers) holds "
-                             f"{fmt.percent(m['top_decile_value_share'])} of the total value of "
-                             f"{self._amount(m['value_total'])}."))
+        share = m["top_decile_positive_value_share"]
+        positive = int((c["value"] > 0).sum())
+        held = (f"the top decile ({fmt.count(max(1, n // 10))} customers) holds {fmt.percent(share)} of the positive "
+                f"value, {self._amount(m['positive_value_total'])} from the {fmt.count(positive)} customers whose value "
+                "is positive" if share is not None else "no customer has a positive value")
+        minus = (f"; the {fmt.count(m['negative_value'])} with a negative value take "
+                 f"{self._amount(-m['negative_value_total'])} off it" if m["negative_value"] else "")
+        out.append(Paragraph(f"Concentration: {held}{minus}, for a total value of {self._amount(m['value_total'])}."))
         cols = [col for col in ("account_id", "industry", "employees", "won_revenue", "gross_margin", "value", "best",
                                 "worst") if col in c.columns]
         top = c.sort_values("value", ascending=False)[cols].head(10).round(3)
@@ -213,6 +236,12 @@ class CustomerValue(Result):
         if self.currency and "value" in top.columns:
             top["value"] = top["value"].map(self._amount)
         return out + [Table(top, caption=f"The ten most valuable of {fmt.count(n)} customers")]
+
+    def _negative(self, m: dict) -> str:
+        """How many customers have a negative value, and their summed value."""
+        k = m["negative_value"]
+        return (f"{fmt.count(k)} have a negative value ({self._amount(m['negative_value_total'])} in all)" if k else
+                "none has a negative value")
 
     def _amount(self, x) -> str:
         """A value: in the workspace currency when it is an amount, else a plain number."""
@@ -234,15 +263,20 @@ class CustomerValue(Result):
         ax.set_title("Customer value, highest first")
         ax.set_xlabel(f"{len(c):,} customers ranked by value (green: best, red: worst)")
         ax.set_ylabel("value")
-        total = c["value"].sum()
-        if total > 0 and len(c):
-            x = np.arange(1, len(c) + 1) / len(c)
-            ax2.plot(x, c["value"].cumsum() / total, color=plotting.COLORS["common"])
+        x, y = self.value_curve()
+        if len(x):
+            ax2.plot(x, y, color=plotting.COLORS["common"])
             ax2.axvline(0.1, color=plotting.COLORS["muted"], linestyle=":")
+            ax2.set_xlim(0, 1)
+            ax2.set_ylim(0, 1.02)
             plotting.percent_axis(ax2, "x")
             plotting.percent_axis(ax2, "y")
-        ax2.set_title("Cumulative share of value")  # above 100% where negative values follow
-        ax2.set_xlabel("customers, most valuable first")
+        m = self.metrics()
+        ax2.set_title("Cumulative share of the positive value")
+        k = m["negative_value"]
+        ax2.set_xlabel("customers, most valuable first" + (
+            f"\n{fmt.count(k)} with a negative value ({self._amount(m['negative_value_total'])} in all) not on it"
+            if k else ""))
         return fig
 
 

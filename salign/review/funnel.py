@@ -20,6 +20,7 @@ which is how comparisons with earlier quarters stay like for like.
 """
 from __future__ import annotations
 
+import textwrap
 import weakref
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from salign.common import facts, plotting
+from salign.common import metrics as registry
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, kaplan_meier, rates
 from salign.core import fmt
@@ -199,9 +201,15 @@ class Funnel(Result):
         return (f"Bar chart: the share of the leads created in {self.period} that passed each funnel stage within "
                 f"{self.window_days} days, with 95% intervals.")
 
+    def labels(self) -> list[str]:
+        """The rows as pages name them: the stage, and for won the registry's name of what the row counts (the
+        period's new leads that reached won within the window), so it never reads as the win rate of closed deals."""
+        return [registry.name("leads_won").replace("90 days", f"{self.window_days} days") if s == "won"
+                else stage_label(s) for s in self.table["stage"]]
+
     def blocks(self) -> list:
         t = self.table
-        shown = pd.DataFrame({"stage": t["stage"], "leads that passed it": t["k"].map(fmt.count),
+        shown = pd.DataFrame({"stage": self.labels(), "leads that passed it": t["k"].map(fmt.count),
                               f"share of {self.period} leads": _rate_cells(t)})
         note = ((" ", Strong("Immature cohort:"),
                  f" {fmt.count(self.immature)} of {fmt.count(t['n'].iloc[0])} leads had less than {self.window_days} "
@@ -218,7 +226,7 @@ class Funnel(Result):
 
     def draw(self):
         t = self.table
-        fig, ax = _rate_bars(t["stage"], t)
+        fig, ax = _rate_bars([textwrap.fill(label, 16) for label in self.labels()], t)
         ax.set_title(f"Leads created in {self.period} passing each stage within {self.window_days} days (95% CI)")
         return fig
 

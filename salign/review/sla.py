@@ -282,8 +282,11 @@ class SLAScorecard(Result):
         """Each commitment of ``sla.yaml``, what was measured and whether it was met."""
         m = self.misses
         return pd.DataFrame([
-            {"team": "marketing", "commitment": f"{fmt.count(self.commitment)} sales-ready leads per quarter",
-             "measured": fmt.count(self.delivered), "met": fmt.value("marketing_volume" not in m)},
+            {"team": "marketing", "commitment": f"{fmt.count(self.commitment)} sales-ready leads per quarter" + (
+                f" ({fmt.count(self.monthly_commitment)} a month)" if self.monthly_commitment else ""),
+             "measured": fmt.count(self.delivered) + "".join(
+                 f"; {b['month']}: {fmt.count(b['actual'])}{'' if b['met'] else ' (short)'}" for b in self.by_month),
+             "met": fmt.value("marketing_volume" not in m)},
             {"team": "marketing",
              "commitment": f"{fmt.percent(self.min_fields_target, 0)} handed over with the minimum information",
              "measured": str(self.min_fields), "met": fmt.value("marketing_min_fields" not in m)},
