@@ -80,7 +80,9 @@ def test_notebook_runs_on_the_import_and_skips_what_the_workspace_lacks(xed, tmp
     assert set(sections["leakage"]["excluded"]) == POST_OUTCOME | SALES_ASSIGNED
     assert sections["compare"]["models"]["scorecard"]["auc"] == pytest.approx(
         xed["comparison"].by_key["scorecard"].auc.value, abs=1e-4)
-    assert set(metrics["skipped"]) == {"team_rules"}  # no sla.yaml: the threshold falls back to its default
+    # no team persona files; no accounts, so no persona marks to hold the scorecard against.
+    # No sla.yaml is not a skip: the threshold falls back to its default
+    assert set(metrics["skipped"]) == {"team_rules", "persona_cross_check"}
     assert sections["threshold"]["chosen_by"] == "youden" and sections["threshold"]["commitment_per_quarter"] is None
     written = yaml.safe_load((out / "qualification.yaml").read_text())
     assert set(written["data"]["excluded_as_leaks"]) == POST_OUTCOME | SALES_ASSIGNED
