@@ -275,9 +275,9 @@ def test_the_quarterly_review_prints_on_a4_without_near_blank_pages(report, brow
     browser.get((report / PERIODS[-1] / "04_quarterly_review.html").as_uri())
     sizes, fills = page_fills(print_pdf(browser))
     assert len(fills) > 3 and all(abs(w - A4[0]) < 1 and abs(h - A4[1]) < 1 for w, h in sizes), sizes
-    # the last page holds whatever is left over, so it only has to have something on it
-    low = [(i + 1, round(f, 3)) for i, f in enumerate(fills[:-1]) if f < MIN_FILL]
-    assert low == [] and fills[-1] > 0, f"pages less than a quarter full (page, fill): {low}; all: {fills}"
+    # the last page too (issue 13: "no page less than a quarter full"); the other pages' last pages may be short
+    low = [(i + 1, round(f, 3)) for i, f in enumerate(fills) if f < MIN_FILL]
+    assert low == [], f"pages less than a quarter full (page, fill): {low}; all: {fills}"
 
 
 def test_on_a_phone_no_table_hides_a_column_and_no_page_is_wider_than_the_screen(report, browser):

@@ -331,3 +331,19 @@ def test_the_set_aside_line_counts_by_table_and_names_the_main_reasons(tmp_path)
     assert line([]) is None
     (tmp_path / "import_report.json").write_text("{not json")
     assert set_aside_line(tmp_path) is None
+
+
+def test_an_import_never_replaces_a_folder_of_other_files(tmp_path):
+    """An import swaps its --out folder as a whole: a folder of the user's own files is refused, untouched."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes", encoding="utf-8")
+    (out / "definitions").mkdir()
+    with pytest.raises(WorkspaceError) as err:
+        import_mapping(BASE / "mapping.yaml", out)
+    assert "out-not-empty" in str(err.value) and "notes.txt" in str(err.value)
+    assert sorted(p.name for p in out.iterdir()) == ["definitions", "notes.txt"]
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "my notes"
+    (out / "notes.txt").unlink()  # definitions/ prepared beforehand is what an import keeps
+    import_mapping(BASE / "mapping.yaml", out)
+    assert (out / "import_report.json").is_file() and (out / "definitions").is_dir()

@@ -150,6 +150,8 @@ class ImportReport:
         previous = (out / "workspace.yaml").exists()
         if previous and not (out / "import_report.json").exists():
             return None
+        if out.is_dir() and not (out / "import_report.json").exists() and foreign_entries(out):
+            return None  # the user's own files: an import report there would mark the folder as an import's
         try:
             out.mkdir(parents=True, exist_ok=True)
             name, quarantine = (("import_report.failed.json", "quarantine.failed.csv") if previous else
@@ -190,3 +192,14 @@ class ImportReport:
                              f"{q['reason']} [{q['rule']}]")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+#: tables no export holds, added by hand to an import's folder and kept across imports, like definitions/
+KEPT_TABLES = ("content",)
+
+
+def foreign_entries(out: Path) -> list[str]:
+    """Entries of the folder ``out`` that neither an import nor the user's preparation for one (definitions/, a
+    kept table, a failed import's report, a README) put there: what replacing ``out`` as a whole would lose."""
+    ours = {"definitions", "import_report.failed.json", "quarantine.failed.csv"} | {f"{t}.csv" for t in KEPT_TABLES}
+    return sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.lower().startswith("readme"))

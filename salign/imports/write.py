@@ -18,12 +18,12 @@ import pandas as pd
 from salign.core.problems import Problem, WorkspaceError
 from salign.core.strictyaml import dump_yaml
 from salign.imports.mapping import Built
+from salign.imports.report import KEPT_TABLES, foreign_entries
 from salign.workspace.load import load_workspace
 from salign.workspace.schema import PII_COLUMNS, TABLES
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 #: canonical tables a CRM export does not hold (the content inventory): a file of one already in ``out`` is kept
-KEPT_TABLES = ("content",)
 
 
 def write_workspace(built: Built, out: Path, name: str | None = None):
@@ -33,6 +33,12 @@ def write_workspace(built: Built, out: Path, name: str | None = None):
     if out.exists() and (out / "workspace.yaml").exists() and not (out / "import_report.json").exists():
         raise WorkspaceError([Problem(str(out), "out-exists", "this folder holds a workspace that was not written by "
                                       "'salign import'; choose another --out (it is never overwritten)")], str(out))
+    if out.is_dir() and not (out / "import_report.json").exists() and (foreign := foreign_entries(out)):
+        raise WorkspaceError([Problem(str(out), "out-not-empty", (
+            f"this folder holds files an import did not write ({', '.join(foreign[:5])}"
+            f"{', ...' if len(foreign) > 5 else ''}); an import replaces its --out folder as a whole, so choose an "
+            "empty or a new folder (definitions/ and kept tables such as content.csv may be put there first)"))],
+            str(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = out.parent / f".{out.name}.importing-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
