@@ -133,7 +133,7 @@ def floor(scratch: Path) -> dict:
     before = _load()
     got = measured_floor(tmp)
     shutil.rmtree(tmp, ignore_errors=True)
-    return {"wall_s": got["floor_s"], "process_wall_s": got["wall_s"], "peak_tree_mib": got["peak_tree_mib"],
+    return {"wall_s": got["floor_s"], "process_wall_s": got["wall_s"], "cpu_s": got["cpu_s"], "peak_tree_mib": got["peak_tree_mib"],
             "peak_process_mib": got["peak_process_mib"], "load_before": before, "load_after": _load()}
 
 
@@ -168,7 +168,7 @@ def _fmt(x, unit=""):
 def tables(result: dict) -> str:
     rows = ([(f"data/sample: {result['sample']['leads']:,}", result["sample"])] if result.get("sample") else []) + \
            [(f"{r['leads']:,}", r) for r in result["sizes"]]
-    head = ("| leads (stage events + activities) | review, cold cache | review, warm cache | floor | warm / floor "
+    head = ("| leads (stage events + activities) | review, cold cache | review, warm cache | floor | warm / floor, each round "
             "| CPU s, cold / warm | peak memory of the run (sum of its processes), cold / warm | largest process "
             "| load average |\n|---|---|---|---|---|---|---|---|---|")
     lines = [head]
@@ -186,7 +186,7 @@ def tables(result: dict) -> str:
                      f"{r['cold']['peak_tree_mib']:,.0f} / {r['warm']['peak_tree_mib']:,.0f} MiB | "
                      f"{max(r['cold']['peak_process_mib'], r['warm']['peak_process_mib']):,.0f} MiB | "
                      f"{min(loads):.1f}-{max(loads):.1f} |")
-    lines += ["", "| leads | run | load tables | " + " | ".join(NOTEBOOKS) + " | build pages |",
+    lines += ["", "| leads | run | start, load tables (cold: and write the snapshot) | " + " | ".join(NOTEBOOKS) + " | build pages |",
               "|---|---|---|" + "---|" * len(NOTEBOOKS) + "---|"]
     for label, r in rows:
         for run in ("cold", "warm"):
@@ -222,15 +222,15 @@ def plot(result: dict, target: Path) -> None:
     right.plot(x, [r["floor"]["peak_tree_mib"] for r in sizes], "k--", label="papermill floor")
     if result.get("sample"):
         s = result["sample"]
-        left.plot([s["leads"]], [s["warm"]["wall_s"]], "D", mfc="none", color="grey", label="data/sample (about 4 events per lead), warm")
-        right.plot([s["leads"]], [s["warm"]["peak_tree_mib"]], "D", mfc="none", color="grey", label="data/sample (about 4 events per lead), warm")
+        left.plot([s["leads"]], [s["warm"]["wall_s"]], "D", mfc="none", color="grey", label="data/sample (~4 events/lead), warm")
+        right.plot([s["leads"]], [s["warm"]["peak_tree_mib"]], "D", mfc="none", color="grey", label="data/sample (~4 events/lead), warm")
     ticks = sorted(set(x) | ({result["sample"]["leads"]} if result.get("sample") else set()))
     for ax, ylabel in ((left, "seconds"), (right, "peak resident memory (MiB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(ticks, [f"{t / 1e6:g}M" if t >= 1e6 else f"{t / 1e3:g}k" for t in ticks])
         ax.minorticks_off()
-        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 1.5, 2, 3, 5, 7)))
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel(f"leads ({EVENTS} events per lead)")
         ax.set_ylabel(ylabel)
