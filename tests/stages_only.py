@@ -22,13 +22,6 @@ timezone: Europe/Berlin
 fiscal_year_start_month: 1
 currency: EUR
 as_of: "2026-10-01"
-formats:
-  delimiter: ","
-  decimal: "."
-  encoding: utf-8
-  datetime_format: "%Y-%m-%dT%H:%M:%SZ"
-  date_format: "%Y-%m-%d"
-  null_values: [""]
 tables:
   leads: leads.csv
   stages: stages.csv

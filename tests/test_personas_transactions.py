@@ -29,13 +29,6 @@ WORKSPACE_YAML = """\
     fiscal_year_start_month: 1
     currency: USD
     as_of: "2025-07-01"
-    formats:
-      delimiter: ","
-      decimal: "."
-      encoding: utf-8
-      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
-      date_format: "%Y-%m-%d"
-      null_values: [""]
     tables:
       accounts: accounts.csv
       opportunities: opportunities.csv

@@ -22,11 +22,8 @@ def numbered(prefix, count, width):
     numpy.ndarray
         Object array of ids.
     """
-    width = max(width, len(str(count)), 5)
-    number = np.arange(1, count + 1)
-    high = np.array([f"{prefix}{k:0{width - 4}d}" for k in range(count // 10000 + 1)], dtype=object)
-    low = np.array([f"{k:04d}" for k in range(10000)], dtype=object)
-    return high[number // 10000] + low[number % 10000]
+    high, low = numbered_parts(prefix, count, width)
+    return high.vocab[high.codes] + low.vocab[low.codes]
 
 
 def numbered_parts(prefix, count, width):
