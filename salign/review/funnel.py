@@ -117,8 +117,8 @@ def _stage_entries(tables, cutoff: pd.Timestamp) -> StageEntries:
         later = st[st["stage"].isin(FUNNEL[i + 1:] + EXITS)][["lead_id", "at"]]
         later = later[later["at"] >= later["lead_id"].map(at[s])]
         left[s] = later.groupby("lead_id")["at"].min().reindex(at.index)
-        left[s] = left[s].where(left[s].isna() | (left[s] <= at[FUNNEL[i + 1]]), at[FUNNEL[i + 1]]) \
-            .fillna(at[FUNNEL[i + 1]])
+        nxt = at[FUNNEL[i + 1]]  # left at the first later event, or on reaching the next stage if that was earlier
+        left[s] = left[s].where(left[s].isna() | nxt.isna() | (left[s] <= nxt), nxt).fillna(nxt)
     return StageEntries(at, left, anomalies, cutoff, present)
 
 
