@@ -110,20 +110,27 @@ def _actual(c: dict) -> str:
     return fmt.value(a) if a is not None else fmt.MISSING
 
 
-def _met(met) -> str:
+def _met(met, c: dict | None = None) -> str:
+    """``met``/``missed``; an expectation (a share the teams expect but did not commit to) says whether it was
+    reached, so a row with a target never reads "no target"."""
+    if met is None and c is not None and c.get("target") is not None and is_rate(c.get("actual")):
+        share = c["actual"].get("rate")
+        if share is not None:
+            return "expected: reached" if share >= c["target"] else "expected: not reached"
     return "no target" if met is None else "met" if met else "missed"
 
 
 def sla_rows(commitments: list[dict]) -> list[dict]:
     """Each commitment as the first screen's table shows it: team, commitment, target, actual (with its attainment
-    against a committed count), met (``met``, ``missed`` or ``no target``) and, for a volume committed by the
+    against a committed count), met (``met``, ``missed``, ``expected: reached``/``not reached`` for an
+    expectation, or ``no target``) and, for a volume committed by the
     month, its monthly pacing (``2026-07: 412 of 280, met``)."""
     rows = []
     for c in commitments:
         pacing = "; ".join(f"{m['month']}: {fmt.count(m['actual'])} of {fmt.count(m['target'])}, {_met(m['met'])}"
                            for m in c.get("by_month") or [])
         rows.append({"team": c["team"], "commitment": c["commitment"], "target": _target(c.get("target")),
-                     "actual": _actual(c), "met": _met(c.get("met")), "tone": {True: "good", False: "bad"}.get(
+                     "actual": _actual(c), "met": _met(c.get("met"), c), "tone": {True: "good", False: "bad"}.get(
                          c.get("met"), ""), "pacing": pacing})
     return rows
 
