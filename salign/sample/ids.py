@@ -6,22 +6,7 @@ from .coded import Coded
 
 
 def numbered(prefix, count, width):
-    """Ids ``prefix`` + zero-padded 1..count, e.g. ``L000001``.
-
-    Parameters
-    ----------
-    prefix : str
-        Leading letter.
-    count : int
-        Number of ids.
-    width : int
-        Minimum number of digits (more are used when ``count`` needs them).
-
-    Returns
-    -------
-    numpy.ndarray
-        Object array of ids.
-    """
+    """Ids ``prefix`` + zero-padded 1..count, e.g. ``L000001``, as an object array (see :func:`numbered_parts`)."""
     high, low = numbered_parts(prefix, count, width)
     return high.vocab[high.codes] + low.vocab[low.codes]
 

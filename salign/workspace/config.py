@@ -137,15 +137,7 @@ class WorkspaceConfig(BaseModel):
     def _outcome_stage(cls, v: str | None) -> str | None:
         if v is not None and v not in OUTCOME_STAGES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOME_STAGES)} (the funnel stage a qualified "
-                             "lead is expected to reach); leave it out to take the first of these the data records")
-        return v
-
-    @field_validator("recorded")
-    @classmethod
-    def _recorded_tables(cls, v: dict) -> dict:
-        unknown = sorted(set(v) - set(TABLES))
-        if unknown:
-            raise ValueError(f"recorded: unknown table(s) {', '.join(unknown)}; the canonical tables are {', '.join(TABLES)}")
+                             "lead is expected to reach); leave it out to take the furthest of these the data records")
         return v
 
     def after_contact(self, table: str) -> list[str]:
@@ -156,7 +148,7 @@ class WorkspaceConfig(BaseModel):
         """Every table's source; a plain string is a file path."""
         return {n: s if isinstance(s, TableSource) else TableSource(file=s) for n, s in self.tables.items()}
 
-    @field_validator("tables")
+    @field_validator("tables", "recorded")
     @classmethod
     def _known_tables(cls, v: dict) -> dict:
         unknown = sorted(set(v) - set(TABLES))
