@@ -106,7 +106,7 @@ def prepare(tables, outcome: str | None = None, window_days: int = 90, random_st
     tables : salign.workspace.tables.Tables
     outcome, window_days
         Success is reaching stage ``outcome`` within ``window_days`` of creation; no ``outcome`` (None or "")
-        takes workspace.yaml's ``outcome:``, else the first of sql, opportunity, won the data records.
+        takes workspace.yaml's ``outcome:``, else the furthest of sql, opportunity, won the data records.
     random_state : int
         Seed of every random step.
     exclude_columns : str

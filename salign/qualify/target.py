@@ -3,7 +3,7 @@
 The outcome is "the lead reached ``outcome`` within ``window_days`` of its creation", with the funnel's one
 rule for "reached" (:func:`salign.common.facts.passed`: an event at the stage or any later funnel stage), so
 the study and the quarterly review count the same leads. The stage comes from :func:`outcome_setting`:
-the notebook parameter when given, else ``outcome:`` in workspace.yaml, else the first of sql, opportunity
+the notebook parameter when given, else ``outcome:`` in workspace.yaml, else the furthest of sql, opportunity
 and won that the data records. The
 holdout is the newest leads (time-ordered), because a model is used on leads newer than the
 ones it learned from; only data without usable creation dates falls back to a stratified

@@ -133,7 +133,7 @@ def stage_label(stage: str) -> str:
 
 def qualified_stage(tables) -> str:
     """The stage the review's MQL conversion counts reaching: the workspace's outcome (``outcome:`` in
-    workspace.yaml, else the first of sql, opportunity, won the data records; see
+    workspace.yaml, else the furthest of sql, opportunity, won the data records; see
     :func:`salign.common.facts.outcome_setting`); ``sql`` when there is none (no stage history, or one that
     records none of them)."""
     return (facts.outcome_setting(tables).stage if tables.stages is not None else None) or "sql"

@@ -64,7 +64,7 @@ class ContentParams(CommonParams):
 class QualificationParams(CommonParams):
     outcome: str = Field(default="", pattern="^(|sql|opportunity|won)$",
                          description="success means reaching this stage: sql, opportunity or won; empty takes "
-                                     "outcome in workspace.yaml, else the first of these the data records")
+                                     "outcome in workspace.yaml, else the furthest of these the data records")
     window_days: int = Field(default=90, gt=0, description="within this many days of the creation of the lead")
     random_state: int = Field(default=0, description="seed for every random step")
     exclude_columns: str = Field(default="", description="comma-separated lead columns known only after the "
