@@ -23,9 +23,10 @@ from salign.common import periods
 from salign.common.result import Skipped, Table
 from salign.core import paths
 from salign.definitions.models import MarketingSLA, load_definitions
-from salign.report.overview import first_screen, sla_rows, top_fixes, verdict
+from salign.report.overview import first_screen, sla_rows, top_fixes
 from salign.review import fixlist, handoff, sla
 from salign.review.fixlist import FixList, fix_list, named_owner, next_review
+from salign.review.verdict import verdict
 from salign.workspace.load import load_workspace
 from tests.conftest import TINY, write_workspace
 

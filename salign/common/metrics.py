@@ -15,6 +15,7 @@ Targets are not here: they are the workspace's (``definitions/sla.yaml``); :func
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -115,3 +116,26 @@ def target(key: str, sla) -> object:
         return None
     team, _, setting = m.target.partition(".")
     return getattr(getattr(sla, team, None), setting, None)
+
+
+# --- the shapes of a figure's value in metrics.json
+
+def is_rate(v) -> bool:
+    """Is ``v`` a rate dict (``k``, ``n``, ``rate`` and its interval)?"""
+    return isinstance(v, dict) and {"k", "n", "rate"} <= set(v)
+
+
+def is_comparison(v) -> bool:
+    """Is ``v`` a comparison dict (``value`` and last quarter's ``previous``)?"""
+    return isinstance(v, dict) and "value" in v and "previous" in v
+
+
+def headline_value(v) -> float | None:
+    """The number a headline figure stands for (a rate's rate, a comparison's value); None if it has none."""
+    if is_comparison(v):
+        return headline_value(v["value"])
+    if is_rate(v):
+        v = v["rate"]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return float(v)

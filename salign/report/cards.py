@@ -6,12 +6,12 @@ everywhere else: :mod:`salign.core.fmt`.
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 from markupsafe import Markup
 
 from salign.common import metrics as registry
+from salign.common.metrics import headline_value, is_comparison, is_rate
 from salign.core import fmt
 from salign.report.html import macro
 from salign.report.pages import title
@@ -50,27 +50,6 @@ class Card(NamedTuple):
         if self.tone in VERDICTS:
             return f"{self.symbol} {VERDICTS[self.tone]}"
         return "No significant change" if self.tone == "neutral" else ""
-
-
-def is_rate(v) -> bool:
-    """Is ``v`` a rate dict (``k``, ``n``, ``rate`` and its interval)?"""
-    return isinstance(v, dict) and {"k", "n", "rate"} <= set(v)
-
-
-def is_comparison(v) -> bool:
-    """Is ``v`` a comparison dict (``value`` and last quarter's ``previous``)?"""
-    return isinstance(v, dict) and "value" in v and "previous" in v
-
-
-def headline_value(v) -> float | None:
-    """The number a headline figure stands for (a rate's rate, a comparison's value); None if it has none."""
-    if is_comparison(v):
-        return headline_value(v["value"])
-    if is_rate(v):
-        v = v["rate"]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)):
-        return None
-    return float(v)
 
 
 def format_headline(v) -> tuple[str, str]:

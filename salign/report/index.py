@@ -11,8 +11,9 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from salign.common.metrics import headline_value, is_comparison, is_rate
 from salign.core import fmt
-from salign.report.cards import Card, headline_cards, headline_value, is_comparison, is_rate, label_of
+from salign.report.cards import Card, headline_cards, label_of
 from salign.report.html import fragment
 from salign.report.overview import OVERVIEW_ORDER, first_screen
 from salign.report.pages import page, title
