@@ -21,19 +21,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from salign.common import events
 from salign.workspace.config import OUTCOME_STAGES
 from salign.workspace.schema import FUNNEL, STAGES
 
 MARKETING_WINDOW_DAYS = 30
 
 
-def first_reached(stages: pd.DataFrame) -> pd.DataFrame:
-    """One row per lead, one column per stage: the first time the lead reached it (NaT if never)."""
-    wide = stages.groupby(["lead_id", "stage"], observed=True)["at"].min().unstack("stage")
-    for s in STAGES:
-        if s not in wide.columns:
-            wide[s] = pd.Series(pd.NaT, index=wide.index, dtype=stages["at"].dtype)
-    return wide[list(STAGES)]
+def first_reached(tables, before: pd.Timestamp | None = None) -> pd.DataFrame:
+    """One row per lead with a stage event (before ``before``), one column per stage: the first time the lead
+    reached it (NaT if never). Computed by the workspace's engine (:func:`salign.common.events.first_entries`)."""
+    return events.first_entries(tables, before)
 
 
 def passed(firsts: pd.DataFrame) -> pd.DataFrame:
@@ -62,12 +60,11 @@ class StageRecord:
         return self.stage == "lead" or (self.events > 0 and 2 * self.events >= self.reached)
 
 
-def stage_records(stages: pd.DataFrame) -> dict[str, StageRecord]:
+def stage_records(tables) -> dict[str, StageRecord]:
     """Per funnel stage, how many leads have an event at it and how many reached it under :func:`passed`."""
-    st = stages[stages["stage"].isin(FUNNEL)]
-    events = st.groupby("stage", observed=True)["lead_id"].nunique()
-    furthest = st["stage"].astype(str).map(FUNNEL.index).groupby(st["lead_id"]).max()
-    return {s: StageRecord(s, int(events.get(s, 0)), int((furthest >= i).sum())) for i, s in enumerate(FUNNEL)}
+    counts = events.stage_counts(tables)
+    reached = counts["furthest"][::-1].cumsum()[::-1]
+    return {s: StageRecord(s, int(counts.at[s, "events"]), int(reached[s])) for s in FUNNEL}
 
 
 _RECORDS: dict[int, dict[str, StageRecord]] = {}
@@ -82,7 +79,7 @@ def _records_of(tables) -> dict[str, StageRecord]:
         return {}
     key = id(tables)
     if key not in _RECORDS:
-        _RECORDS[key] = stage_records(tables.stages)
+        _RECORDS[key] = stage_records(tables)
         weakref.finalize(tables, _RECORDS.pop, key, None)
     return _RECORDS[key]
 
@@ -148,17 +145,14 @@ def decision_time(leads: pd.DataFrame, firsts: pd.DataFrame) -> pd.Series:
     return mql.fillna(leads["created_at"] + pd.Timedelta(days=MARKETING_WINDOW_DAYS))
 
 
-def behaviour_counts(leads: pd.DataFrame, activities: pd.DataFrame | None, cutoff: pd.Series) -> pd.DataFrame:
-    """``n_<type>`` counts of each lead's marketing activities strictly before its ``cutoff``.
+def behaviour_counts(tables) -> pd.DataFrame:
+    """``n_<type>`` counts of each lead's marketing activities strictly before its decision point
+    (:func:`decision_time`), one row per lead of ``tables.leads`` (same index).
 
     Only what was known at the decision point is counted, so these are safe model features.
     """
-    if activities is None or "lead_id" not in activities.columns:
-        return pd.DataFrame(index=leads.index)
-    acts = activities[(activities["team"] == "marketing") & activities["lead_id"].notna()]
-    cut = pd.Series(cutoff.to_numpy(), index=leads["lead_id"].to_numpy())
-    acts = acts[acts["at"] < acts["lead_id"].map(cut)]
-    counts = acts.groupby(["lead_id", "type"]).size().unstack("type", fill_value=0).add_prefix("n_")
+    counts = events.marketing_counts(tables, MARKETING_WINDOW_DAYS)
+    leads = tables.leads
     return counts.reindex(leads["lead_id"]).fillna(0).astype(int).set_axis(leads.index)
 
 
@@ -180,9 +174,9 @@ def lead_facts(tables) -> pd.DataFrame:
     """
     tables.require("leads", "stages")
     leads = tables.leads
-    firsts = first_reached(tables.stages)
+    firsts = first_reached(tables)
     firsts[list(FUNNEL)] = passed(firsts)
     at = firsts.reindex(leads["lead_id"]).set_axis(leads.index).add_prefix("at_")
     cutoff = decision_time(leads, firsts)
-    counts = behaviour_counts(leads, tables.activities, cutoff)
+    counts = behaviour_counts(tables)
     return pd.concat([leads, at, cutoff.rename("decided_at"), counts], axis=1)

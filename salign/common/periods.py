@@ -230,4 +230,4 @@ def known_at(tables, when: pd.Timestamp):
                 o.loc[open_, "loss_reason"] = None
         cut["opportunities"] = later_times_blank(o)
     config = tables.config.model_copy(update={"as_of": local.date()})
-    return dataclasses.replace(tables, config=config, **cut)
+    return dataclasses.replace(tables, config=config, until=when, **cut)

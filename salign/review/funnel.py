@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import facts, plotting
+from salign.common import events, facts, plotting
 from salign.common import metrics as registry
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, kaplan_meier, rates
@@ -99,24 +99,19 @@ def _memo(tables) -> dict:
 
 def _stage_entries(tables, cutoff: pd.Timestamp) -> StageEntries:
     leads = tables.leads[tables.leads["created_at"] < cutoff]
-    st = tables.stages[(tables.stages["at"] < cutoff) & tables.stages["lead_id"].isin(leads["lead_id"])]
-    raw = st.groupby(["lead_id", "stage"], observed=True)["at"].min().unstack("stage")
-    raw = raw.reindex(index=pd.Index(leads["lead_id"], name="lead_id"),
-                      columns=list(FUNNEL) + list(EXITS)).astype("datetime64[ns, UTC]")
+    facts_ = events.funnel_entries(tables, cutoff)  # computed by the workspace's engine
+    index = pd.Index(leads["lead_id"], name="lead_id")
+    raw = facts_[list(FUNNEL) + list(EXITS)].reindex(index).astype("datetime64[ns, UTC]")
     raw["lead"] = raw["lead"].fillna(leads.set_index("lead_id")["created_at"])
     at = facts.passed(raw)
-    counts = st[st["stage"].isin(FUNNEL)].groupby(["lead_id", "stage"], observed=True).size()
     present = facts.recorded_stages(tables)
     anomalies = {
         "skipped": {s: int((raw[s].isna() & at[s].notna()).sum()) for s in FUNNEL[1:-1]},
-        "reentered": {s: int((counts.xs(s, level="stage") > 1).sum()) if s in counts.index.get_level_values(1) else 0
-                      for s in FUNNEL[1:]},
+        "reentered": {s: int((facts_[f"n_{s}"] > 1).sum()) for s in FUNNEL[1:]},
     }
     left = {}
     for i, s in enumerate(FUNNEL[:-1]):
-        later = st[st["stage"].isin(FUNNEL[i + 1:] + EXITS)][["lead_id", "at"]]
-        later = later[later["at"] >= later["lead_id"].map(at[s])]
-        left[s] = later.groupby("lead_id")["at"].min().reindex(at.index)
+        left[s] = facts_[f"left_{s}"].reindex(at.index).astype("datetime64[ns, UTC]")
         nxt = at[FUNNEL[i + 1]]  # left at the first later event, or on reaching the next stage if that was earlier
         left[s] = left[s].where(left[s].isna() | nxt.isna() | (left[s] <= nxt), nxt).fillna(nxt)
     return StageEntries(at, left, anomalies, cutoff, present)

@@ -59,7 +59,7 @@ def handoffs(tables, period=None, cutoff: pd.Timestamp | None = None) -> pd.Data
     """
     tables.require("leads", "stages", "activities")
     cutoff = funnel.cutoff_of(tables, cutoff)
-    firsts = first_reached(tables.stages[tables.stages["at"] < cutoff])
+    firsts = first_reached(tables, before=cutoff)
     mql = firsts["mql"].dropna()
     if period is not None:
         mql = mql[period.contains(mql)]

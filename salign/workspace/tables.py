@@ -40,6 +40,12 @@ class Tables:
     content: pd.DataFrame | None = None
     #: Findings that do not block a review (e.g. rows dated after the cut-off), as ``Problem`` objects.
     warnings: list = field(default_factory=list)
+    #: Where the event-level expressions run (:class:`salign.workspace.engine.Engine`); ``None``: DuckDB over
+    #: these frames.
+    engine: object = field(default=None, repr=False)
+    #: The moment the frames were cut to (:func:`salign.common.periods.known_at`), exclusive; ``None``: not cut.
+    #: An engine over the uncut tables applies the same cut.
+    until: pd.Timestamp | None = None
 
     def require(self, *names: str) -> None:
         """Raise :class:`MissingData` naming every missing table among ``names``."""
