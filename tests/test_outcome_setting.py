@@ -126,7 +126,7 @@ def test_a_few_stray_events_do_not_make_a_stage_recorded(tmp_path):
                        .dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     pd.concat([st, stray]).to_csv(ws / "stages.csv", index=False)
     t = load_workspace(ws)
-    assert facts.stage_records(t.stages)["sql"].events == 5
+    assert facts.stage_records(t)["sql"].events == 5
     assert facts.outcome_setting(t).stage == "won"
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from salign.common import events
 from salign.workspace.config import OUTCOME_STAGES
-from salign.workspace.schema import FUNNEL, STAGES
+from salign.workspace.schema import FUNNEL
 
 MARKETING_WINDOW_DAYS = 30
 
