@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salign.common import plotting
+from salign.common import touches as touch_rows
 from salign.common.result import Block, Code, Paragraph, Result, Table
 from salign.content import journey
 from salign.content.journey import BUYING_STAGES
@@ -172,11 +173,9 @@ def leads_per_quarter(tables, choice, period, n_quarters: int) -> pd.DataFrame:
 
 def uses_in_period(tables, period) -> pd.Series:
     """Uses of each asset in the period (empty without activities)."""
-    acts = tables.activities
-    if acts is None or "content_id" not in acts.columns:
+    if "content_id" not in touch_rows.activity_columns(tables):
         return pd.Series(dtype=float)
-    a = acts[acts["content_id"].notna() & period.contains(acts["at"])]
-    return a.groupby(a["content_id"].astype(str)).size()
+    return touch_rows.uses_per_asset(tables, period.start, period.end)
 
 
 def content_matrix(tables, inventory, choice, period, n_quarters: int = 4) -> ContentMatrix:
@@ -208,7 +207,7 @@ def content_matrix(tables, inventory, choice, period, n_quarters: int = 4) -> Co
         cells[col] = [v if isinstance(v, list) else [] for v in lists]
     cells["current_assets"] = cells["current_ids"].str.len()
     cells["stale_assets"] = cells["stale_ids"].str.len()
-    has_use = tables.activities is not None and "content_id" in tables.activities.columns
+    has_use = "content_id" in touch_rows.activity_columns(tables)
     use = placed.groupby(["persona", "buying_stage"])["uses"].sum().reindex(grid).fillna(0)
     cells["uses_in_period"] = use if has_use else np.nan
     ranked = choice.leads is not None and tables.stages is not None

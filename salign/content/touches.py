@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salign.content.journey import NO_LEAD, UNKNOWN, stage_at
+from salign.common import touches as touch_rows
+from salign.content.journey import NO_LEAD, STAGE_OF, UNKNOWN, stage_at
 from salign.definitions.models import UNASSIGNED
 from salign.workspace.tables import MissingData
 
@@ -28,6 +29,10 @@ def quarter_of(times: pd.Series, period, n: int) -> pd.Series:
 def content_touches(tables, inventory, choice, period, n_quarters: int) -> pd.DataFrame:
     """Every activity that used a known asset before the end of ``period``.
 
+    The activities are filtered by the workspace's engine (:func:`salign.common.touches.content_touches`), and
+    the buying stage is found among the stage events of the touching leads only. Rows are in time order (then
+    lead, asset and team); a lead's stage events at the same moment count in journey order (the furthest last).
+
     Parameters
     ----------
     tables : salign.workspace.tables.Tables
@@ -50,18 +55,14 @@ def content_touches(tables, inventory, choice, period, n_quarters: int) -> pd.Da
         Without an activities table, or activities without ``content_id``.
     """
     tables.require("activities")
-    acts = tables.activities
-    if "content_id" not in acts.columns:
+    if "content_id" not in touch_rows.activity_columns(tables):
         raise MissingData("has activities without a 'content_id' column, so content use cannot be counted")
     known = set(inventory.assets["content_id"].astype(str))
-    t = acts[acts["content_id"].notna() & (acts["at"] < period.end)]
-    t = t[t["content_id"].astype(str).isin(known)]
-    lead = t["lead_id"] if "lead_id" in t.columns else pd.Series(np.nan, index=t.index, dtype=object)
-    out = pd.DataFrame({"content_id": t["content_id"].astype(str), "at": t["at"], "team": t["team"].astype(str),
-                        "lead_id": lead.astype(object)}).reset_index(drop=True)
+    out = touch_rows.content_touches(tables, known, period.end)
     out["quarter"] = quarter_of(out["at"], period, n_quarters)
     if tables.stages is not None:
-        out["buying_stage"] = stage_at(tables.stages, out["lead_id"], out["at"]).to_numpy()
+        events = touch_rows.touched_stage_events(tables, known, period.end, STAGE_OF)
+        out["buying_stage"] = stage_at(events, out["lead_id"], out["at"]).to_numpy()
     else:
         out["buying_stage"] = np.where(out["lead_id"].isna(), NO_LEAD, UNKNOWN)
     has_lead = out["lead_id"].notna()

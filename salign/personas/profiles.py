@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salign.common.touches import account_type_counts
 from salign.core import fmt
 from salign.workspace.schema import PII_COLUMNS
 
@@ -144,11 +145,8 @@ def _behaviour(tables, won_at: pd.Series, first: pd.DataFrame) -> pd.DataFrame:
         lead_at = leads.loc[leads["account_id"].isin(won_at.index), ["account_id", "created_at"]]
         before = lead_at[lead_at["created_at"] < lead_at["account_id"].map(won_at)]
         out["contacts"] = before.groupby("account_id").size().reindex(out.index).fillna(0).astype(int)
-    acts = tables.activities
-    if acts is not None and "account_id" in acts.columns:
-        a = acts.loc[acts["account_id"].isin(won_at.index), ["account_id", "at", "type"]]
-        a = a[a["at"] < a["account_id"].map(won_at)]
-        counts = a.groupby(["account_id", "type"]).size().unstack("type", fill_value=0)
+    counts = account_type_counts(tables, won_at)  # activities before the first win, counted by the engine
+    if counts is not None:
         counts = counts.reindex(out.index).fillna(0).astype(int).add_prefix("touches_")
         out = out.join(counts)
     opps = tables.opportunities

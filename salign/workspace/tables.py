@@ -60,16 +60,6 @@ class Tables:
             raise MissingData(f"needs definitions/{file}, which this workspace does not have")
         return self.definitions[file]
 
-    def time_columns(self):
-        """Every (table, column) holding timestamps, for finding the data's time span."""
-        for name in ("leads", "stages", "activities", "opportunities"):
-            frame = getattr(self, name)
-            if frame is None:
-                continue
-            for col in frame.columns:
-                if pd.api.types.is_datetime64_any_dtype(frame[col]):
-                    yield name, col
-
     def _event_times(self) -> list[pd.Timestamp]:
         """Earliest and newest time of each quarter-defining event column (:data:`QUARTER_EVENTS`, else
         :data:`DEAL_EVENTS`) this workspace has."""
