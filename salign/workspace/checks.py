@@ -54,20 +54,29 @@ def _shown(v):
     return v
 
 
-def row_checks(name: str, frame) -> list[Check]:
+def row_checks(name: str, frame, strings: dict | None = None) -> list[Check]:
     """Rules about single rows of one typed table: required values, vocabularies, minimums, plausible dates,
-    and times that must not run backwards within a row."""
+    and times that must not run backwards within a row.
+
+    ``strings`` may hold text columns as Arrow strings with exactly the frame's values (faster to check)."""
 
     spec, out = TABLES[name], []
+    strings = strings or {}
     for col in spec.columns:
         if col.name not in frame.columns:
             continue
         values = frame[col.name]
+        arr = strings.get(col.name)
         if col.required:
-            out.append(Check(name, "required-value", col.name, values.isna(), "this column must not be empty"))
+            missing = values.isna() if arr is None else pd.Series(~_valid(arr), index=frame.index)
+            out.append(Check(name, "required-value", col.name, missing, "this column must not be empty"))
         if col.vocabulary:
-            out.append(Check(name, "vocabulary", col.name, values.notna() & ~values.isin(col.vocabulary),
-                             f"must be one of {', '.join(col.vocabulary)}"))
+            if arr is None:
+                other = values.notna() & ~values.isin(col.vocabulary)
+            else:
+                known = pc.fill_null(pc.is_in(arr, value_set=pa.array(col.vocabulary, pa.string())), True)
+                other = pd.Series(~np.asarray(known.to_numpy(zero_copy_only=False), dtype=bool), index=frame.index)
+            out.append(Check(name, "vocabulary", col.name, other, f"must be one of {', '.join(col.vocabulary)}"))
         if col.min is not None and pd.api.types.is_numeric_dtype(values):
             out.append(Check(name, "minimum", col.name, values.notna() & (values < col.min), f"must be at least {col.min:g}"))
         if col.name in PLAUSIBLE_MAX and pd.api.types.is_numeric_dtype(values):
@@ -95,16 +104,17 @@ def row_checks(name: str, frame) -> list[Check]:
     return out
 
 
-def key_checks(name: str, frame, ids: Ids | None = None) -> list[Check]:
+def key_checks(name: str, frame, ids: Ids | None = None, strings: dict | None = None) -> list[Check]:
     """Duplicate keys: exact repeats of an earlier row, and repeats whose other values conflict.
 
-    ``ids`` (:class:`Ids` of all the tables) holds the id columns as integers, which compare faster.
+    ``ids`` (:class:`Ids` of all the tables) holds the id columns as integers, which compare faster; ``strings``
+    text columns as Arrow strings with exactly the frame's values.
     """
     spec = TABLES[name]
     key = list(spec.key)
     if not all(k in frame.columns for k in key):
         return []
-    dup = _duplicated(name, frame, key, ids)
+    dup = _duplicated(name, frame, key, ids, strings or {})
     if not dup.any():
         return []
     exact = frame.astype(str).duplicated(keep="first") & dup
@@ -127,22 +137,36 @@ def key_checks(name: str, frame, ids: Ids | None = None) -> list[Check]:
     return [Check(name, "duplicate-key", key[0], dup, f"the key ({label}) appears more than once", detail)]
 
 
-def _duplicated(name: str, frame, key: list[str], ids: Ids | None) -> pd.Series:
+def _duplicated(name: str, frame, key: list[str], ids: Ids | None, strings: dict) -> pd.Series:
     """``frame.duplicated(key, keep="first")``, on integer codes where it can (ids, times, small vocabularies)."""
     if ids is not None and len(key) == 1 and (name, key[0]) in ids.first:
         return pd.Series(~ids.first[name, key[0]], index=frame.index)
     if ids is None or len(key) == 1:
         return frame.duplicated(key, keep="first")
-    codes = {}
+    codes = []  # per column, codes 0 .. n-1 (a missing value is one of them)
     for col in key:
         values = frame[col]
         if (name, col) in ids.codes:
-            codes[col] = ids.codes[name, col]
+            codes.append(ids.codes[name, col])
+        elif col in strings:
+            codes.append(_codes(strings[col]))
         elif pd.api.types.is_datetime64_any_dtype(values):
-            codes[col] = values.dt.as_unit("ns").array.asi8
+            codes.append(pd.factorize(values.dt.as_unit("ns").array.asi8)[0])
         else:
-            codes[col] = pd.factorize(values, use_na_sentinel=False)[0]
-    return pd.DataFrame(codes, index=frame.index).duplicated(keep="first")
+            codes.append(pd.factorize(values, use_na_sentinel=False)[0])
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+    if np.prod([float(n) for n in sizes]) >= 2.0**62:
+        return pd.DataFrame(dict(enumerate(codes)), index=frame.index).duplicated(keep="first")
+    whole = np.zeros(len(frame), dtype=np.int64)  # the columns' codes as one number per row
+    for c, n in zip(codes, sizes):
+        whole = whole * n + c
+    return pd.Series(pd.Series(whole).duplicated(keep="first").to_numpy(), index=frame.index)
+
+
+def _codes(arr: pa.Array) -> np.ndarray:
+    """Codes of Arrow values, in order of first appearance; missing is a value."""
+    return np.asarray(pc.dictionary_encode(arr, null_encoding="encode").indices.to_numpy(zero_copy_only=False),
+                      dtype=np.int64)
 
 
 class Ids:
@@ -161,16 +185,18 @@ class Ids:
         ``(table, key) -> whether the row is the first with its key`` (keys only).
     """
 
-    def __init__(self, frames: dict):
+    def __init__(self, frames: dict, strings: dict | None = None):
         self.codes, self.valid, self.known, self.first = {}, {}, {}, {}
         universes = []
+        strings = strings or {}
         for target, spec in TABLES.items():
             if target not in frames or len(spec.key) != 1 or spec.key[0] not in frames[target].columns:
                 continue  # (a table keyed by several columns, as stages, is referenced by none)
             parts = [(target, spec.key[0])] + [(name, col) for name, frame in frames.items()
                                                for col, to in TABLES[name].references.items()
                                                if to == target and col in frame.columns]
-            arrays = [_strings(frames[n][c]) for n, c in parts]
+            arrays = [strings.get(n, {}).get(c) for n, c in parts]
+            arrays = [_strings(frames[n][c]) if a is None else a for (n, c), a in zip(parts, arrays)]
             if all(a is not None for a in arrays):
                 universes.append((target, parts, arrays))
         with ThreadPoolExecutor(2) as pool:  # Arrow hashes without holding the interpreter: two tables at once
@@ -189,15 +215,65 @@ class Ids:
         start = 0
         for (name, col), arr in zip(parts, arrays):
             self.codes[name, col] = codes[start: start + len(arr)]
-            self.valid[name, col] = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            self.valid[name, col] = _valid(arr)
             start += len(arr)
+
+
+def _valid(arr: pa.Array) -> np.ndarray:
+    """Which values of ``arr`` are there (not null)."""
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _encode(arrays: list) -> np.ndarray:
     """Codes of the values of ``arrays`` (one after another), in order of first appearance; missing is a value."""
-    whole = pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
+    words = _words(arrays)  # short ids (the usual case) as integers, which hash much faster than strings
+    whole = pa.array(words) if words is not None else pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
     encoded = pc.dictionary_encode(whole, null_encoding="encode")
     return np.array(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)  # owned, not a view
+
+
+#: The low ``k`` bytes of a 64-bit word, for ``k`` = 0 .. 7.
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)], dtype=np.uint64)
+#: The word of a missing value: eight bytes 0xFF, which no UTF-8 text holds (nor a length byte up to 7).
+_MISSING_WORD = np.uint64(2**64 - 1)
+
+
+def _words(arrays: list) -> np.ndarray | None:
+    """The values of Arrow string ``arrays`` (one after another) as 64-bit words, equal exactly where the values are
+    (missing ones too), or ``None`` if a value is longer than 8 bytes (or values of 8 bytes mix with shorter ones).
+
+    A word holds the value's bytes and, for values up to 7 bytes, its length in the top byte; a value of 8 bytes
+    is its bytes alone (all values are then 8 bytes long)."""
+    pieces = []
+    for arr in arrays:
+        n = len(arr)
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + n + 1] if n else \
+            np.zeros(1, dtype=np.int32)
+        buf = arr.buffers()[2]
+        data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(0, dtype=np.uint8)
+        pieces.append((offsets, data, _valid(arr) if arr.null_count else None))
+    sizes = [np.diff(o)[v] if v is not None else np.diff(o) for o, _, v in pieces]
+    filled = [s for s in sizes if len(s)]
+    if not filled:
+        return np.full(sum(len(o) - 1 for o, _, _ in pieces), _MISSING_WORD)
+    longest = max(int(s.max()) for s in filled)
+    shortest = min(int(s.min()) for s in filled)
+    if longest > 8 or (longest == 8 and shortest != 8):
+        return None
+    out = []
+    for offsets, data, valid in pieces:
+        padded = np.concatenate([data, np.zeros(8, dtype=np.uint8)])  # a word may be read past the last value
+        # every byte position's following 8 bytes as one little-endian word (a view: nothing is copied)
+        at = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+        size = np.diff(offsets)
+        word = at[np.minimum(offsets[:-1], len(padded) - 8)]  # (an empty value at the very end reads zeros)
+        if longest < 8:
+            word &= _LOW_BYTES[np.minimum(size, 7)]
+            word |= size.astype(np.uint64) << np.uint64(56)
+        if valid is not None:
+            word[~valid] = _MISSING_WORD
+        out.append(word)
+    return np.concatenate(out) if len(out) > 1 else out[0]
 
 
 def _strings(values: pd.Series) -> pa.Array | None:
@@ -246,9 +322,9 @@ def _zero_padded_width(ids: set) -> int:
     return max(map(len, padded)) if padded else 0
 
 
-def stage_order_checks(frames: dict, ids: Ids | None = None) -> list[Check]:
+def stage_order_checks(frames: dict, ids: Ids | None = None, strings: dict | None = None) -> list[Check]:
     """Stage histories that go back in time: a lead first reaching a later stage before an earlier one,
-    or any stage before the lead was created."""
+    or any stage before the lead was created. (``strings``: text columns as Arrow, as for :func:`validate_tables`.)"""
     stages = frames.get("stages")
     if stages is None or not {"lead_id", "stage", "at"} <= set(stages.columns) or stages.empty:
         return []
@@ -266,7 +342,13 @@ def stage_order_checks(frames: dict, ids: Ids | None = None) -> list[Check]:
         codes, uniques = pd.factorize(both, use_na_sentinel=False)
         n_codes = len(uniques)
     lead = codes[:n]
-    stage_codes, stage_names = pd.factorize(stages["stage"])
+    arrow = (strings or {}).get("stages", {}).get("stage")
+    if arrow is not None:  # (as pd.factorize: -1 where missing)
+        encoded = pc.dictionary_encode(arrow)
+        stage_codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        stage_names = encoded.dictionary.to_pylist()
+    else:
+        stage_codes, stage_names = pd.factorize(stages["stage"])
     position = np.array([FUNNEL.index(s) if s in FUNNEL else -1 for s in stage_names] + [-1])[stage_codes]
     at = stages["at"].dt.as_unit("ns").array.asi8 if pd.api.types.is_datetime64_any_dtype(stages["at"]) else None
     out = []
@@ -346,13 +428,17 @@ def future_problems(frames: dict, files: dict, cutoff: pd.Timestamp, declared: b
     return [p for c in checks for p in c.problems(frames[c.table], str(files[c.table]))]
 
 
-def validate_tables(frames: dict, files: dict, currency: str | None = None, rates: dict | None = None) -> list:
+def validate_tables(frames: dict, files: dict, currency: str | None = None, rates: dict | None = None,
+                    strings: dict | None = None) -> list:
     """Check typed frames against the data model; return every problem (never raises).
 
     Rules: required columns present and filled, vocabularies, minimums, plausible dates,
     times in order, unique keys, references into other tables, stage histories that do not
     go backwards, and (when ``currency`` is given) one currency or declared exchange rates.
+    ``strings`` (table -> column -> Arrow strings holding exactly the frame's values, as
+    :func:`salign.workspace.files.read_table` gives them) makes the checks of those columns faster.
     """
+    strings = strings or {}
     problems: list[Problem] = []
     checks: list[Check] = []
     for name, frame in frames.items():
@@ -363,12 +449,12 @@ def validate_tables(frames: dict, files: dict, currency: str | None = None, rate
                                     + _looks_like(name, frame),
                                     column=c, line=1, value=",".join(map(str, frame.columns))))
     with ThreadPoolExecutor(1) as pool:  # the ids are encoded while the rows are checked
-        pending = pool.submit(Ids, frames)
-        rows = {name: row_checks(name, frame) for name, frame in frames.items()}
+        pending = pool.submit(Ids, frames, strings)
+        rows = {name: row_checks(name, frame, strings.get(name)) for name, frame in frames.items()}
         ids = pending.result()
     for name, frame in frames.items():
-        checks += rows[name] + key_checks(name, frame, ids)
-    checks += reference_checks(frames, ids) + stage_order_checks(frames, ids)
+        checks += rows[name] + key_checks(name, frame, ids, strings.get(name))
+    checks += reference_checks(frames, ids) + stage_order_checks(frames, ids, strings)
     if currency is not None:
         checks += currency_checks(frames, currency, rates or {})
     for check in checks:

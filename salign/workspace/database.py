@@ -21,33 +21,54 @@ messages are shown with the password replaced, and a URL with a password in
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import logging
 import os
 import re
 from pathlib import Path
 
 import pandas as pd
-import psycopg
-import sqlglot
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
-from sqlglot import exp
 
 from salign.core.problems import Problem
 from salign.workspace.config import Formats
 from salign.workspace.files import type_frame
 from salign.workspace.schema import TABLES
 
+
+class _Later:
+    """A third-party module imported on its first use. The driver and the SQL parser take a tenth of a second to
+    import and only a workspace that names a database needs them, so ``salign validate`` of files never does."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+psycopg = _Later("psycopg")
+sql = _Later("psycopg.sql")
+sqlglot = _Later("sqlglot")
+exp = _Later("sqlglot.expressions")
+
+
+def conninfo_to_dict(url: str) -> dict:
+    """:func:`psycopg.conninfo.conninfo_to_dict`."""
+    return importlib.import_module("psycopg.conninfo").conninfo_to_dict(url)
+
 CONNECT_TIMEOUT = 10  # seconds
 EXCERPT = 80  # characters of a refused query shown in its problem
 # sqlglot logs the text of a statement it cannot parse fully; the refusal says what is wrong, masked.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
-#: What a query may not contain although it is one SELECT: writes (``WITH d AS (DELETE ...)``,
-#: ``SELECT INTO``), row locks, and statements of their own.
-FORBIDDEN = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Into, exp.Lock, exp.Create, exp.Drop,
-             exp.Alter, exp.Command, exp.Copy, exp.Set, exp.Transaction, exp.Commit, exp.Rollback)
+@functools.cache
+def forbidden() -> tuple:
+    """What a query may not contain although it is one SELECT: writes (``WITH d AS (DELETE ...)``,
+    ``SELECT INTO``), row locks, and statements of their own (sqlglot's node classes)."""
+    return (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Into, exp.Lock, exp.Create, exp.Drop,
+            exp.Alter, exp.Command, exp.Copy, exp.Set, exp.Transaction, exp.Commit, exp.Rollback)
 #: Functions whose effect a READ ONLY transaction does not stop (other sessions, settings, files, locks).
 FORBIDDEN_FUNCTIONS = frozenset({
     "set_config", "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
@@ -148,7 +169,7 @@ def check_query(query: str) -> str | None:
     if not isinstance(statement, exp.Query):
         return f"is a {statement.key.upper()} statement; give exactly one SELECT"
     for node in statement.walk():
-        if isinstance(node, FORBIDDEN):
+        if isinstance(node, forbidden()):
             return f"contains {node.key.upper()}, which a read-only SELECT may not"
         if isinstance(node, exp.Func):
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
@@ -209,11 +230,16 @@ def read_tables(config, sources: dict, yaml_file: Path) -> tuple[dict, dict, byt
 TIMESTAMPTZ = 1184
 
 
-class _AsText(psycopg.adapt.Loader):
-    """Every value as the server writes it (the text a CSV export holds), typed later like a file's."""
+@functools.cache
+def _as_text() -> type:
+    """A psycopg loader of every value as the server writes it (the text a CSV export holds), typed later like a
+    file's (made on first use, as psycopg is imported then)."""
 
-    def load(self, data) -> str:
-        return bytes(data).decode("utf-8")
+    class AsText(importlib.import_module("psycopg.adapt").Loader):
+        def load(self, data) -> str:
+            return bytes(data).decode("utf-8")
+
+    return AsText
 
 
 def _fetch(conn, name: str, src) -> pd.DataFrame:
@@ -237,7 +263,7 @@ def _fetch(conn, name: str, src) -> pd.DataFrame:
         if unknown:
             raise LookupError(f"order_by names {', '.join(unknown)}, which the result does not have")
         for d in cur.description:
-            cur.adapters.register_loader(d.type_code, _AsText)
+            cur.adapters.register_loader(d.type_code, _as_text())
         query = base + (sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(map(sql.Identifier, order))) if order
                         else sql.SQL(""))
         rows = cur.execute(query, prepare=True).fetchall()

@@ -54,10 +54,14 @@ def _utf8(encoding: str) -> bool:
     return encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig", "utf8-sig")
 
 
-def read_clean(path: Path, spec: TableSpec, formats, files) -> tuple[pd.DataFrame, list[Problem]] | None:
+def read_clean(path: Path, spec: TableSpec, formats, files, strings: dict | None = None
+               ) -> tuple[pd.DataFrame, list[Problem]] | None:
     """The typed frame and its problems, as :func:`salign.workspace.files.read_table` gives them, or ``None`` when
     the file needs the slow reader (see the module's documentation). ``files`` is that module (passed in, to use
-    its conversions without importing it back)."""
+    its conversions without importing it back).
+
+    ``strings``, if given, receives the text columns (ids, categories, text) as Arrow strings where they hold
+    exactly the frame's values (null where the frame has ``None``), for checks that are faster on Arrow."""
     suffix = path.suffix.lower()
     nulls = list(formats.null_values)
     if suffix not in (".csv", ".txt", ".tsv") or not _utf8(formats.encoding) or len(formats.delimiter) != 1 \
@@ -117,6 +121,8 @@ def read_clean(path: Path, spec: TableSpec, formats, files) -> tuple[pd.DataFram
     problems = [p for c in spec.columns for p in found.get(c.name, [])]
     frame = pd.DataFrame(out, index=lines, copy=False)
     problems.extend(_placeholder_problems(frame, typed_arrow, where, files.PLACEHOLDERS))
+    if strings is not None:
+        strings.update({name: arr for name, arr in typed_arrow.items() if arr is not None and name not in placeheld})
     return frame, problems
 
 
@@ -285,15 +291,65 @@ def _convert(arr: pa.Array, kind: str, formats) -> tuple[np.ndarray, np.ndarray 
         values = pc.cast(pc.if_else(ok, arr, pa.scalar(None, pa.string())), pa.float64())
         return values.to_numpy(zero_copy_only=False).copy(), _present(arr) & ~_mask(ok), None
     if kind == "category":
+        offsets, data = _buffers(arr)
+        if _ascii(data):  # (the usual case, decided on the bytes: no string is built)
+            head, tail, filled = _ends(arr, offsets, data)
+            if not (_SPACE_BYTE[head] | _SPACE_BYTE[tail])[filled].any() and not ((data >= 65) & (data <= 90)).any():
+                return _objects(arr), None, arr  # nothing to strip or lowercase
+            conv = pc.ascii_lower(pc.utf8_trim(arr, _PY_ASCII_SPACE))
+            return _objects(conv), None, conv
         ascii_ = pc.fill_null(pc.string_is_ascii(arr), True)
         conv = pc.ascii_lower(pc.utf8_trim(arr, _PY_ASCII_SPACE))
         conv = pc.if_else(ascii_, conv, pa.scalar(None, pa.string()))
         return _objects(conv), _present(arr) & ~_mask(ascii_), conv
     if kind == "id":  # ids a spreadsheet mangled, and non-ASCII ones (\\d is wider in Python), go the slow way
-        odd = pc.or_(pc.invert(pc.fill_null(pc.string_is_ascii(arr), True)),
-                     pc.or_(pc.match_substring_regex(arr, _SCIENTIFIC), pc.match_substring_regex(arr, _FLOATY)))
-        return _objects(arr), _mask(odd), arr
+        offsets, data = _buffers(arr)
+        odd = np.zeros(len(arr), dtype=bool) if _ascii(data) else \
+            ~_mask(pc.fill_null(pc.string_is_ascii(arr), True))
+        head, _, filled = _ends(arr, offsets, data)
+        maybe = np.flatnonzero(filled & _NUMBER_START[head])  # both patterns start with a digit or a sign
+        if len(maybe):
+            some = arr.take(pa.array(maybe, pa.int64()))
+            odd[maybe[_mask(pc.or_(pc.match_substring_regex(some, _SCIENTIFIC),
+                                   pc.match_substring_regex(some, _FLOATY)))]] = True
+        return _objects(arr), odd, arr
     return _objects(arr), None, arr
+
+
+#: Bytes that start a value the id patterns (:data:`_SCIENTIFIC`, :data:`_FLOATY`) may match.
+_NUMBER_START = np.zeros(256, dtype=bool)
+_NUMBER_START[list(b"+-0123456789")] = True
+#: The bytes of :data:`_PY_ASCII_SPACE`.
+_SPACE_BYTE = np.zeros(256, dtype=bool)
+_SPACE_BYTE[list(_PY_ASCII_SPACE.encode())] = True
+
+
+def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The value offsets of a string array (``len(arr) + 1`` of them) and its bytes, as NumPy views."""
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + n + 1]
+    data = arr.buffers()[2]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, data[offsets[0]: offsets[-1]] if n else data[:0]
+
+
+def _ascii(data: np.ndarray) -> bool:
+    """Whether the bytes (:func:`_buffers`) are all ASCII, so every value is."""
+    return not len(data) or int(data.max()) < 128
+
+
+def _ends(arr: pa.Array, offsets: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first and last byte of each value (0 where it has none) and which values have bytes (not missing, not
+    empty); ``data`` as :func:`_buffers` gives it (starting at the first value)."""
+    size = np.diff(offsets)
+    filled = (size > 0) & _present(arr) if arr.null_count else size > 0
+    if not len(data):
+        return np.zeros(len(arr), dtype=np.uint8), np.zeros(len(arr), dtype=np.uint8), filled
+    start = offsets[:-1] - offsets[0]
+    end = offsets[1:] - offsets[0] - 1
+    if filled.all():
+        return data.take(start), data.take(end), filled
+    return data.take(np.where(filled, start, 0)), data.take(np.where(filled, end, 0)), filled
 
 
 def _datetimes(arr: pa.Array, formats) -> tuple[np.ndarray, np.ndarray]:
@@ -369,30 +425,41 @@ def _fixed_parse(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
     else:
         block = data[offsets[idx][:, None] + np.arange(width)]
     low = np.full(width, 48, dtype=np.uint8)  # each place: a digit, or the format's character
-    high = np.full(width, 57, dtype=np.uint8)
+    span = np.full(width, 9, dtype=np.uint8)
     for at, byte in literals:
-        low[at] = high[at] = byte
+        low[at], span[at] = byte, 0
     good = np.empty(len(idx), dtype=bool)
     part = {f: np.empty(len(idx), dtype=np.int64) for f, _ in fields}
     for lo in range(0, len(idx), _ROWS):  # in blocks of rows, small enough to stay in the processor's cache
-        rows = block[lo: lo + _ROWS]
-        good[lo: lo + _ROWS] = ((rows >= low) & (rows <= high)).all(axis=1)
-        digits = rows.astype(np.int16) - 48
+        rows = block[lo: lo + _ROWS] - low  # a digit's value at a digit's place (bytes below wrap round, above 9)
+        good[lo: lo + _ROWS] = (rows <= span).all(axis=1)
         for letter, at in fields:
-            value = digits[:, at]
+            value = rows[:, at].astype(np.int64)
             for k in range(1, _FIXED[letter]):
-                value = value * 10 + digits[:, at + k]
+                value = value * 10 + rows[:, at + k]
             part[letter][lo: lo + _ROWS] = value
     y, m, d = part["Y"], part["m"], part["d"]
     hh, mm, ss = part.get("H", 0), part.get("M", 0), part.get("S", 0)
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
     good &= (y >= 1678) & (y <= 2261) & (m >= 1) & (m <= 12) & (d >= 1) & (hh <= 23) & (mm <= 59) & (ss <= 59)
-    month = ((np.clip(y, 1678, 2261) - 1970) * 12 + np.clip(m, 1, 12) - 1).astype("M8[M]")
-    first = (month.astype("M8[D]") - np.datetime64(0, "D")).astype(np.int64)
-    good &= d - 1 < ((month + 1).astype("M8[D]") - month.astype("M8[D]")).astype(np.int64)
-    ns = (((first + d - 1) * 24 + hh) * 60 + mm) * 60 + ss
+    good &= d <= _MONTH_DAYS[np.clip(m, 0, 12)] + (leap & (m == 2))
+    ns = (((_days(y, m, d) * 24 + hh) * 60 + mm) * 60 + ss)
     out[idx] = ns * 1_000_000_000
     ok[idx] = good
     return out, ok
+
+
+#: Days of each month (index 1 .. 12) in a year that is not a leap year.
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of the proleptic Gregorian dates (years from 1 on), in integer arithmetic."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
 def _objects(arr: pa.Array) -> np.ndarray:

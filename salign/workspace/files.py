@@ -45,14 +45,16 @@ PLACEHOLDERS = ("select", "--none--", "n/a", "#n/a", "null", "none", "nan", "-",
 SHOWN = 50
 
 
-def read_table(path: Path, spec: TableSpec, formats) -> tuple[pd.DataFrame | None, list[Problem]]:
+def read_table(path: Path, spec: TableSpec, formats, strings: dict | None = None
+               ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read one canonical table file and convert declared columns to their types.
 
     Returns the frame (``None`` if the file cannot be read at all) and the problems found. A clean CSV file
-    takes the fast way (:func:`salign.workspace.fastread.read_clean`), with the same result.
+    takes the fast way (:func:`salign.workspace.fastread.read_clean`), with the same result; ``strings`` (a dict)
+    then receives its text columns as Arrow strings (see there).
     """
     path = Path(path)
-    if (clean := fastread.read_clean(path, spec, formats, sys.modules[__name__])) is not None:
+    if (clean := fastread.read_clean(path, spec, formats, sys.modules[__name__], strings)) is not None:
         return clean
     frame, problems = read_raw(path, formats, expected=[c.name for c in spec.columns if c.required])
     if frame is None:

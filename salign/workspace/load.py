@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from salign.core import paths
 from salign.core.problems import Collector, Problem, WorkspaceError
@@ -31,6 +34,17 @@ def _to_workspace_currency(frames: dict, config: WorkspaceConfig) -> None:
         frame["amount_original"] = frame["amount"]
         frame["amount"] = frame["amount"] * rate
         frame["currency"] = code.where(code.isna(), config.currency.upper()).astype(object)
+
+
+#: Tables read at once.
+READERS = 2
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
 
 
 def _outside(folder: Path, file: Path) -> bool:
@@ -67,19 +81,24 @@ RULE_FILES = {"personas.marketing.yaml": "persona", "personas.sales.yaml": "pers
 _NUMERIC_OPS = ("min", "max", "between")
 
 
-def _rule_columns(kind: str, frames: dict) -> dict[str, pd.Series | None]:
+def _rule_columns(kind: str, frames: dict, strings: dict | None = None) -> dict[str, pd.Series | None]:
     """The fields a rule of ``kind`` may name, each with a sample column (``None``: derived, numeric or a time).
 
     Persona rules run on leads with their accounts joined in; qualification rules on leads with their first stage
-    times (``at_<stage>``), decision time and counts of marketing activities by type (``n_<type>``).
+    times (``at_<stage>``), decision time and counts of marketing activities by type (``n_<type>``). ``strings``
+    (table -> column -> Arrow strings of exactly the frame's values) makes finding the types faster.
     """
     leads = frames.get("leads", pd.DataFrame())
     cols = dict(leads.items())
     if kind == "persona":
         return {**dict(frames.get("accounts", pd.DataFrame()).items()), **cols}
     acts = frames.get("activities")
-    types = (acts.loc[acts["team"] == "marketing", "type"].dropna().astype(str).unique()
-             if acts is not None and {"team", "type"} <= set(acts.columns) else [])
+    arrow = (strings or {}).get("activities", {})
+    if "team" in arrow and "type" in arrow:
+        types = pc.unique(pc.filter(arrow["type"], pc.equal(arrow["team"], "marketing"))).drop_null().to_pylist()
+    else:
+        types = (acts.loc[acts["team"] == "marketing", "type"].dropna().astype(str).unique()
+                 if acts is not None and {"team", "type"} <= set(acts.columns) else [])
     derived = [f"at_{s}" for s in FUNNEL] + ["decided_at"] + [f"n_{t}" for t in types]
     return {**dict.fromkeys(derived), **cols}
 
@@ -105,17 +124,18 @@ def _text_value(col: pd.Series | None) -> str | None:
     return None if bad.empty else str(bad.iloc[0])
 
 
-def rule_problems(folder: Path, definitions: dict, frames: dict) -> list[Problem]:
+def rule_problems(folder: Path, definitions: dict, frames: dict, strings: dict | None = None) -> list[Problem]:
     """Rules naming a field the data does not have, or comparing a text field with a number; file and line.
 
-    Only files that loaded (``definitions``) are checked; their raw YAML gives the lines.
+    Only files that loaded (``definitions``) are checked; their raw YAML gives the lines. ``strings``: see
+    :func:`_rule_columns`.
     """
     out = []
     for name, kind in RULE_FILES.items():
         if name not in definitions or "leads" not in frames:
             continue
         path = folder / "definitions" / name
-        columns = _rule_columns(kind, frames)
+        columns = _rule_columns(kind, frames, strings)
         for cond in _conditions(load_yaml(path)):
             field, line = cond["field"], cond.key_lines.get("field", cond.line)
             if field not in columns:
@@ -132,13 +152,17 @@ def rule_problems(folder: Path, definitions: dict, frames: dict) -> list[Problem
     return out
 
 
-def fingerprint(folder: Path, files: list[Path], extra: bytes = b"") -> str:
-    """SHA-256 over the relative names and bytes of ``files`` (and ``extra``, e.g. database rows); 16 hex digits."""
+def fingerprint(folder: Path, files: list[Path], extra: bytes = b"", stop: threading.Event | None = None) -> str:
+    """SHA-256 over the relative names and bytes of ``files`` (and ``extra``, e.g. database rows); 16 hex digits.
+
+    ``stop``, once set, ends the hashing early (the result is then meaningless): the workspace had problems."""
     h = hashlib.sha256(extra)
     for f in sorted(files):
         h.update(str(f.relative_to(folder)).encode())
         with open(f, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
+                if stop is not None and stop.is_set():
+                    return ""
                 h.update(block)
     return h.hexdigest()[:16]
 
@@ -178,37 +202,61 @@ def read_workspace(path: str | Path) -> tuple[Tables, dict, dict, bytes]:
     frames, used = {}, [folder / "workspace.yaml"]
     used += definition_files(folder)
     sources, where, digest = config.sources(), {}, b""
+    reads, early = {}, {}  # the files to read; the problems found before reading, per table
     for name, src in sources.items():
         if src.file is None:
             continue
-        file = table_path(folder, name, src.file, data, problems)
+        early[name] = Collector()
+        file = table_path(folder, name, src.file, data, early[name])
         if file is None:
             continue
         where[name] = file
-        if not file.exists():
-            problems.add(file, "missing-file", f"table '{name}' is declared in workspace.yaml but the file is missing")
+        if file.exists():
+            reads[name] = (file, TABLES[name], src.formats_for(config.formats))
+        else:
+            early[name].add(file, "missing-file", f"table '{name}' is declared in workspace.yaml but the file is "
+                            "missing")
+    # the tables at once, the largest files first: Arrow parses and converts without holding the interpreter,
+    # so one table's Python work overlaps another's
+    order = sorted(reads, key=lambda n: -_size(reads[n][0]))
+    strings = {name: {} for name in reads}  # text columns as Arrow strings, for faster checks
+    with ThreadPoolExecutor(READERS) as pool:
+        done = dict(zip(order, pool.map(lambda n: read_table(*reads[n], strings[n]), order)))
+    for name in early:  # problems in the order workspace.yaml lists the tables, as when read one by one
+        problems.extend(early[name].problems)
+        if name not in done:
             continue
-        frame, read_problems = read_table(file, TABLES[name], src.formats_for(config.formats))
+        frame, read_problems = done.pop(name)
         problems.extend(read_problems)
         if frame is not None:
             frames[name] = frame
-            used.append(file)
+            used.append(reads[name][0])
     if any(src.file is None for src in sources.values()):
         got, labels, digest, db_problems = read_tables(config, {n: s for n, s in sources.items() if s.file is None},
                                                        folder / "workspace.yaml")
         frames.update(got)
         where.update(labels)
         problems.extend(db_problems)
-    problems.extend(validate_tables(frames, where, currency=config.currency, rates=config.exchange_rates))
-    problems.extend(rule_problems(folder, definitions, frames))
-    problems.raise_if_any(str(folder))
-    _to_workspace_currency(frames, config)
+    stop = threading.Event()
+    with ThreadPoolExecutor(1) as pool:  # the files are hashed (without the interpreter) while the rows are checked
+        hashed = pool.submit(fingerprint, folder, used, digest, stop)
+        try:
+            problems.extend(validate_tables(frames, where, currency=config.currency, rates=config.exchange_rates,
+                                            strings=strings))
+            problems.extend(rule_problems(folder, definitions, frames, strings))
+            strings.clear()  # (their memory back before the tables are finished)
+            problems.raise_if_any(str(folder))
+        except BaseException:  # problems (or an interrupt): the fingerprint is not needed, stop hashing
+            stop.set()
+            raise
+        _to_workspace_currency(frames, config)
+        fp = hashed.result()
     missing = {n: "workspace.yaml lists no such table" for n in TABLES if n not in frames}
     tables = Tables(
         config=config,
         folder=folder,
         definitions=definitions,
-        fingerprint=fingerprint(folder, used, digest),
+        fingerprint=fp,
         missing=missing,
         **frames,
     )
