@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from salign.common import followups
 from salign.workspace.tables import MissingData
 
 _PATTERN = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
@@ -204,13 +205,10 @@ def known_at(tables, when: pd.Timestamp):
     leads = tables.leads
     if leads is not None:
         leads = later_times_blank(leads[before(leads, "created_at")])
-        acts = tables.activities
-        if "owner" in leads.columns and acts is not None and {"type", "actor", "lead_id", "at"} <= set(acts.columns):
-            given = acts[(acts["type"] == "assignment") & acts["lead_id"].isin(leads["lead_id"])]
-            given = given[given["actor"].astype(object) == given["lead_id"].map(leads.set_index("lead_id")["owner"])]
-            first = given.groupby("lead_id")["at"].min()
-            late = leads["lead_id"].map(first) >= when
-            leads.loc[late, "owner"] = None
+        if "owner" in leads.columns:
+            late = pd.MultiIndex.from_frame(followups.assigned_from(tables, when))
+            owned = pd.MultiIndex.from_arrays([leads["lead_id"], leads["owner"].astype(object)])
+            leads.loc[owned.isin(late), "owner"] = None
         cut["leads"] = leads
     if tables.stages is not None:
         st = tables.stages

@@ -5,7 +5,9 @@ Definitions:
 - an *assignment* is an activity of type ``assignment``; its actor is the queue
   when it is the queue named in ``handoff.yaml`` (or the literal ``queue``),
   otherwise a rep. A lead is *routed* at its first assignment to a rep at or
-  after its first MQL; leads not routed by the cutoff are censored there;
+  after its first MQL; leads not routed by the cutoff are censored there. Its
+  first assignment goes to a rep when one shares that time with a queue one
+  (:func:`salign.common.followups.after_mql`, run by the workspace's engine);
 - *routed in time*: within ``max_hours_to_route``, among leads whose window had
   elapsed by the cutoff (never routed counts as late);
 - rejection reasons are shown with e-mail addresses and phone numbers replaced
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salign.common import pii, plotting
+from salign.common import followups, pii, plotting
 from salign.common.facts import recorded_stages
 from salign.common.result import Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, kaplan_meier
@@ -47,15 +49,6 @@ def with_time(events: pd.DataFrame, per_lead: pd.Series, name: str) -> pd.DataFr
     """The events of the leads in ``per_lead`` (a time per lead_id), with that time as column ``name``."""
     out = events.assign(**{name: events["lead_id"].map(per_lead)})
     return out[out[name].notna()]
-
-
-def assignments(tables, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """Assignment activities before the cutoff, with ``to_queue`` (True: into the queue, False: to a rep)."""
-    tables.require("activities")
-    a = tables.activities
-    a = a[(a["type"] == "assignment") & (a["at"] < cutoff) & a["lead_id"].notna()].copy()
-    a["to_queue"] = a["actor"].isin(queue_names(tables)) | a["actor"].isna()
-    return a
 
 
 # --------------------------------------------------------------------------- routing
@@ -99,12 +92,12 @@ def routing(tables, period, cutoff: pd.Timestamp | None = None) -> Routing:
     spec = tables.definition("handoff.yaml")
     cutoff = funnel.cutoff_of(tables, cutoff)
     h = handoffs(tables, period, cutoff)
-    a = with_time(assignments(tables, cutoff), h["mql_at"], "mql_at")
-    a = a[a["at"] >= a["mql_at"]].sort_values("at")
-    first = a.drop_duplicates("lead_id").set_index("lead_id")["to_queue"].reindex(h.index)
-    first_to = {"a rep": int((first == False).sum()), "the queue": int((first == True).sum()),  # noqa: E712
+    after = followups.after_mql(tables, cutoff, queue_names(tables), start=period.start,
+                                end=period.end).reindex(h.index)
+    routed_at, first = after["routed_at"], after["first_assigned"]
+    to_rep = first.notna() & (routed_at == first)
+    first_to = {"a rep": int(to_rep.sum()), "the queue": int((first.notna() & ~to_rep).sum()),
                 "nobody": int(first.isna().sum())}
-    routed_at = a[~a["to_queue"]].groupby("lead_id")["at"].min().reindex(h.index)
     hours = (routed_at.fillna(cutoff) - h["mql_at"]) / HOUR
     due = h["mql_at"] + spec.max_hours_to_route * HOUR <= cutoff
     in_time = due & routed_at.notna() & (hours <= spec.max_hours_to_route)
@@ -301,15 +294,14 @@ class StuckLeads(Result):
 def stuck_leads(tables, period, cutoff: pd.Timestamp | None = None) -> StuckLeads:
     """Leads whose latest MQL went unanswered (no rep, no stage event) for longer than the routing limit."""
     spec = tables.definition("handoff.yaml")
-    tables.require("leads", "stages")
+    tables.require("leads", "stages", "activities")
     cutoff = funnel.cutoff_of(tables, cutoff)
     st = tables.stages[tables.stages["at"] < cutoff]
     last_mql = st[st["stage"] == "mql"].groupby("lead_id")["at"].max()
     after = with_time(st[st["stage"] != "mql"], last_mql, "mql_at")
     moved = set(after.loc[after["at"] >= after["mql_at"], "lead_id"])
-    a = assignments(tables, cutoff)
-    a = with_time(a[~a["to_queue"]], last_mql, "mql_at")
-    owned = set(a.loc[a["at"] >= a["mql_at"], "lead_id"])
+    routed = followups.after_mql(tables, cutoff, queue_names(tables), which="last")["routed_at"]
+    owned = set(routed.index[routed.notna()])
     waiting = last_mql[~last_mql.index.isin(moved | owned)]
     waiting = waiting[waiting + spec.max_hours_to_route * HOUR <= cutoff]
     days = ((cutoff - waiting) / pd.Timedelta(days=1)).reset_index(drop=True)

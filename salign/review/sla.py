@@ -8,7 +8,8 @@ Definitions (the same for every quarter, so quarters compare):
   those of them that the signed definition calls sales-ready (its score
   threshold, minimum information and disqualification rules) count, and the
   page says which definition it used;
-- its *follow-up* is the first sales call, e-mail or meeting at or after that MQL;
+- its *follow-up* is the first sales call, e-mail or meeting at or after that MQL
+  (:func:`salign.common.followups.after_mql`, run by the workspace's engine);
 - it is *followed up within the SLA* when that came within
   ``max_hours_to_first_follow_up``; the denominator is the leads whose window had
   elapsed by the cutoff, and a lead never followed up counts as a miss;
@@ -33,15 +34,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
-from salign.common import plotting
-from salign.common.facts import first_reached, lead_facts
+from salign.common import followups, plotting
+from salign.common.facts import lead_facts
 from salign.common.result import Bullets, Paragraph, Result, Strong, Table
 from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
 from salign.core import fmt
 from salign.review import dimensions, funnel, words
 from salign.scoring.score import score_leads
 
-FOLLOW_UP_TYPES = ("call", "email", "meeting")
+FOLLOW_UP_TYPES = followups.FOLLOW_UP_TYPES
 HOUR = pd.Timedelta(hours=1)
 #: SLA commitments with a target, as named in ``misses``
 COMMITMENTS = ("marketing_volume", "marketing_min_fields", "sales_follow_up")
@@ -54,29 +55,19 @@ def handoffs(tables, period=None, cutoff: pd.Timestamp | None = None) -> pd.Data
 
     Columns: ``mql_at``, ``first_follow_up`` (NaT if none before the cutoff),
     ``followed_up``, ``hours`` (to the follow-up, or to the cutoff when censored),
-    ``rep`` (the lead's owner, else the first rep it was assigned to, else
-    ``(unassigned)``), ``complete`` (minimum information present, when ``sla.yaml`` says which).
+    ``rep`` (the lead's owner, else the first rep it was assigned to at or after the MQL, the smallest name
+    at equal times, else ``(unassigned)``), ``complete`` (minimum information present, when ``sla.yaml`` says which).
     """
     tables.require("leads", "stages", "activities")
     cutoff = funnel.cutoff_of(tables, cutoff)
-    firsts = first_reached(tables, before=cutoff)
-    mql = firsts["mql"].dropna()
-    if period is not None:
-        mql = mql[period.contains(mql)]
-    h = mql.rename("mql_at").to_frame()
-    acts = tables.activities
-    acts = acts[acts["at"] < cutoff]
-    acts = acts.assign(mql_at=acts["lead_id"].map(h["mql_at"])).dropna(subset=["mql_at"])
-    acts = acts[acts["at"] >= acts["mql_at"]]
-    touch = acts[(acts["team"] == "sales") & acts["type"].isin(FOLLOW_UP_TYPES)]
-    h["first_follow_up"] = touch.groupby("lead_id")["at"].min().reindex(h.index)
+    after = followups.after_mql(tables, cutoff, queue_names(tables), start=None if period is None else period.start,
+                                end=None if period is None else period.end)
+    h = after[["mql_at", "first_follow_up"]].copy()
     h["followed_up"] = h["first_follow_up"].notna()
     h["hours"] = (h["first_follow_up"].fillna(cutoff) - h["mql_at"]) / HOUR
     leads = tables.leads.set_index("lead_id").reindex(h.index)
     owner = leads["owner"] if "owner" in leads.columns else pd.Series(np.nan, index=h.index, dtype=object)
-    assigned = acts[(acts["type"] == "assignment") & acts["actor"].notna() & ~acts["actor"].isin(queue_names(tables))]
-    first_rep = assigned.sort_values("at").drop_duplicates("lead_id").set_index("lead_id")["actor"]
-    h["rep"] = owner.fillna(first_rep.reindex(h.index)).fillna(NO_OWNER).astype(str)
+    h["rep"] = owner.fillna(after["first_rep"]).fillna(NO_OWNER).astype(str)
     sla = tables.definitions.get("sla.yaml")
     fields = sla.marketing.min_fields_at_handoff if sla is not None else []
     present = [leads[f].notna() if f in leads.columns else pd.Series(False, index=h.index) for f in fields]

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact, mannwhitneyu
 
-from salign.common import plotting
+from salign.common import followups, plotting
 from salign.common.result import Paragraph, Result, Table
 from salign.common.stats import Duration, Rate, benjamini_hochberg, kaplan_meier, rates
 from salign.core import fmt
@@ -384,11 +384,7 @@ def key_accounts(tables, period, lookback_quarters: int = 4, start=None,
                & (o["closed_at"] < cutoff) & o["account_id"].isin(ids)].copy()
     closed["cycle_days"] = (closed["closed_at"] - closed["created_at"]) / DAY
     if tables.activities is not None and "lead_id" in closed.columns:
-        acts = tables.activities
-        acts = acts[(acts["team"] == "sales") & acts["lead_id"].isin(closed["lead_id"])]
-        joined = acts.merge(closed[["opportunity_id", "lead_id", "closed_at"]], on="lead_id")
-        closed["sales_touches"] = closed["opportunity_id"].map(
-            joined[joined["at"] <= joined["closed_at"]].groupby("opportunity_id").size()).fillna(0)
+        closed["sales_touches"] = closed["opportunity_id"].map(followups.sales_touches(tables, closed)).fillna(0)
     won = closed["outcome"].eq("won")
     amount = closed["amount"] if "amount" in closed.columns else pd.Series(np.nan, index=closed.index)
     per = pd.DataFrame({"account_id": closed["account_id"], "won": won, "lost": ~won,
