@@ -87,12 +87,6 @@ def test_content_touches_are_the_known_assets_before_the_end_in_time_order(table
     assert touches.content_touches(tables, set(), Q2.end).empty
 
 
-def test_touched_stage_events_are_only_those_of_touching_leads_and_ties_go_journey_order(tables):
-    ev = touches.touched_stage_events(tables, {"C1"}, _t("2025-02-20"), STAGE_OF)
-    # C1 before 02-20: X4 (L3), X3 (L2); L1's events are not needed; L2's mql and sql at 02-01 tie: mql then sql
-    assert list(zip(ev["lead_id"], ev["stage"])) == [("L2", "lead"), ("L2", "mql"), ("L2", "sql"), ("L3", "lead")]
-
-
 def test_buying_stage_of_each_touch(tables):
     inventory = SimpleNamespace(assets=pd.DataFrame({"content_id": ["C1", "C2"]}))
     choice = SimpleNamespace(leads=None)
@@ -155,3 +149,106 @@ def test_the_engine_cut_applies_to_touches(tmp_path):
     got = touches.content_touches(tables, {"C1", "C2"}, Q2.end)
     assert list(got["at"]) == [_t("2025-01-05"), _t("2025-02-01"), _t("2025-02-15")]   # nothing from April on
     assert touches.uses_per_asset(tables, Q2.start, Q2.end).empty
+
+
+# 2025Q1 is split at 02-01 to check the edges: before it -1, from it (inclusive) 0, from Q2's start 1
+EDGES = [_t("2025-02-01"), Q2.start, Q2.end]
+ENTRY = {"awareness": ("lead",), "consideration": ("mql", "sal"), "decision": ("sql", "opportunity")}
+
+
+def test_staged_touches_give_each_touch_the_stage_furthest_along_at_its_time(tables):
+    got = touches.staged_touches(tables, {"C1", "C2"}, Q2.end, STAGE_OF)
+    # the rows of content_touches; L2's mql and sql at 02-01 tie with its touch X3 at 02-01: the event counts, and
+    # the furthest (sql) wins; X5 has no lead
+    assert list(got["lead_id"]) == ["L3", "L2", "L1", "L1", None, "L2"]
+    assert list(got["stage"]) == ["awareness", "decision", "awareness", "consideration", None, "decision"]
+    # a touch before any event of its lead has no stage: before 02-01 only L3's lead event and X4 count
+    raw = {s: s for s in STAGE_OF}
+    early = touches.staged_touches(tables, {"C1"}, _t("2025-02-01 00:00:01"), raw)
+    assert list(zip(early["lead_id"], early["stage"])) == [("L3", "lead"), ("L2", "sql")]
+
+
+def test_use_counts_per_asset_team_and_span(tables):
+    got = touches.use_counts(tables, {"C1", "C2"}, Q2.end, EDGES)
+    rows = {(r.content_id, r.team, r.period): (r.n, r.last) for r in got.itertuples()}
+    # X4 C1 mkt 01-05 (-1); X3 C1 sales 02-01 (0, on the edge); X2 C2 sales 02-15 (0); X1 C1 mkt 04-10 (1);
+    # X5 and X9 C2 mkt 05-01 and 06-30 (1)
+    assert rows == {("C1", "marketing", -1): (1, _t("2025-01-05")), ("C1", "sales", 0): (1, _t("2025-02-01")),
+                    ("C2", "sales", 0): (1, _t("2025-02-15")), ("C1", "marketing", 1): (1, _t("2025-04-10")),
+                    ("C2", "marketing", 1): (2, _t("2025-06-30 23:59:59"))}
+    assert got["n"].dtype == "int64" and got["period"].dtype == "int64"
+
+
+def _as_postgres(tables):
+    """The same engine, taken for PostgreSQL: the lead groups are then named in pandas instead of joined."""
+    e = engine.engine_of(tables)
+    tables.engine = engine.Engine("postgres", e.con, e.raw, over_frames=e.over_frames)
+    return tables
+
+
+@pytest.mark.parametrize("path", ["engine", "postgres"])
+def test_stage_use_counts_per_lead_group_span_team_and_stage(tables, path):
+    tables = _as_postgres(tables) if path == "postgres" else tables
+    groups = pd.Series(["g1", "g1"], index=["L1", "L2"])  # L3 is in no group
+    got = touches.stage_use_counts(tables, {"C1", "C2"}, Q2.end, EDGES, STAGE_OF, groups)
+    rows = sorted((r.group or "-", r.has_lead, r.period, r.team, r.stage or "-", r.n) for r in got.itertuples())
+    assert rows == [("-", False, 1, "marketing", "-", 1),              # X5: no lead
+                    ("-", True, -1, "marketing", "awareness", 1),      # X4 (L3)
+                    ("g1", True, 0, "sales", "awareness", 1),          # X2 (L1)
+                    ("g1", True, 0, "sales", "decision", 1),           # X3 (L2)
+                    ("g1", True, 1, "marketing", "consideration", 1),  # X1 (L1), after its mql on 03-01
+                    ("g1", True, 1, "marketing", "decision", 1)]       # X9 (L2)
+    # L1 and L2 in one group: their two Q2 marketing touches at two stages stay apart; all in one stage they add up
+    merged = touches.stage_use_counts(tables, {"C1", "C2"}, Q2.end, EDGES, {"lead": "any", "mql": "any", "sql": "any"},
+                                      groups)
+    assert {(r.group, r.period, r.team): r.n for r in merged.itertuples() if r.group} == {
+        ("g1", 0, "sales"): 2, ("g1", 1, "marketing"): 2}
+
+
+def test_stage_use_counts_without_groups(tables):
+    got = touches.stage_use_counts(tables, {"C1", "C2"}, Q2.end, EDGES, STAGE_OF)
+    assert got["group"].isna().all() and got["n"].sum() == 6 and int(got["has_lead"].sum()) == 5
+
+
+def test_entry_times_are_the_first_event_among_each_group_of_stages(tables):
+    got = touches.entry_times(tables, ENTRY)
+    assert list(got.index) == ["L1", "L2", "L3"] and list(got.columns) == list(ENTRY)
+    assert list(got.loc["L1"]) == [_t("2025-01-01"), _t("2025-03-01"), pd.NaT]
+    assert list(got.loc["L2"]) == [_t("2025-01-01"), _t("2025-02-01"), _t("2025-02-01")]
+    assert got.loc["L3"].isna().tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize("window_days, entered_before, expected", [
+    # X4: L3 used C1 4 days after entering awareness; X3: L2 used C1 at the moment it entered decision;
+    # X2 (L1, awareness, 45 days in) and X1 (L1, consideration, 40 days in) are outside 30 days.
+    # Converted: L3 never moves on; L2 at decision has no win; L1 entered consideration (03-01) 59 days after
+    # awareness (01-01): within 60 days, not within 50
+    (30, Q2.end, {("awareness", "C1", False), ("decision", "C1", False)}),
+    (50, Q2.end, {("awareness", "C1", False), ("decision", "C1", False), ("awareness", "C2", False),
+                  ("consideration", "C1", False)}),
+    (60, Q2.end, {("awareness", "C1", False), ("decision", "C1", False), ("awareness", "C2", True),
+                  ("consideration", "C1", False)}),
+    (45, Q2.end, {("awareness", "C1", False), ("decision", "C1", False), ("consideration", "C1", False)}),  # 45: out
+    # only leads that entered the stage before 02-01: L2's decision (02-01) and L1's consideration (03-01) are not
+    (50, _t("2025-02-01"), {("awareness", "C1", False), ("awareness", "C2", False)}),
+])
+@pytest.mark.parametrize("path", ["engine", "postgres"])
+def test_uses_after_entry_are_early_uses_at_each_stage(tables, window_days, entered_before, expected, path):
+    tables = _as_postgres(tables) if path == "postgres" else tables
+    entry = {**ENTRY, "won": ("won",)}
+    got = touches.uses_after_entry(tables, {"C1", "C2"}, Q2.end, STAGE_OF, entry, window_days, entered_before)
+    assert set(zip(got["stage"], got["content_id"], got["converted"])) == expected and len(got) == len(expected)
+    assert (got["n"] == 1).all() and got["group"].isna().all()
+
+
+@pytest.mark.parametrize("path", ["engine", "postgres"])
+def test_uses_after_entry_counts_leads_per_group(tables, path):
+    tables = _as_postgres(tables) if path == "postgres" else tables
+    groups = pd.Series(["g", "g"], index=["L1", "L3"])
+    got = touches.uses_after_entry(tables, {"C1", "C2"}, Q2.end, STAGE_OF, ENTRY, 365, Q2.end, groups)
+    rows = {(r.stage, r.content_id, r.group, r.converted): r.n for r in got.itertuples()}
+    # within a year: L3 (g) C1 and L1 (g) C2 and C1 at awareness, L1 converts (03-01), L3 does not; L1 C1 at
+    # consideration (no decision event); L2 (no group) C1 at decision, and C2 (X9, 06-30) at decision
+    assert rows == {("awareness", "C1", "g", False): 1, ("awareness", "C2", "g", True): 1,
+                    ("consideration", "C1", "g", False): 1, ("decision", "C1", None, False): 1,
+                    ("decision", "C2", None, False): 1}

@@ -1,7 +1,9 @@
 """Which activities used content, and activity counts per asset and per account, written once as Ibis
-expressions and run by the workspace's engine (:mod:`salign.workspace.engine`). Only the touches of known
-assets (far fewer columns than the activities), counts per asset, per account and type, and the stage events
-of the leads that touched content come back to pandas; no function here reads the activities as a frame.
+expressions and run by the workspace's engine (:mod:`salign.workspace.engine`). The buying stage of each touch
+is an as-of join written as a join on intervals of each lead's stage events, and a per-lead text (the persona label)
+is joined in the engine as a small table (named in pandas on PostgreSQL, whose read-only session holds none), so
+counts per asset, team and quarter, per label and stage, and per asset, stage and label come back, not touches; no
+function here reads the activities or stages as a frame.
 
 Every function reads the tables as the tables object stands (:func:`salign.workspace.engine.event_table`).
 """
@@ -49,24 +51,135 @@ def content_touches(tables, content_ids, before: pd.Timestamp) -> pd.DataFrame:
     return engine_of(tables).fetch(expr)[list(TOUCH_COLUMNS)].reset_index(drop=True)
 
 
-def touched_stage_events(tables, content_ids, before: pd.Timestamp, stages) -> pd.DataFrame:
-    """The stage events among ``stages`` strictly before ``before`` of the leads with a content touch
-    (:func:`content_touches` with the same ``content_ids`` and ``before``): ``lead_id``, ``stage``, ``at``.
+def _staged(tables, content_ids, before: pd.Timestamp, stage_of: dict):
+    """The touches of :func:`_touches` with ``stage``: ``stage_of`` of the lead's latest stage event among the keys
+    of ``stage_of`` at or before the touch (events of one lead at one moment count in the order of ``stage_of``, a
+    later one last), null for a touch without a lead or before any such event of its lead.
 
-    Sorted by lead and time; events of one lead at the same moment in the order of ``stages`` (a later one
-    last), so that "the latest event at or before a time" is the one furthest along ``stages``.
+    An as-of join written as a join on intervals (each event holds from its time to the lead's next event), so it
+    runs on every engine: each touch meets at most one interval.
     """
+    t = _touches(tables, {str(c) for c in content_ids}, before)
     st = event_table(tables, "stages")
     if st is None:
-        return pd.DataFrame({"lead_id": pd.Series(dtype=object), "stage": pd.Series(dtype=object),
-                             "at": pd.Series(dtype="datetime64[ns, UTC]")})
-    order = list(stages)
-    touched = _touches(tables, {str(c) for c in content_ids}, before)
-    touched = touched.filter(touched.lead_id.notnull()).select(t_lead=touched.lead_id).distinct()
-    ev = st.filter(st.stage.isin(order) & (st.at < before))
-    ev = ev.semi_join(touched, ev.lead_id == touched.t_lead).select("lead_id", "stage", "at")
-    ev = ev.order_by([ev.lead_id, ev.at, ev.stage.cases(*[(s, i) for i, s in enumerate(order)])])
-    return engine_of(tables).fetch(ev).reset_index(drop=True)
+        return t.mutate(stage=ibis.null().cast(dt.string))
+    order = list(stage_of)
+    ev = st.filter(st.stage.isin(order) & (st.at < before) & st.lead_id.notnull())
+    w = ibis.window(group_by=ev.lead_id, order_by=[ev.at, ev.stage.cases(*[(s, i) for i, s in enumerate(order)])])
+    ev = ev.select(e_lead=ev.lead_id, e_stage=ev.stage.cases(*stage_of.items()), e_from=ev.at,
+                   e_to=ev.at.lead().over(w))
+    j = t.left_join(ev, [t.lead_id == ev.e_lead, t.at >= ev.e_from, ev.e_to.isnull() | (t.at < ev.e_to)])
+    return j.select("content_id", "at", "team", "lead_id", stage=j.e_stage)
+
+
+def _period(at, edges) -> ibis.Value:
+    """The index of the span of ``edges`` (ascending times) ``at`` falls in: -1 before the first edge, i from edge
+    i up to edge i + 1, the last index from the last edge on."""
+    return ibis.cases((at < edges[0], -1), *[(at < e, i) for i, e in enumerate(edges[1:])], else_=len(edges) - 1)
+
+
+def staged_touches(tables, content_ids, before: pd.Timestamp, stage_of: dict) -> pd.DataFrame:
+    """:func:`content_touches` (same rows and order) with ``stage``: ``stage_of`` of the lead's latest stage event
+    among the keys of ``stage_of`` at or before the touch (events of one lead at one moment count in the order of
+    ``stage_of``, a later one last; None without a lead or before any such event). One row per touch: for small
+    workspaces and tests; the analyses count in the engine (:func:`use_counts`, :func:`stage_use_counts`)."""
+    t = _staged(tables, content_ids, before, stage_of)
+    expr = t.order_by([t.at.asc(nulls_first=False), t.lead_id.asc(nulls_first=False),
+                       t.content_id.asc(nulls_first=False), t.team.asc(nulls_first=False)])
+    return engine_of(tables).fetch(expr)[[*TOUCH_COLUMNS, "stage"]].reset_index(drop=True)
+
+
+def use_counts(tables, content_ids, before: pd.Timestamp, edges) -> pd.DataFrame:
+    """Touches of the assets ``content_ids`` strictly before ``before`` counted per ``content_id``, ``team`` and
+    ``period`` (the span of ``edges`` the touch falls in, as :func:`_period`: -1 before the first edge), with
+    ``n`` (int64) and ``last`` (the latest touch). One row per group with a touch, in no set order."""
+    t = _touches(tables, {str(c) for c in content_ids}, before)
+    t = t.mutate(period=_period(t.at, list(edges)))
+    expr = t.group_by(["content_id", "team", "period"]).aggregate(n=t.count(), last=t.at.max())
+    return engine_of(tables).fetch(expr)
+
+
+def _with_groups(tables, t, groups: pd.Series | None):
+    """``t`` with ``group``: ``groups`` (text per lead_id) of each row's lead, null for a lead not in it or no lead.
+    Joined in the engine, except on PostgreSQL, whose read-only session cannot hold ``groups`` as a table: there
+    it stays null and :func:`_grouped` adds it in pandas. Leaves ``t`` unchanged without ``groups``."""
+    if groups is None:
+        return t.mutate(group=ibis.null().cast(dt.string))
+    if engine_of(tables).kind == "postgres":
+        return t.mutate(group=t.lead_id)  # the lead, named in pandas (_grouped)
+    g = ibis.memtable(pd.DataFrame({"g_lead": groups.index.astype(str).to_numpy(dtype=object),
+                                    "g_group": groups.astype(str).to_numpy(dtype=object)}))
+    j = t.left_join(g, t.lead_id == g.g_lead)
+    return j.drop("g_lead").rename(group="g_group")
+
+
+def _grouped(tables, expr, groups: pd.Series | None, keys: list[str]) -> pd.DataFrame:
+    """Run ``expr`` (``keys`` with ``group`` among them, and ``n``); on PostgreSQL its ``group`` is the lead: name
+    it by ``groups`` and sum ``n`` again per ``keys`` in pandas."""
+    engine = engine_of(tables)
+    out = engine.fetch(expr)
+    if groups is None or engine.kind != "postgres":
+        return out
+    named = out["group"].map(pd.Series(groups.astype(str).to_numpy(dtype=object), index=groups.index.astype(str)))
+    out["group"] = named.astype(object).where(named.notna(), None)
+    out = out.groupby(keys, dropna=False, sort=False)["n"].sum().reset_index()
+    for col in keys:  # missing keys come back from the groupby as NaN: None, as the engine gives them
+        if out[col].dtype == object:
+            out[col] = out[col].where(out[col].notna(), None)
+    return out
+
+
+def stage_use_counts(tables, content_ids, before: pd.Timestamp, edges, stage_of: dict,
+                     groups: pd.Series | None = None) -> pd.DataFrame:
+    """Touches of the assets ``content_ids`` strictly before ``before`` counted per ``group`` (of the lead in
+    ``groups``, a text per lead_id; None for a lead not in it or a touch without a lead), ``has_lead``, ``period``
+    (as :func:`use_counts`), ``team`` and ``stage`` (the lead's stage at the time, as :func:`staged_touches`; None
+    when unknown): ``n`` (int64). One row per group with a touch, in no set order."""
+    t = _staged(tables, content_ids, before, stage_of)
+    t = _with_groups(tables, t.mutate(period=_period(t.at, list(edges)), has_lead=t.lead_id.notnull()), groups)
+    keys = ["group", "has_lead", "period", "team", "stage"]
+    return _grouped(tables, t.group_by(keys).aggregate(n=t.count()), groups, keys)
+
+
+def _entries(st, entry: dict):
+    """Per lead with a stage event in ``st``: the first event among each ``entry`` value's stages, as column key."""
+    return st.group_by("lead_id").aggregate(**{k: st.at.min(where=st.stage.isin(list(v))) for k, v in entry.items()})
+
+
+def entry_times(tables, entry: dict) -> pd.DataFrame:
+    """Per lead with a stage event: for each key of ``entry`` (a name -> stages), the lead's first event at one of
+    its stages (NaT: none). Indexed by lead_id in id order, one column per key in ``entry`` order."""
+    st = event_table(tables, "stages")
+    out = engine_of(tables).fetch(_entries(st, entry)).set_index("lead_id").sort_index()
+    return out[list(entry)]
+
+
+def uses_after_entry(tables, content_ids, before: pd.Timestamp, stage_of: dict, entry: dict, window_days: int,
+                     entered_before: pd.Timestamp, groups: pd.Series | None = None) -> pd.DataFrame:
+    """Who used which asset early at each stage, and whether they moved on: leads counted per ``stage``,
+    ``content_id``, ``group`` (as :func:`stage_use_counts`) and ``converted`` (bool), ``n`` (int64).
+
+    A lead counts once for an asset at a stage when it touched the asset (strictly before ``before``) while at that
+    stage (as :func:`staged_touches` with ``stage_of``), at or after its entry into it (its first event among
+    ``entry[stage]``) and less than ``window_days`` after that, having entered the stage before ``entered_before``.
+    It converted when its first event among the stages of the keys after ``stage`` in ``entry`` is at most
+    ``window_days`` after its entry. Stages that are not keys of ``entry`` are left out.
+    """
+    names = list(entry)
+    t = _staged(tables, content_ids, before, stage_of)
+    t = t.filter(t.stage.isin(names))
+    st = event_table(tables, "stages")
+    nxt = {f"n_{k}": tuple(s for later in names[i + 1:] for s in entry[later]) for i, k in enumerate(names)}
+    first = _entries(st, {**{f"f_{k}": v for k, v in entry.items()}, **nxt}).rename(f_lead="lead_id")
+    j = t.join(first, t.lead_id == first.f_lead)
+    window = ibis.interval(days=window_days)
+    j = j.mutate(since=j.stage.cases(*[(k, j[f"f_{k}"]) for k in names]),
+                 moved=j.stage.cases(*[(k, j[f"n_{k}"]) for k in names]))
+    j = j.filter(j.since.notnull() & (j.since < entered_before) & (j.at >= j.since) & (j.at < j.since + window))
+    j = j.select("stage", "content_id", "lead_id", converted=j.moved.notnull() & (j.moved <= j.since + window))
+    j = _with_groups(tables, j.distinct(), groups)
+    keys = ["stage", "content_id", "group", "converted"]
+    return _grouped(tables, j.group_by(keys).aggregate(n=j.count()), groups, keys)
 
 
 def uses_per_asset(tables, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:

@@ -11,8 +11,7 @@ import pandas as pd
 from salign.common import plotting
 from salign.common import touches as touch_rows
 from salign.common.result import Block, Code, Paragraph, Result, Table
-from salign.content import journey
-from salign.content.journey import BUYING_STAGES
+from salign.content.journey import BUYING_STAGES, ENTRY
 from salign.content.touches import quarters
 from salign.core import csvsafe, fmt
 
@@ -158,17 +157,21 @@ def leads_per_quarter(tables, choice, period, n_quarters: int) -> pd.DataFrame:
     """
     if choice.leads is None or tables.stages is None:
         return pd.DataFrame(columns=["persona", "stage", "leads_per_quarter"])
-    who = choice.leads["personas"]
-    entered = journey.entries(tables.stages).reindex(who.index)
+    who = choice.leads["label"]
+    entered = touch_rows.entry_times(tables, {s: ENTRY[s] for s in BUYING_STAGES}).reindex(who.index)
     created = tables.leads.set_index(tables.leads["lead_id"].astype(str))["created_at"]
     entered["awareness"] = entered["awareness"].fillna(created.reindex(who.index))
     qs = quarters(period, n_quarters)
-    long = entered[list(BUYING_STAGES)].stack().rename("at").reset_index()
-    long.columns = ["lead_id", "stage", "at"]
-    long = long[(long["at"] >= qs[0].start) & (long["at"] < period.end)]
-    long = long.assign(persona=long["lead_id"].map(who)).explode("persona").dropna(subset=["persona"])
-    counts = long.groupby(["persona", "stage"]).size() / n_quarters
-    return counts.rename("leads_per_quarter").reset_index()
+    # leads per label entering each stage in the quarters, then spread over the label's personas (none: not counted)
+    spread = dict(zip(choice.leads["label"], choice.leads["personas"]))
+    rows = []
+    for stage in BUYING_STAGES:
+        at = entered[stage]
+        for lab, n in who[(at >= qs[0].start) & (at < period.end)].value_counts().items():
+            rows += [(persona, stage, int(n)) for persona in spread[lab]]
+    long = pd.DataFrame(rows, columns=["persona", "stage", "n"])
+    counts = long.groupby(["persona", "stage"])["n"].sum() / n_quarters
+    return counts.astype(float).rename("leads_per_quarter").reset_index()
 
 
 def uses_in_period(tables, period) -> pd.Series:

@@ -16,11 +16,12 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from statsmodels.stats.contingency_tables import StratifiedTable
 
 from salign.common import plotting
+from salign.common import touches as touch_rows
 from salign.common.result import Block, Paragraph, Result, Strong, Table
 from salign.common.stats import Rate, benjamini_hochberg, rates
 from salign.content import journey
-from salign.content.journey import BUYING_STAGES
-from salign.content.touches import content_touches
+from salign.content.journey import BUYING_STAGES, ENTRY, STAGE_OF
+from salign.content.touches import known_assets
 from salign.core import fmt
 from salign.definitions.models import UNASSIGNED
 
@@ -201,11 +202,15 @@ def influence(tables, inventory, choice, period, window_days: int = 90, min_lead
         Pairs with fewer leads who used the asset are not tested.
     """
     tables.require("leads", "stages", "activities")
-    entered = journey.entries(tables.stages)
+    known = known_assets(tables, inventory)
+    entered = touch_rows.entry_times(tables, ENTRY)
     label = choice.leads["label"]
-    touches = content_touches(tables, inventory, choice, period, 1)
     titles = inventory.assets.set_index("content_id")["title"]
     window = pd.Timedelta(days=window_days)
+    early = touch_rows.uses_after_entry(tables, known, period.end, STAGE_OF, ENTRY, window_days, period.end - window,
+                                        label)
+    early["stratum"] = early["group"].astype(object).where(early["group"].notna(), UNASSIGNED)
+    early["k"] = np.where(early["converted"].astype(bool), early["n"], 0)
     rows, cohorts = [], {}
     for stage in BUYING_STAGES:
         start = entered[stage]
@@ -217,11 +222,7 @@ def influence(tables, inventory, choice, period, window_days: int = 90, min_lead
                                "stratum": label.reindex(start.index).fillna(UNASSIGNED)})
         cohorts[stage] = (f"{start.min():%Y-%m-%d}", f"{start.max():%Y-%m-%d}", len(start))
         totals = cohort.groupby("stratum")["converted"].agg(k_all="sum", n_all="size")
-        t = touches[(touches["buying_stage"] == stage) & touches["lead_id"].isin(start.index)]
-        since = t["at"] - t["lead_id"].map(start)
-        t = t[(since >= pd.Timedelta(0)) & (since < window)]
-        used = t[["content_id", "lead_id"]].drop_duplicates().join(cohort, on="lead_id")
-        per = used.groupby(["content_id", "stratum"])["converted"].agg(k="sum", n="size").reset_index()
+        per = early[early["stage"] == stage].groupby(["content_id", "stratum"])[["k", "n"]].sum().reset_index()
         per = per.join(totals, on="stratum")
         per["c"], per["n_c"] = per["k_all"] - per["k"], per["n_all"] - per["n"]
         for cid, idx in per.groupby("content_id").indices.items():

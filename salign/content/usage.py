@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 
 from salign.common import plotting
+from salign.common import touches as touch_rows
 from salign.common.result import Block, Paragraph, Result, Table
-from salign.content.journey import BUYING_STAGES, NO_LEAD, UNKNOWN
-from salign.content.touches import EARLIER, content_touches, quarters
+from salign.content.journey import BUYING_STAGES, NO_LEAD, STAGE_OF, UNKNOWN
+from salign.content.touches import EARLIER, known_assets, personas_of, quarters
 from salign.core import fmt
+from salign.definitions.models import UNASSIGNED
 from salign.workspace.schema import TEAMS
 
 STAGE_COLUMNS = (*BUYING_STAGES, "closed", UNKNOWN, NO_LEAD)
@@ -126,6 +128,28 @@ class Usage(Result):
         return fig
 
 
+def segments(tables, known: set[str], choice, period, edges, names) -> pd.DataFrame:
+    """Uses per ``quarter``, ``team``, ``persona`` and ``buying_stage`` (a lead with several personas counts under
+    each; touches without a team are left out): the engine counts per persona label of the lead, period, team and
+    stage (:func:`salign.common.touches.stage_use_counts`); pandas spreads each label's counts over its personas."""
+    labels = None if choice.leads is None else choice.leads["label"]
+    per = touch_rows.stage_use_counts(tables, known, period.end, edges, STAGE_OF, labels)
+    no_lead = ~per["has_lead"].astype(bool)
+    if labels is None:
+        label = np.where(no_lead, NO_LEAD, UNKNOWN)
+    else:
+        label = np.where(no_lead, NO_LEAD, per["group"].astype(object).where(per["group"].notna(), UNASSIGNED))
+    per_label = pd.DataFrame({"quarter": names[per["period"].to_numpy()], "team": per["team"], "label": label,
+                              "buying_stage": np.where(no_lead, NO_LEAD, per["stage"].astype(object)
+                                                       .where(per["stage"].notna(), UNKNOWN)),
+                              "n": per["n"]})
+    per_label = per_label.groupby(["quarter", "team", "label", "buying_stage"])["n"].sum().reset_index()
+    spread = personas_of(set(per_label["label"]), choice)
+    per_label["persona"] = per_label["label"].map(spread)
+    seg = per_label.explode("persona").groupby(["quarter", "team", "persona", "buying_stage"])["n"].sum()
+    return seg.astype("int64").rename("uses").reset_index()
+
+
 def usage(tables, inventory, choice, period, n_quarters: int = 4, shareable: str | tuple = "") -> Usage:
     """Count content use up to the end of ``period``.
 
@@ -142,16 +166,21 @@ def usage(tables, inventory, choice, period, n_quarters: int = 4, shareable: str
         types with at least one asset both teams used. A shareable asset only one team ever used is
         "lost" to the other team.
     """
-    t = content_touches(tables, inventory, choice, period, n_quarters)
-    labels = [str(q) for q in quarters(period, n_quarters)]
+    known = known_assets(tables, inventory)
+    qs = quarters(period, n_quarters)
+    labels = [str(q) for q in qs]
+    edges = [q.start for q in qs] + [period.end]
+    names = np.array([*labels, EARLIER], dtype=object)  # period index -> quarter (-1: earlier)
+    counts = touch_rows.use_counts(tables, known, period.end, edges)
+    counts["quarter"] = names[counts["period"].to_numpy()]
     assets = inventory.assets.set_index("content_id")[["title", "type", "owner_team"]]
-    team = t.groupby(["content_id", "team"]).size().unstack("team").reindex(columns=list(TEAMS))
-    per_q = t.groupby(["content_id", "quarter"]).size().unstack("quarter").reindex(columns=labels)
+    team = counts.groupby(["content_id", "team"])["n"].sum().unstack("team").reindex(columns=list(TEAMS))
+    per_q = counts.groupby(["content_id", "quarter"])["n"].sum().unstack("quarter").reindex(columns=labels)
     a = assets.join(team).join(per_q).fillna({c: 0 for c in [*TEAMS, *labels]})
     a[[*TEAMS, *labels]] = a[[*TEAMS, *labels]].astype(int)
     a["total"] = a[list(TEAMS)].sum(axis=1)
     a["in_period"] = a[labels[-1]]
-    a["last_used"] = t.groupby("content_id")["at"].max().reindex(a.index)
+    a["last_used"] = counts.groupby("content_id")["last"].max().reindex(a.index)
     given = parse_types(shareable) if isinstance(shareable, str) else tuple(shareable)
     types = given or shareable_types(a)
     one = a[(a[list(TEAMS)] > 0).sum(axis=1) == 1]
@@ -160,10 +189,10 @@ def usage(tables, inventory, choice, period, n_quarters: int = 4, shareable: str
     lost = pd.DataFrame({"content_id": one.index, "title": one["title"].to_numpy(), "type": one["type"].to_numpy(),
                          "used_by": used_by, "share_with": np.where(used_by == "marketing", "sales", "marketing"),
                          "uses": one["total"].to_numpy()})
-    cols = [EARLIER] * bool((t["quarter"] == EARLIER).any()) + labels
-    per_quarter = (t.groupby(["team", "quarter"]).size().unstack("quarter").reindex(index=list(TEAMS), columns=cols)
-                   .fillna(0).astype(int).rename_axis(index="team", columns="quarter"))
-    seg = t.explode("personas").rename(columns={"personas": "persona"})
-    seg = seg.groupby(["quarter", "team", "persona", "buying_stage"]).size().rename("uses").reset_index()
+    cols = [EARLIER] * bool((counts["quarter"] == EARLIER).any()) + labels
+    per_quarter = (counts.groupby(["team", "quarter"])["n"].sum().unstack("quarter")
+                   .reindex(index=list(TEAMS), columns=cols).fillna(0).astype(int)
+                   .rename_axis(index="team", columns="quarter"))
+    seg = segments(tables, known, choice, period, edges, names)
     return Usage(a, per_quarter, seg, lost.reset_index(drop=True), tuple(types), bool(given), labels,
                  choice.how_leads_are_assigned)
