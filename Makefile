@@ -9,7 +9,7 @@ WORKSPACE ?= data/sample
 OUT ?= reports
 PERIOD ?=
 
-.PHONY: help review test test-fast lab sample validate lint clean bench postgres postgres-stop chromium axe
+.PHONY: help review test test-fast lab sample validate lint clean bench postgres postgres-stop chromium axe java
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ review: $(STAMP) ## run the quarterly review on $(WORKSPACE) into $(OUT)/ (PERIO
 	$(BIN)/salign review --workspace $(WORKSPACE) --out $(OUT) $(if $(PERIOD),--period $(PERIOD))
 
 # -n auto: one pytest-xdist worker per core; tests/conftest.py keeps the files of one shared review on one worker.
-test: $(STAMP) chromium axe ## run the whole test suite (unit, notebooks, end to end, browser)
+test: $(STAMP) chromium axe java ## run the whole test suite (unit, notebooks, end to end, browser, engines)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider -n auto
 
 # Debian's chromium and its matching chromedriver for tests/test_browser.py; apt-get only when they are absent.
@@ -35,6 +35,15 @@ chromium: ## install Debian's chromium + chromedriver for the browser test (when
 	$$sudo apt-get update -q && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		chromium chromium-driver fonts-liberation
+
+# A Java runtime for the Spark engine (salign review --engine spark; tests/test_engines.py): Debian's OpenJDK 17,
+# apt-get only when no java is on PATH (pyspark itself comes with the test extra of pyproject.toml).
+java: ## install Debian's openjdk-17-jre-headless for the Spark engine (when no java is on PATH)
+	@if command -v java >/dev/null 2>&1; then exit 0; fi; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$sudo apt-get update -q && \
+	$$sudo mkdir -p /usr/share/man/man1 && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openjdk-17-jre-headless
 
 # axe-core (MPL-2.0), the accessibility engine tests/test_browser.py runs in each page: its axe.min.js as shipped
 # in a pinned PyPI wheel (pip, no node needed), checked against a pinned sha256, into build/ (never committed).

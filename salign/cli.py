@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true",
                    help="publish into a non-empty --out folder that holds no salign report yet")
     r.add_argument("--jobs", type=int, default=2, help="notebooks run at once where independent (default: 2)")
+    r.add_argument("--engine", choices=ENGINES, default="",
+                   help="where the event-level facts (stage entries, activity counts) are computed: duckdb (in "
+                        "process), postgres (the workspace's own database) or spark (SALIGN_SPARK_MASTER, else "
+                        "local); default: engine in workspace.yaml, else postgres for a workspace whose event "
+                        "tables are in its database, else duckdb")
     r.add_argument("--cell-timeout", type=float, default=600, help="seconds one cell may run; 0: no limit (default: 600)")
     r.add_argument("--timeout", type=float, default=3600,
                    help="seconds the whole run may take; then every kernel is killed; 0: no limit (default: 3600)")
@@ -141,6 +146,8 @@ REPORT_MARKS = ("index.html", ".salign-review.lock")
 PERIOD_FOLDERS = "[12][0-9][0-9][0-9]Q[1-4]"
 #: a note about the folder (the checkout's reports/README.md) does not make it somebody else's folder
 KEEP_NOTES = ("README.md", "README")
+#: the choices of ``salign review --engine`` (salign.workspace.config.ENGINES, written out: ``--help`` imports nothing)
+ENGINES = ("duckdb", "postgres", "spark")
 PATH_ARGS = ("workspace", "out", "mapping", "source", "settings", "definition", "folder")
 
 
@@ -194,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             previous = signal.signal(signal.SIGTERM, _interrupt)  # cron/systemd stop: clean up like Ctrl-C
             try:
                 review(args.workspace, args.period, args.out, jobs=args.jobs, cell_timeout=args.cell_timeout,
-                       timeout=args.timeout)
+                       timeout=args.timeout, engine=args.engine)
             except RunLocked as exc:
                 print(f"salign review: {exc}", file=sys.stderr)
                 return EXIT_LOCKED

@@ -26,6 +26,8 @@ from salign.runner import publish
 from salign.runner.kernels import Kernels
 from salign.runner.lineage import lineage
 from salign.runner.lock import LockHeld, RunLock
+from salign.runner.notebook import ENGINE_SUFFIX
+from salign.workspace import engine as engine_mod
 from salign.workspace import snapshot
 
 #: notebook -> the notebooks whose outputs it reads; independent ones run two at a time.
@@ -111,7 +113,7 @@ def _printer():
 
 def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest", out: str | Path = paths.REPORTS_DIR,
            notebooks=tuple(DEPENDS), jobs: int = 2, cell_timeout: float = 600, timeout: float | None = None,
-           progress=None, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR) -> Path:
+           progress=None, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, engine: str = "") -> Path:
     """Execute the notebooks for one period and publish ``<out>/<period>/``; return that folder.
 
     The workspace and parameters are validated first (nothing runs or is written
@@ -133,6 +135,9 @@ def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest
         kills the kernels the same way before it propagates.
     notebooks_dir : path
         Where the notebooks are read from (tests use copies with faults planted in them).
+    engine : str
+        Where the notebooks compute the event-level facts (``duckdb``, ``postgres``, ``spark``); empty: the
+        workspace's (:func:`salign.workspace.engine.choose`). Checked before anything runs; recorded in lineage.json.
     """
     deadline = None if not timeout else time.monotonic() + timeout
     progress = progress or _printer()
@@ -148,8 +153,13 @@ def review(workspace: str | Path = paths.SAMPLE_WORKSPACE, period: str = "latest
             loaded = snapshot.load(workspace)  # validated once here; the kernels open its snapshot
             tables = loaded.tables
             quarter = shown = periods.resolve(period, tables)
+            try:
+                kind = engine_mod.choose(tables.config, engine)
+                engine_mod.check(kind)
+            except engine_mod.EngineError as exc:
+                raise params_mod.ParameterError(str(exc)) from None
             values = {"workspace": str(tables.folder), "period": str(quarter), "output_dir": str(out / str(quarter)),
-                      "snapshot": ""}
+                      "snapshot": "", "engine": kind}
             for name in notebooks:
                 check_parameters(name, values, notebooks_dir)
             out.mkdir(parents=True, exist_ok=True)  # only now: bad input writes nothing
@@ -210,7 +220,8 @@ def _run(loaded: snapshot.Loaded, quarter, out: Path, notebooks: list[str], jobs
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{quarter}-", dir=out))
     staging.chmod(0o755)  # mkdtemp makes it private; a published report is readable like its siblings
     (staging / "notebooks").mkdir()
-    progress(f"salign review {quarter} of {tables.config.name} ({tables.fingerprint})")
+    progress(f"salign review {quarter} of {tables.config.name} ({tables.fingerprint}); event facts on "
+             f"{values['engine']}")
     durations: dict[str, float] = {}
     kernels, published = Kernels(), None
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
@@ -234,12 +245,14 @@ def _run(loaded: snapshot.Loaded, quarter, out: Path, notebooks: list[str], jobs
                                        f"while {', '.join(names)} ran", names, staging, out, quarter))
             if failed:
                 raise _failure(failed[0][0], failed[0][1], staging, out, quarter)
+        ran = _engines_that_ran(staging, notebooks)
         with _publishing_deadline(deadline, timeout, quarter):
             metrics = build(staging, tables, quarter, notebooks, out=out)
             finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             (staging / "lineage.json").write_text(json.dumps(
                 lineage(tables, quarter, {k: v for k, v in values.items() if k != "snapshot"}
-                        | {"output_dir": f"{out}/{quarter}"}, started, finished_at, durations, snapshot=loaded.key),
+                        | {"output_dir": f"{out}/{quarter}"}, started, finished_at, durations, snapshot=loaded.key,
+                        engine=ran),
                 indent=1, sort_keys=True) + "\n", encoding="utf-8")
         executed = Path(tempfile.mkdtemp(prefix=f".notebooks-{quarter}-", dir=out))
         os.replace(staging / "notebooks", executed / "notebooks")  # not in the folder people forward
@@ -265,6 +278,18 @@ def _run(loaded: snapshot.Loaded, quarter, out: Path, notebooks: list[str], jobs
         shutil.rmtree(staging, ignore_errors=True)
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
+
+
+def _engines_that_ran(staging: Path, notebooks: list[str]) -> dict:
+    """``{notebook: {"engine", "reads", "queries"}}`` as each kernel wrote it (:meth:`~salign.runner.notebook.Context.
+    finish`), taken out of ``staging`` (it is no artifact of the report)."""
+    out = {}
+    for name in notebooks:
+        f = staging / f"{name}{ENGINE_SUFFIX}"
+        if f.exists():
+            out[name] = json.loads(f.read_text(encoding="utf-8"))
+            f.unlink()
+    return out
 
 
 @contextlib.contextmanager

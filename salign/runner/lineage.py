@@ -8,7 +8,7 @@ from importlib import metadata
 from salign.core import paths
 
 PACKAGES = ("salign", "pandas", "numpy", "scikit-learn", "matplotlib", "statsmodels", "lifelines", "papermill",
-            "nbconvert", "pydantic")
+            "nbconvert", "pydantic", "pyarrow", "ibis-framework", "duckdb", "psycopg", "pyspark")
 
 
 def versions() -> dict[str, str]:
@@ -36,10 +36,13 @@ def git_revision() -> str:
 
 
 def lineage(tables, period, parameters: dict, started: str, finished: str, durations: dict,
-            snapshot: str = "") -> dict:
+            snapshot: str = "", engine: dict | None = None) -> dict:
     """What ``lineage.json`` says; ``snapshot`` is the key of the typed snapshot the notebooks read the tables from
-    (:mod:`salign.workspace.snapshot`: a digest of the table files, workspace.yaml and the reading code)."""
+    (:mod:`salign.workspace.snapshot`: a digest of the table files, workspace.yaml and the reading code);
+    ``engine``: per notebook, the engine that computed its event-level facts, what it read and how many results it
+    sent back (:mod:`salign.workspace.engine`)."""
     return {
+        "engine": engine or {},
         "workspace": {"name": tables.config.name, "path": str(tables.folder), "fingerprint": tables.fingerprint,
                       "as_of": tables.as_of.isoformat(), "snapshot": snapshot},
         "period": str(period), "parameters": parameters, "versions": versions(), "git_revision": git_revision(),

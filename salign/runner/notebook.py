@@ -14,7 +14,7 @@ from salign.common.result import Paragraph, Result, Skipped, Strong
 from salign.core import paths
 from salign.report.html import result_html
 from salign.runner import params as params_mod
-from salign.workspace import snapshot
+from salign.workspace import engine, snapshot
 from salign.workspace.tables import MissingData, Tables
 
 
@@ -82,7 +82,14 @@ class Context:
         return result
 
     def finish(self) -> Path:
-        """Write ``<out>/<name>.metrics.json`` (sorted keys, so identical inputs give identical bytes)."""
+        """Write ``<out>/<name>.metrics.json`` (sorted keys, so identical inputs give identical bytes), and
+        ``<out>/<name>.engine.json``: which engine computed the event-level facts and how many results it sent
+        back (the runner moves it into lineage.json; metrics.json is the same whatever the engine)."""
+        used = list({id(e): e for e in (engine.engine_of(t) for t in (self.tables, self.all_tables)
+                                        if t is not None)}.values())
+        said = {"engine": used[0].kind, "reads": used[0].reads, "queries": sum(e.queries for e in used)}
+        (self.out / f"{self.name}{ENGINE_SUFFIX}").write_text(json.dumps(said, sort_keys=True) + "\n",
+                                                              encoding="utf-8")
         doc = {"notebook": self.name, "period": str(self.period), "workspace_fingerprint": self.tables.fingerprint,
                "headline": self.headline, "sections": self.metrics,
                "skipped": {k: v["skipped"] for k, v in self.metrics.items() if isinstance(v, dict) and "skipped" in v}}
@@ -147,6 +154,10 @@ def _jsonable(value):
     raise TypeError(f"cannot write {type(value).__name__} to metrics JSON")
 
 
+#: the file a notebook's kernel writes next to its metrics, naming the engine that ran (:meth:`Context.finish`)
+ENGINE_SUFFIX = ".engine.json"
+
+
 #: the notebooks that run after 01_personas and use its proposed persona set when none is adopted
 READS_PROPOSAL = ("02_content_audit", "04_quarterly_review")
 
@@ -158,7 +169,7 @@ def start(name: str, **values) -> Context:
     """
     p = params_mod.validate(name, **values)
     _show_results()
-    everything = load_tables(p.workspace, p.snapshot)
+    everything = load_tables(p.workspace, p.snapshot, p.engine)
     period = periods.resolve(p.period, everything)
     tables = periods.known_at(everything, periods.cutoff(period, everything))  # what was known at the period's end
     out = paths.resolve(p.output_dir) if p.output_dir else paths.PROJECT_ROOT / "build" / "lab"
@@ -168,14 +179,18 @@ def start(name: str, **values) -> Context:
     return Context(name, p, tables, period, out, all_tables=everything)
 
 
-def load_tables(workspace: str, snapshot_path: str = "") -> Tables:
+def load_tables(workspace: str, snapshot_path: str = "", engine: str = "") -> Tables:
     """The validated tables of ``workspace``: from ``snapshot_path`` (the snapshot ``salign review`` wrote for its
     kernels), else from the cache's snapshot of these inputs (built when missing: the analyst's loop of editing
     definitions and rerunning a notebook reads the CSVs once). A snapshot the cache dropped meanwhile is rebuilt.
+
+    The event-level facts of the tables are computed by ``engine`` (empty: the workspace's), over the Parquet files
+    of that snapshot or in the workspace's database (:func:`salign.workspace.snapshot.with_engine`).
     """
     if snapshot_path and Path(snapshot_path).is_dir():
-        return snapshot.open_snapshot(snapshot_path, workspace)
-    return snapshot.load(workspace).tables
+        return snapshot.open_snapshot(snapshot_path, workspace, engine)
+    loaded = snapshot.load(workspace)
+    return snapshot.with_engine(loaded.tables, loaded.path, engine)
 
 
 def _show_results() -> None:

@@ -25,6 +25,9 @@ class CommonParams(BaseModel):
     output_dir: str = Field(default="", description="where metrics and artifacts are written, empty for build/lab")
     snapshot: str = Field(default="", description="the validated tables salign review wrote for this run, empty "
                                                   "reuses the cached snapshot or builds it")
+    engine: str = Field(default="", pattern="^(|duckdb|postgres|spark)$",
+                        description="where the event-level facts are computed: duckdb, postgres or spark; empty takes "
+                                    "engine in workspace.yaml, else postgres for a workspace in a database, else duckdb")
 
 
 class PersonasParams(CommonParams):

@@ -5,12 +5,17 @@ import datetime as dt
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from salign.workspace.schema import TABLES
 
 #: the funnel stages a qualified lead can be expected to reach (``outcome:`` in workspace.yaml)
 OUTCOME_STAGES = ("sql", "opportunity", "won")
+#: where the event-level facts can be computed (``engine:`` in workspace.yaml, ``salign review --engine``;
+#: :mod:`salign.workspace.engine`)
+ENGINES = ("duckdb", "postgres", "spark")
+#: the tables the event-level facts read: the postgres engine needs those the workspace has in its database
+EVENT_TABLES = ("leads", "stages", "activities")
 
 
 class Formats(BaseModel):
@@ -108,6 +113,9 @@ class WorkspaceConfig(BaseModel):
     outcome: str | None = Field(default=None, description=(
         "the funnel stage a qualified lead is expected to reach (sql, opportunity or won); "
         "default: the furthest of these the data records"))
+    engine: str | None = Field(default=None, description=(
+        "where the event-level facts are computed: duckdb, postgres (the workspace's database) or spark; default: "
+        "postgres when the workspace's event tables are in its database, else duckdb"))
     recorded: dict[str, dict[str, Literal["before_contact", "after_contact"]]] = Field(
         default_factory=dict, description=("when a column's value is known, per table and column; "
                                            "after_contact columns never enter a qualification model"))
@@ -139,6 +147,32 @@ class WorkspaceConfig(BaseModel):
             raise ValueError(f"outcome must be one of {', '.join(OUTCOME_STAGES)} (the funnel stage a qualified "
                              "lead is expected to reach); leave it out to take the furthest of these the data records")
         return v
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        if v not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)} (where the event-level facts are "
+                             "computed); leave it out for the default")
+        if v == "postgres":
+            if info.data.get("database") is None:
+                raise ValueError("engine postgres computes in the workspace's own database, and this workspace "
+                                 "has no 'database' section; use duckdb or spark, or leave engine out")
+            files = [n for n, s in info.data.get("tables", {}).items()
+                     if n in EVENT_TABLES and (isinstance(s, str) or s.file is not None)]
+            if files:
+                raise ValueError(f"engine postgres computes in the workspace's database, but its table(s) "
+                                 f"{', '.join(files)} are read from files; put them in the database, or use duckdb "
+                                 "or spark")
+        return v
+
+    def event_tables_in_database(self) -> bool:
+        """Whether the workspace has a database and reads no event table (:data:`EVENT_TABLES`) from a file (so the
+        postgres engine can compute there)."""
+        return self.database is not None and all(s.file is None for n, s in self.sources().items()
+                                                 if n in EVENT_TABLES)
 
     def after_contact(self, table: str) -> list[str]:
         """The columns of ``table`` declared ``recorded: after_contact`` (never model features)."""

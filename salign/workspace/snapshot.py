@@ -18,6 +18,12 @@ temporary folder and renamed into place (two runs at once: the first rename wins
 dropped), private to the user, the :data:`KEEP` most recently used kept. Nothing is written in the
 workspace. Tables read from a database are not cached across runs (whether the rows changed is only known
 by querying them again); ``salign review`` writes their snapshot in its own run folder and removes it.
+
+Times are written as microseconds (Parquet ``TIMESTAMP(MICROS)``, which every engine reads; Spark refuses
+nanoseconds) and read back as the nanosecond pandas times they were; a time with nanoseconds of its own (never
+from a file read with a ``%S`` or ``%f`` format, nor from PostgreSQL) makes the tables :class:`Unsupported`.
+The snapshot a kernel opens is also what its engine reads (:func:`open_snapshot`, :mod:`salign.workspace.engine`):
+DuckDB or Spark run the event-level expressions over these Parquet files.
 """
 from __future__ import annotations
 
@@ -43,12 +49,13 @@ from salign.core.problems import Collector
 from salign.core.strictyaml import load_yaml, validate
 from salign.core.version import __version__
 from salign.definitions.models import load_definitions
+from salign.workspace import engine as engine_mod
 from salign.workspace import load as load_mod
 from salign.workspace.config import WorkspaceConfig
 from salign.workspace.tables import Tables
 
 #: the layout of a snapshot folder; a change of layout changes every key
-FORMAT = 1
+FORMAT = 2
 #: how many snapshots the cache keeps (the most recently used)
 KEEP = 3
 #: environment variable naming the cache folder (``off``: no cache)
@@ -202,10 +209,13 @@ def load(path=paths.SAMPLE_WORKSPACE, cache: Path | None | bool = True) -> Loade
     return loaded
 
 
-def open_snapshot(snapshot, path) -> Tables:
+def open_snapshot(snapshot, path, engine: str = "") -> Tables:
     """The tables in the snapshot folder ``snapshot`` of the workspace in ``path`` (``salign review`` passes it to
     every kernel). The definitions are read again; the workspace's files must still be those the snapshot was
-    made from (:class:`SnapshotError` otherwise)."""
+    made from (:class:`SnapshotError` otherwise).
+
+    The tables come with their engine attached (:func:`with_engine`): ``engine`` (a name of
+    :data:`salign.workspace.engine.KINDS`), else the workspace's (:func:`salign.workspace.engine.choose`)."""
     there = Path(snapshot)
     manifest = _manifest(there)
     probe = inputs(path, bytes.fromhex(manifest.get("database_digest", "")), manifest.get("code", ""))
@@ -214,7 +224,16 @@ def open_snapshot(snapshot, path) -> Tables:
                             "longer match the snapshot of this run); run the review again")
     tables = _read(there, probe, manifest)[0]
     _touch(there)
-    return tables
+    return with_engine(tables, there, engine)
+
+
+def with_engine(tables: Tables, there: Path | None, engine: str = "") -> Tables:
+    """``tables`` (in place) with the engine ``engine`` (else the workspace's) attached: DuckDB or Spark over the
+    Parquet files of their snapshot ``there``, or PostgreSQL in the workspace's database; DuckDB without a snapshot
+    stays over the frames. :class:`~salign.workspace.engine.EngineError` when that engine cannot be used."""
+    kind = engine_mod.choose(tables.config, engine)
+    engine_mod.check(kind)
+    return engine_mod.attach(tables, kind, there)
 
 
 # -- writing ----------------------------------------------------------------------------------------------------
@@ -252,7 +271,10 @@ def write(loaded: Loaded, parent: Path, keep: int = KEEP) -> Path:
             frame = getattr(tables, name).copy(deep=False)  # the same columns, with the line numbers as index
             frame.index = pd.Index(loaded.lines[name], name="__line__")
             arrow = pa.Table.from_pandas(frame, preserve_index=True)
-            pq.write_table(arrow, tmp / f"{name}.parquet")
+            try:  # microseconds: Spark cannot read Parquet's nanosecond times; no time loses a digit (or refused)
+                pq.write_table(arrow, tmp / f"{name}.parquet", coerce_timestamps="us")
+            except pa.ArrowInvalid as exc:
+                raise Unsupported(f"table '{name}' holds times finer than a microsecond ({exc})") from None
             del arrow
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         try:
@@ -346,6 +368,9 @@ def _read(there: Path, probe: Inputs, manifest: dict | None = None) -> tuple[Tab
         for name in manifest["order"]:
             about = manifest["tables"][name]
             frame = pq.read_table(there / f"{name}.parquet").to_pandas()
+            for col, dtype in about["columns"].items():  # times written as microseconds: back to what they were
+                if dtype.startswith("datetime64") and str(frame[col].dtype) != dtype:
+                    frame[col] = frame[col].astype(dtype)
             for col, kind in about.get("nulls", {}).items():
                 frame[col] = frame[col].where(frame[col].notna(), _NULLS[kind])
             frames[name] = frame
