@@ -18,6 +18,7 @@ from xdist.scheduler import LoadScopeScheduling
 
 from salign import cli
 from salign.core import paths
+from salign.workspace import lazy
 
 REAL_DATA = paths.PROJECT_ROOT.parent / "shared" / "data" / "real"
 
@@ -163,10 +164,22 @@ def tiny_reports(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def sample_reports(tmp_path_factory) -> Path:
-    """The reports folder of ``salign review`` of data/sample for 2026Q3, run once. Read-only."""
+    """The reports folder of ``salign review`` of data/sample for 2026Q3, run once. Read-only.
+
+    Run with ``SALIGN_LAZY=strict``: a kernel that read the activities as a pandas frame would fail that section
+    (the event-level work runs in the engine; see salign/workspace/lazy.py and tests/test_end_to_end.py).
+    """
     out = tmp_path_factory.mktemp("sample-reports")
-    assert cli.main(["review", "--workspace", str(paths.SAMPLE_WORKSPACE), "--out", str(out),
-                     "--period", "2026Q3"]) == 0
+    before = os.environ.get(lazy.STRICT)
+    os.environ[lazy.STRICT] = "strict"
+    try:
+        assert cli.main(["review", "--workspace", str(paths.SAMPLE_WORKSPACE), "--out", str(out),
+                         "--period", "2026Q3"]) == 0
+    finally:
+        if before is None:
+            os.environ.pop(lazy.STRICT)
+        else:
+            os.environ[lazy.STRICT] = before
     return out
 
 

@@ -119,3 +119,12 @@ def planted_gaps_in_the_set_used(report) -> list[tuple[str, str]]:
         members = {t.split(" ")[0].split(".")[-1] for t in p["evidence"].get("team_personas", [])}
         out += [(p["id"], s) for s in stages if members and all((m, s) in planted for m in members)]
     return out
+
+
+def test_no_kernel_read_the_activities_as_a_frame(report, metrics):
+    # the shared review ran with SALIGN_LAZY=strict (tests/conftest.py): reading the activities as pandas raises
+    kept = list((report.parent / ".internal" / "2026Q3").glob("*.ipynb"))
+    assert len(kept) == 4
+    for nb in kept:
+        assert "LazyRead" not in nb.read_text(), nb.name
+    assert sorted(metrics["notebooks"]) == sorted(nb.stem for nb in kept)  # a LazyRead would have failed the run

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from salign.common import followups
+from salign.workspace.lazy import LazyFrame
 from salign.workspace.tables import MissingData
 
 _PATTERN = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
@@ -215,7 +216,8 @@ def known_at(tables, when: pd.Timestamp):
         st = st[(st["at"] < when) & (st["lead_id"].isin(leads["lead_id"]) if leads is not None else True)]
         cut["stages"] = st.copy()
     if tables.activities is not None:
-        cut["activities"] = tables.activities[before(tables.activities, "at")].copy()
+        acts = tables.activities
+        cut["activities"] = acts.until(when) if isinstance(acts, LazyFrame) else acts[before(acts, "at")].copy()
     if tables.opportunities is not None:
         o = tables.opportunities
         o = o[before(o, "created_at")].copy()

@@ -5,11 +5,23 @@ kernel, while the work over them runs in the engine (:mod:`salign.workspace.engi
 :class:`LazyFrame` stands in for such a table in :class:`~salign.workspace.tables.Tables`: its columns, dtypes
 and length are known without reading it, and anything else (``frame[...]``, ``.loc``, ``.groupby``) reads it
 once and answers from the frame, exactly as if it had been loaded. A review that never asks keeps it on disk.
+
+``SALIGN_LAZY=strict`` in the environment makes reading one an error (:class:`LazyRead`) instead: the tests run
+the review that way to show that no analysis needs the activities as a frame.
 """
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pyarrow.parquet as pq
+
+#: the environment variable that makes reading a lazy table an error (value ``strict``)
+STRICT = "SALIGN_LAZY"
+
+
+class LazyRead(RuntimeError):
+    """A lazy table was read as a frame while ``SALIGN_LAZY=strict``."""
 
 
 class LazyFrame:
@@ -35,6 +47,8 @@ class LazyFrame:
     def frame(self) -> pd.DataFrame:
         """The table as pandas (read once, then kept)."""
         if self._frame is None:
+            if os.environ.get(STRICT, "").lower() == "strict":
+                raise LazyRead(f"{self.path.name} was read as a pandas frame ({STRICT}=strict)")
             frame = self._read(self.path)
             if self.before is not None:
                 frame = frame[frame["at"].isna() | (frame["at"] < self.before)].copy()

@@ -35,7 +35,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import metadata
 from pathlib import Path
 
@@ -52,10 +52,13 @@ from salign.definitions.models import load_definitions
 from salign.workspace import engine as engine_mod
 from salign.workspace import load as load_mod
 from salign.workspace.config import WorkspaceConfig
+from salign.workspace.lazy import LazyFrame
 from salign.workspace.tables import Tables
 
 #: the layout of a snapshot folder; a change of layout changes every key
 FORMAT = 2
+#: tables left on disk until something reads them as a frame (the event-level work runs in the engine)
+LAZY = ("activities",)
 #: how many snapshots the cache keeps (the most recently used)
 KEEP = 3
 #: environment variable naming the cache folder (``off``: no cache)
@@ -363,26 +366,46 @@ def _read(there: Path, probe: Inputs, manifest: dict | None = None) -> tuple[Tab
     problems = Collector()
     definitions, def_problems = load_definitions(folder / "definitions")
     problems.extend(def_problems)
-    frames, where = {}, {}
+    frames, where, lazy, strings = {}, {}, {}, {}
     try:
         for name in manifest["order"]:
             about = manifest["tables"][name]
-            frame = pq.read_table(there / f"{name}.parquet").to_pandas()
-            for col, dtype in about["columns"].items():  # times written as microseconds: back to what they were
-                if dtype.startswith("datetime64") and str(frame[col].dtype) != dtype:
-                    frame[col] = frame[col].astype(dtype)
-            for col, kind in about.get("nulls", {}).items():
-                frame[col] = frame[col].where(frame[col].notna(), _NULLS[kind])
-            frames[name] = frame
             where[name] = folder / about["file"] if "file" in about else about["label"]
+            if name not in LAZY:
+                frames[name] = _frame(there / f"{name}.parquet", about)
+                continue
+            # left on disk (:class:`LazyFrame`); the checks below read only its times and activity types
+            path = there / f"{name}.parquet"
+            times = [c for c, dtype in about["columns"].items() if dtype.startswith("datetime64")]
+            frames[name] = _frame(path, about, times)
+            if name == "activities" and {"team", "type"} <= set(about["columns"]):
+                kinds = pq.read_table(path, columns=["team", "type"])
+                strings[name] = {c: kinds.column(c).combine_chunks() for c in ("team", "type")}
+            lazy[name] = LazyFrame(path, partial(_frame, about=about, index=False))
     except (OSError, KeyError, TypeError, pa.ArrowException) as exc:
         raise SnapshotError(f"cannot read the snapshot {there}: {exc}") from None
-    problems.extend(load_mod.rule_problems(folder, definitions, frames))
+    problems.extend(load_mod.rule_problems(folder, definitions, frames, strings))
     problems.raise_if_any(str(folder))
     tables = Tables(config=probe.config, folder=folder, definitions=definitions, fingerprint=probe.fingerprint,
-                    missing=dict(manifest.get("missing", {})), **frames)
+                    missing=dict(manifest.get("missing", {})), **{**frames, **lazy})
     lines = {n: f.index.to_numpy() for n, f in frames.items()}
     tables.warnings = load_mod.future_warnings(tables, frames, where)
-    for frame in frames.values():
-        frame.index = pd.RangeIndex(len(frame))
+    for name, frame in frames.items():
+        if name not in lazy:
+            frame.index = pd.RangeIndex(len(frame))
     return tables, lines, where
+
+
+def _frame(path: Path, about: dict, columns: list | None = None, index: bool = True) -> pd.DataFrame:
+    """One table of a snapshot as the load gave it (``columns``: only those); indexed by line number, or by
+    position when not ``index``."""
+    frame = pq.read_table(path, columns=columns, use_pandas_metadata=True).to_pandas()
+    for col, dtype in about["columns"].items():  # times written as microseconds: back to what they were
+        if col in frame.columns and dtype.startswith("datetime64") and str(frame[col].dtype) != dtype:
+            frame[col] = frame[col].astype(dtype)
+    for col, kind in about.get("nulls", {}).items():
+        if col in frame.columns:
+            frame[col] = frame[col].where(frame[col].notna(), _NULLS[kind])
+    if not index:
+        frame.index = pd.RangeIndex(len(frame))
+    return frame

@@ -1,0 +1,58 @@
+"""A table left in its Parquet file (salign/workspace/lazy.py): known without reading, read once when asked."""
+import pandas as pd
+import pytest
+
+from salign.workspace import lazy
+from salign.workspace.lazy import LazyFrame, LazyRead
+
+T = pd.Timestamp
+
+
+@pytest.fixture
+def table(tmp_path):
+    frame = pd.DataFrame({"activity_id": ["X1", "X2", "X3", "X4"],
+                          "at": [T("2026-01-01", tz="UTC"), pd.NaT, T("2026-03-31 23:59:59", tz="UTC"),
+                                 T("2026-04-01", tz="UTC")],
+                          "type": ["web_visit", "call", "email", "call"]})
+    path = tmp_path / "activities.parquet"
+    frame.to_parquet(path)
+    reads = []
+
+    def read(p):
+        reads.append(p)
+        return pd.read_parquet(p)
+    return frame, LazyFrame(path, read), reads
+
+
+def test_columns_dtypes_and_length_are_known_without_reading(table):
+    frame, lf, reads = table
+    assert list(lf.columns) == ["activity_id", "at", "type"]
+    assert str(lf.dtypes["at"]) == "datetime64[ns, UTC]"
+    assert len(lf) == 4
+    assert not lf.loaded and reads == []
+
+
+def test_any_other_use_reads_it_once_and_answers_as_the_frame(table):
+    frame, lf, reads = table
+    assert lf["type"].tolist() == ["web_visit", "call", "email", "call"]
+    assert lf.groupby("type").size().to_dict() == {"call": 2, "email": 1, "web_visit": 1}
+    assert len(reads) == 1 and lf.loaded
+    pd.testing.assert_frame_equal(lf.frame(), frame)
+
+
+def test_a_cut_keeps_undated_rows_and_those_before_the_moment(table):
+    frame, lf, reads = table
+    cut = lf.until(T("2026-04-01", tz="UTC"))
+    assert len(cut) == 3 and reads == []  # X1, X2 (undated), X3; X4 is at the moment itself
+    assert cut.frame()["activity_id"].tolist() == ["X1", "X2", "X3"]
+    assert cut.frame().index.tolist() == [0, 1, 2]  # the row positions of the uncut table
+    assert len(lf.until(T("2026-02-01", tz="UTC")).until(T("2026-04-01", tz="UTC"))) == 2  # the earlier cut holds
+
+
+def test_strict_mode_refuses_to_read(table, monkeypatch):
+    frame, lf, reads = table
+    monkeypatch.setenv(lazy.STRICT, "strict")
+    assert len(lf) == 4  # still known without reading
+    with pytest.raises(LazyRead, match="activities.parquet"):
+        lf["type"]
+    assert reads == []
