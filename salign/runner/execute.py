@@ -227,6 +227,8 @@ def _run(loaded: snapshot.Loaded, quarter, out: Path, notebooks: list[str], jobs
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         snap, private = _snapshot_for_kernels(loaded, out, progress)
+        if snap is not None:
+            snapshot.leave_on_disk(tables, snap)  # this process needs no activities frame while the kernels run
         values = values | {"output_dir": str(staging), "snapshot": str(snap or "")}
         for wave in waves(notebooks):
             futures = {pool.submit(execute, n, values, staging, cell_timeout, kernels, notebooks_dir, progress): n

@@ -396,6 +396,16 @@ def _read(there: Path, probe: Inputs, manifest: dict | None = None) -> tuple[Tab
     return tables, lines, where
 
 
+def leave_on_disk(tables: Tables, there: Path) -> None:
+    """Replace, in place, the frames of :data:`LAZY` in ``tables`` by :class:`LazyFrame` of the snapshot ``there``
+    they were written to: ``salign review`` frees them while its kernels run."""
+    manifest = _manifest(Path(there))
+    for name in LAZY:
+        if getattr(tables, name) is not None and name in manifest["tables"]:
+            about = manifest["tables"][name]
+            setattr(tables, name, LazyFrame(Path(there) / f"{name}.parquet", partial(_frame, about=about, index=False)))
+
+
 def _frame(path: Path, about: dict, columns: list | None = None, index: bool = True) -> pd.DataFrame:
     """One table of a snapshot as the load gave it (``columns``: only those); indexed by line number, or by
     position when not ``index``."""
