@@ -156,13 +156,27 @@ def behaviour_counts(tables) -> pd.DataFrame:
     return counts.reindex(leads["lead_id"]).fillna(0).astype(int).set_axis(leads.index)
 
 
-def leads_with_accounts(tables) -> pd.DataFrame:
-    """Leads with the account columns they lack joined in (a persona rule may name either); index kept."""
+def leads_with_accounts(tables, fields=None) -> pd.DataFrame:
+    """Leads with the account columns they lack joined in (a persona rule may name either); index kept.
+
+    With ``fields`` (the fields a rule reads), only those columns, when the leads and accounts have them all: a
+    million leads are not copied column by column for a rule that reads three. Otherwise every column (a rule
+    naming a field neither has then fails naming what there is).
+    """
     leads = tables.leads
-    if tables.accounts is None or "account_id" not in leads.columns:
+    joins = tables.accounts is not None and "account_id" in leads.columns
+    acc = tables.accounts.set_index("account_id") if joins else None
+    extra = [c for c in acc.columns if c not in leads.columns] if joins else []
+    if fields is not None:
+        want = list(dict.fromkeys(fields))
+        if set(want) <= set(leads.columns) | set(extra):
+            more = [c for c in want if c in extra]
+            if not more:
+                return leads[want]
+            own = list(dict.fromkeys([c for c in want if c in leads.columns] + ["account_id"]))
+            return leads[own].join(acc[more], on="account_id")[want]
+    if not joins:
         return leads
-    acc = tables.accounts.set_index("account_id")
-    extra = [c for c in acc.columns if c not in leads.columns]
     return leads.join(acc[extra], on="account_id")
 
 

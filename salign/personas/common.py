@@ -17,6 +17,7 @@ from salign.definitions.models import UNASSIGNED, Persona, PersonaSet
 from salign.definitions.rules import Condition
 from salign.personas.compare import TEAMS
 from salign.personas.groups import group_stats, leads_cells, stats_metrics, stats_table
+from salign.scoring.per_value import by_rows, rules_frame
 from salign.workspace.tables import MissingData
 
 FILE = "personas.common.yaml"
@@ -130,11 +131,18 @@ def _origin(row) -> str:
     return f"segment {row['segment']}; {teams}"
 
 
+def rule_fields(persona_set: PersonaSet) -> list[str]:
+    """The fields the rules of a persona set read, in file order."""
+    return list(dict.fromkeys(f for p in persona_set.personas for f in sorted(p.rule.fields())))
+
+
 def measure(persona_set: PersonaSet, value, leads: pd.DataFrame | None) -> pd.DataFrame:
     """Evidence per persona of a set (first match in file order) plus the unassigned bucket."""
     c = value.customers
     first = persona_set.first_match(c, UNASSIGNED)
-    lead_first = persona_set.first_match(leads, UNASSIGNED) if leads is not None else None
+    fields = rule_fields(persona_set)
+    lead_first = (by_rows(rules_frame(leads, fields), lambda f: persona_set.first_match(f, UNASSIGNED))
+                  if leads is not None else None)  # once per distinct lead
     rows = []
     for pid in [p.id for p in persona_set.personas] + [UNASSIGNED]:
         rows.append({"group": pid, **group_stats(first == pid, c),
@@ -192,8 +200,9 @@ def common_set(tables, value, segments, out_dir: str | Path | None = None) -> Co
         used.add(pid)
         drafts.append(Persona(id=pid, name=name, rule=r["rule"],
                               description=f"Customers like data-driven segment {r['segment']} ({r['description']})"))
-    leads = leads_with_accounts(tables) if tables.leads is not None else None
-    table = measure(PersonaSet(team="common", personas=drafts), value, leads)
+    drafted = PersonaSet(team="common", personas=drafts)
+    leads = leads_with_accounts(tables, rule_fields(drafted)) if tables.leads is not None else None
+    table = measure(drafted, value, leads)
     first = PersonaSet(team="common", personas=drafts).first_match(c, UNASSIGNED)
     table["segment"] = list(targets["segment"]) + [""]
     teams = team_membership(tables, c)
@@ -273,6 +282,6 @@ class AdoptedSet(Result):
 def adopted_set(tables, value) -> AdoptedSet:
     """Measure ``definitions/personas.common.yaml`` (the analyst's edited set) on customers and leads."""
     pset = tables.definition(FILE)
-    leads = leads_with_accounts(tables) if tables.leads is not None else None
+    leads = leads_with_accounts(tables, rule_fields(pset)) if tables.leads is not None else None
     return AdoptedSet(pset, measure(pset, value, leads), len(leads) if leads is not None else 0,
                       currency=getattr(value, "currency", ""))

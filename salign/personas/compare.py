@@ -13,6 +13,7 @@ from salign.common.result import Block, Bullets, Paragraph, Result, Table
 from salign.common.stats import Rate
 from salign.core import fmt
 from salign.personas.groups import group_stats, leads_cells, stats_metrics, stats_table
+from salign.scoring.per_value import by_rows, rules_frame
 
 TEAMS = ("marketing", "sales")
 #: bootstrap resamples for the interval of the difference in separation
@@ -164,18 +165,25 @@ class TeamPersonas(Result):
         return fig
 
 
+def _fields(pset) -> list[str]:
+    """The fields the rules of a persona set read, in file order."""
+    return [f for p in pset.personas for f in sorted(p.rule.fields())]
+
+
 def team_personas(tables, value, random_state: int = 0) -> TeamPersonas:
     """Apply ``personas.marketing.yaml`` and ``personas.sales.yaml`` to the valued customers and to leads.
 
     A rule naming a field the data lacks raises :class:`~salign.definitions.rules.RuleError` (the run fails and says so).
     """
     c = value.customers
-    leads = leads_with_accounts(tables) if tables.leads is not None else None
+    leads = tables.leads
     rows, members, lead_members = [], {}, {}
     for team in TEAMS:
         pset = tables.definition(f"personas.{team}.yaml")
         member = pset.assign(c)
-        lead_member = pset.assign(leads) if leads is not None else None
+        fields = _fields(pset)  # the columns the rules read, once per distinct lead
+        lead_member = (by_rows(rules_frame(leads_with_accounts(tables, fields), fields), pset.assign)
+                       if leads is not None else None)
         for p in pset.personas:
             key = f"{team}.{p.id}"
             members[key] = member[p.id]

@@ -15,6 +15,7 @@ from salign.core import fmt
 from salign.personas.levels import levels
 from salign.personas.profiles import PURCHASE_BEHAVIOUR, VALUE_COLUMNS, attribute_columns, left_out
 from salign.personas.value import customer_value
+from salign.scoring.per_value import by_value
 from salign.workspace.tables import MissingData
 
 OUTCOMES = ("best", "worst")
@@ -50,6 +51,13 @@ def fisher_p(k: np.ndarray, n: np.ndarray, K: int, N: int) -> np.ndarray:
     return np.minimum(1.0, (pmf * (pmf <= observed * (1 + 1e-7))).sum(axis=1))
 
 
+def _holds(cond, customers: pd.DataFrame, field: str) -> np.ndarray:
+    """Which customers hold a level: a condition on ``field`` alone is tested once per distinct text."""
+    if cond.fields() != {field} or field not in customers.columns:
+        return cond.evaluate(customers).to_numpy()
+    return by_value(customers[field], lambda c: cond.evaluate(c.to_frame())).to_numpy()
+
+
 def level_table(customers: pd.DataFrame, attributes: list[str], kinds: dict[str, str], bins: int,
                 fdr: float) -> pd.DataFrame:
     """One row per attribute level: counts, shares among best/worst/all, lift with interval, p, q, sign."""
@@ -57,7 +65,7 @@ def level_table(customers: pd.DataFrame, attributes: list[str], kinds: dict[str,
     for field in attributes:
         for label, cond in levels(customers, field, bins):
             rows.append({"attribute": field, "kind": kinds.get(field, ""), "level": label, "condition": cond,
-                         "mask": cond.evaluate(customers).to_numpy()})
+                         "mask": _holds(cond, customers, field)})
     t = pd.DataFrame(rows)
     N = len(customers)
     if t.empty:

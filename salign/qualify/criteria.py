@@ -22,6 +22,7 @@ from salign.core import fmt
 from salign.definitions.rules import Condition
 from salign.qualify.features import NUMERIC
 from salign.scoring.bins import fit_spec
+from salign.scoring.per_value import by_value
 from salign.workspace.schema import PII_COLUMNS
 from salign.workspace.tables import MissingData
 
@@ -95,17 +96,18 @@ class Criteria(Result):
 
 
 def _required(data, sla_fields: list[str]) -> list[Requirement]:
-    train = data.facts[data.train]
-    y = data.y[data.train]
-    cols = list(data.kinds) + [c for c in PII_COLUMNS if c in train.columns]
+    facts, mask = data.facts, data.train  # one column at a time: no copy of the whole (wide) frame
+    y = data.y[mask]
+    cols = list(data.kinds) + [c for c in PII_COLUMNS if c in facts.columns]
     cols += [c for c in sla_fields if c not in cols]
     out = []
     for col in cols:
-        if col not in train.columns:
+        if col not in facts.columns:
             continue
-        present = train[col].notna().to_numpy()
-        if train[col].dtype == object:
-            present &= train[col].astype("string").str.strip().ne("").fillna(False).to_numpy(dtype=bool)
+        x = facts[col][mask]
+        present = x.notna().to_numpy()
+        if x.dtype == object:
+            present &= by_value(x, _not_blank).to_numpy(dtype=bool)
         without, with_ = Rate(int(y[~present].sum()), int((~present).sum())), Rate(int(y[present].sum()),
                                                                                  int(present.sum()))
         from_data = bool(without.n >= MIN_MISSING_SHARE * len(y) and with_.n and without.value is not None
@@ -113,6 +115,11 @@ def _required(data, sla_fields: list[str]) -> list[Requirement]:
         if from_data or col in sla_fields:
             out.append(Requirement(col, without, with_, col in sla_fields, from_data))
     return out
+
+
+def _not_blank(col: pd.Series) -> pd.Series:
+    """Rows whose text is not empty once stripped (missing counts as not blank here: ``notna`` tells those)."""
+    return col.astype("string").str.strip().ne("").fillna(False)
 
 
 def _segments(data) -> list[Segment]:
@@ -142,9 +149,10 @@ def _segments(data) -> list[Segment]:
         if bad_levels:
             found.append(Condition.model_validate({"field": col, "in": bad_levels}))
     out = []
-    frame = data.facts.assign(**{c: X[c] for c in X.columns})
-    for rule in found:
-        hit = rule.evaluate(frame).to_numpy(dtype=bool)
+    for rule in found:  # each rule reads one feature: evaluated on it alone, once per distinct text
+        f = rule.field
+        col = X[f] if f in X.columns else data.facts[f]
+        hit = by_value(col, lambda c, rule=rule: rule.evaluate(c.to_frame())).to_numpy(dtype=bool)
         tr = Rate(int(y[hit & train].sum()), int((hit & train).sum()))
         ho = Rate(int(y[hit & ~train].sum()), int((hit & ~train).sum()))
         holdout_base = y[~train].mean()

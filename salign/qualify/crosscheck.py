@@ -25,6 +25,7 @@ import pandas as pd
 from salign.common.result import Paragraph, Result, Table
 from salign.core import fmt
 from salign.definitions.rules import RuleError
+from salign.scoring.per_value import by_value
 
 #: the outcome stage in words
 STAGE_WORDS = {"mql": "MQL", "sal": "SAL", "sql": "SQL", "opportunity": "an opportunity", "won": "a won deal"}
@@ -108,6 +109,15 @@ class PersonaCrossCheck(Result):
                 f"{r.feature}, fewer than a typical lead's {fmt.number(r.typical, 1)}.")
 
 
+def _holds(condition, facts: pd.DataFrame) -> np.ndarray:
+    """Which leads meet a marker's condition; a condition on one text field is tested once per distinct value."""
+    fields = condition.fields()
+    if len(fields) != 1 or next(iter(fields)) not in facts.columns:
+        return condition.evaluate(facts).fillna(False).to_numpy(bool)
+    col = facts[next(iter(fields))]
+    return by_value(col, lambda c: condition.evaluate(c.to_frame())).fillna(False).to_numpy(bool)
+
+
 def against_personas(data, fit, markers_of, tables) -> PersonaCrossCheck:
     """Scorecard points of ``fit`` against the marks ``markers_of(tables)`` finds (a ``Markers`` result).
 
@@ -128,7 +138,7 @@ def against_personas(data, fit, markers_of, tables) -> PersonaCrossCheck:
                 continue
             j = card.fields.index(m.attribute)
             try:
-                holds = m.condition.evaluate(facts).fillna(False).to_numpy(bool)
+                holds = _holds(m.condition, facts)
             except (RuleError, KeyError):
                 continue
             if not holds.any():

@@ -18,6 +18,7 @@ import pandas as pd
 
 from salign.core import fmt
 from salign.scoring.bins import CATEGORICAL, NUMERIC
+from salign.scoring.per_value import by_rows, by_value
 from salign.workspace.schema import PII_COLUMNS, TABLES
 
 #: columns of the outcome frame that are bookkeeping, not attributes
@@ -66,7 +67,10 @@ def persona_column(facts: pd.DataFrame, tables) -> pd.Series | None:
     if common is None:
         return None
     usable = all(f in facts.columns for p in common.personas for f in p.rule.fields())
-    return common.first_match(facts) if usable else None
+    if not usable:
+        return None
+    fields = [f for p in common.personas for f in sorted(p.rule.fields())]
+    return by_rows(facts[list(dict.fromkeys(fields))], common.first_match)  # once per distinct lead
 
 
 def candidates(facts: pd.DataFrame, tables=None) -> Candidates:
@@ -108,12 +112,12 @@ def _type(name: str, col: pd.Series):
     present = col.dropna()
     if present.empty:
         return None, None, "always empty"
-    if pd.api.types.is_bool_dtype(col) or (col.dtype == object and present.map(type).eq(bool).all()):
+    if pd.api.types.is_bool_dtype(col) or (col.dtype == object and _all_bool(present)):
         values, kind = col.map(lambda v: v if pd.isna(v) else str(v).lower()), CATEGORICAL
     elif pd.api.types.is_numeric_dtype(col):
         values, kind = col.astype(float), NUMERIC
     else:
-        text = present.astype(str).str.strip()
+        text = by_value(present, lambda t: t.astype(str).str.strip())  # once per distinct text
         if _parses(text.head(PROBE)) and _parses(text):
             values, kind = pd.to_numeric(col.astype("string").str.strip(), errors="coerce").astype(float), NUMERIC
         elif text.head(50).str.match(_ISO).all():
@@ -139,6 +143,13 @@ def _type(name: str, col: pd.Series):
     return kind, values, ""
 
 
+def _all_bool(present: pd.Series) -> bool:
+    """Are all these (present) values Python booleans? Scanned in C first: text is ruled out without a call per row."""
+    if pd.api.types.infer_dtype(present, skipna=True) != "boolean":
+        return False
+    return bool(present.map(type).eq(bool).all())
+
+
 def _whole(values: pd.Series) -> bool:
     """Are all present values whole numbers?"""
     return bool(np.allclose(values.dropna() % 1, 0))
@@ -150,6 +161,10 @@ def _parses(text: pd.Series) -> bool:
 
 
 def _text(col: pd.Series) -> pd.Series:
-    """Text values stripped; empty text is missing."""
+    """Text values stripped; empty text is missing (worked out once per distinct value)."""
+    return by_value(col, _text_rows)
+
+
+def _text_rows(col: pd.Series) -> pd.Series:
     text = col.astype("string").str.strip()
     return text.where(text != "").astype(object).where(text.notna() & (text != ""), np.nan)

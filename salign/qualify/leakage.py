@@ -167,14 +167,17 @@ def single_column_auc(x: pd.Series, kind: str, y: np.ndarray, train: np.ndarray)
     prior = y[train].mean()
     if kind == NUMERIC:
         spec = fit_spec(x.name, kind, x[train])
-        key = pd.Series(spec.codes(x), index=x.index)
-    else:
-        key = x.astype(object).where(x.notna(), "\0missing")
-        counts = key[train].value_counts()
-        key = key.where(key.isin(counts[counts >= MIN_LEVEL].index), "\0other")
-    stats = pd.DataFrame({"k": y[train], "key": key[train].to_numpy()}).groupby("key")["k"].agg(["sum", "size"])
-    rate = (stats["sum"] + PRIOR_LEADS * prior) / (stats["size"] + PRIOR_LEADS)
-    enc = key[test].map(rate).fillna(prior).to_numpy(dtype=float)
+        key, n_keys = spec.codes(x).astype(np.intp), spec.n_bins
+    else:  # each value its own key, missing one more; values fewer than MIN_LEVEL training leads hold: "other"
+        codes, uniques = pd.factorize(x.astype(object), use_na_sentinel=True)
+        missing = len(uniques)
+        codes = np.where(codes < 0, missing, codes)
+        held = np.bincount(codes[train], minlength=missing + 1)
+        key, n_keys = np.where(held[codes] >= MIN_LEVEL, codes, missing + 1), missing + 2
+    size = np.bincount(key[train], minlength=n_keys)
+    hits = np.bincount(key[train], weights=y[train].astype(float), minlength=n_keys)
+    rate = (hits + PRIOR_LEADS * prior) / (size + PRIOR_LEADS)
+    enc = np.where(size[key[test]] > 0, rate[key[test]], prior)  # a key no training lead has: the prior
     return auc_ci(y[test], enc).value
 
 
