@@ -27,9 +27,10 @@ class LazyRead(RuntimeError):
 class LazyFrame:
     """The Parquet file ``path`` as a pandas frame read on first use (``read``: the function that reads it,
     giving exactly the frame an eager load gives), optionally cut to rows dated before ``before`` (in column
-    ``at``; undated rows stay), as :func:`salign.common.periods.known_at` cuts loaded frames."""
+    ``at``; undated rows stay), as :func:`salign.common.periods.known_at` cuts loaded frames. ``dtypes``
+    (column -> dtype name) names the dtypes ``read`` gives where the file's own differ."""
 
-    def __init__(self, path, read, before: pd.Timestamp | None = None):
+    def __init__(self, path, read, before: pd.Timestamp | None = None, dtypes: dict | None = None):
         self.path = path
         self._read = read
         self.before = before
@@ -37,6 +38,9 @@ class LazyFrame:
         meta = pq.read_metadata(path)
         self._rows = meta.num_rows
         self.dtypes = meta.schema.to_arrow_schema().empty_table().to_pandas().dtypes
+        if dtypes:  # the frame's own dtypes where the file stores a column otherwise (times as microseconds)
+            self.dtypes = pd.Series({c: pd.api.types.pandas_dtype(dtypes.get(c, d)) for c, d in self.dtypes.items()},
+                                    dtype=object)
         self.columns = self.dtypes.index
 
     @property

@@ -381,7 +381,7 @@ def _read(there: Path, probe: Inputs, manifest: dict | None = None) -> tuple[Tab
             if name == "activities" and {"team", "type"} <= set(about["columns"]):
                 kinds = pq.read_table(path, columns=["team", "type"])
                 strings[name] = {c: kinds.column(c).combine_chunks() for c in ("team", "type")}
-            lazy[name] = LazyFrame(path, partial(_frame, about=about, index=False))
+            lazy[name] = LazyFrame(path, partial(_frame, about=about, index=False), dtypes=about["columns"])
     except (OSError, KeyError, TypeError, pa.ArrowException) as exc:
         raise SnapshotError(f"cannot read the snapshot {there}: {exc}") from None
     problems.extend(load_mod.rule_problems(folder, definitions, frames, strings))
@@ -403,7 +403,8 @@ def leave_on_disk(tables: Tables, there: Path) -> None:
     for name in LAZY:
         if getattr(tables, name) is not None and name in manifest["tables"]:
             about = manifest["tables"][name]
-            setattr(tables, name, LazyFrame(Path(there) / f"{name}.parquet", partial(_frame, about=about, index=False)))
+            setattr(tables, name, LazyFrame(Path(there) / f"{name}.parquet", partial(_frame, about=about, index=False),
+                                            dtypes=about["columns"]))
 
 
 def _frame(path: Path, about: dict, columns: list | None = None, index: bool = True) -> pd.DataFrame:
