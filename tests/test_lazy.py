@@ -18,9 +18,9 @@ def table(tmp_path):
     frame.to_parquet(path)
     reads = []
 
-    def read(p):
-        reads.append(p)
-        return pd.read_parquet(p)
+    def read(p, columns=None):
+        reads.append(columns)
+        return pd.read_parquet(p, columns=columns)
     return frame, LazyFrame(path, read), reads
 
 
@@ -32,11 +32,13 @@ def test_columns_dtypes_and_length_are_known_without_reading(table):
     assert not lf.loaded and reads == []
 
 
-def test_any_other_use_reads_it_once_and_answers_as_the_frame(table):
+def test_one_column_is_read_alone_and_anything_else_reads_the_frame_once(table):
     frame, lf, reads = table
     assert lf["type"].tolist() == ["web_visit", "call", "email", "call"]
+    assert reads == [["type"]] and not lf.loaded
     assert lf.groupby("type").size().to_dict() == {"call": 2, "email": 1, "web_visit": 1}
-    assert len(reads) == 1 and lf.loaded
+    assert lf[lf["type"] == "call"]["activity_id"].tolist() == ["X2", "X4"]
+    assert reads == [["type"], None] and lf.loaded
     pd.testing.assert_frame_equal(lf.frame(), frame)
 
 
@@ -47,12 +49,16 @@ def test_a_cut_keeps_undated_rows_and_those_before_the_moment(table):
     assert cut.frame()["activity_id"].tolist() == ["X1", "X2", "X3"]
     assert cut.frame().index.tolist() == [0, 1, 2]  # the row positions of the uncut table
     assert len(lf.until(T("2026-02-01", tz="UTC")).until(T("2026-04-01", tz="UTC"))) == 2  # the earlier cut holds
+    fresh = lf.until(T("2026-04-01", tz="UTC"))
+    assert fresh["activity_id"].tolist() == ["X1", "X2", "X3"] and not fresh.loaded  # one column of the cut
+    assert fresh["type"].index.tolist() == [0, 1, 2]
 
 
 def test_strict_mode_refuses_to_read(table, monkeypatch):
     frame, lf, reads = table
     monkeypatch.setenv(lazy.STRICT, "strict")
     assert len(lf) == 4  # still known without reading
+    assert lf["type"].tolist()[:1] == ["web_visit"]  # one column: cheap, allowed
     with pytest.raises(LazyRead, match="activities.parquet"):
-        lf["type"]
-    assert reads == []
+        lf[lf["type"] == "call"]
+    assert reads == [["type"], ["type"]]

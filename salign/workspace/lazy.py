@@ -77,7 +77,20 @@ class LazyFrame:
         return int((at.isna() | (at < self.before)).sum())
 
     def __getitem__(self, key):
+        if self._frame is None and isinstance(key, str) and key in self.columns:
+            return self.column(key)
         return self.frame()[key]
+
+    def column(self, name: str) -> pd.Series:
+        """One column as the frame would hold it (same values, dtype and index), reading only that column (and
+        ``at`` for a cut) from the file: cheap, so allowed in strict mode too."""
+        if self._frame is not None:
+            return self._frame[name]
+        cols = [name] if self.before is None or name == "at" else [name, "at"]
+        part = self._read(self.path, columns=cols)
+        if self.before is not None:
+            part = part[part["at"].isna() | (part["at"] < self.before)]
+        return part[name]
 
     def __getattr__(self, name):
         if name.startswith("__"):
