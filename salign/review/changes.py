@@ -461,10 +461,15 @@ def by_group(tables, period, by: str = "persona", window_days: int = 90,
     cutoff = funnel.cutoff_of(tables, cutoff)
     src, dst, _, conversion = funnel.conversion_key(tables)
 
+    # a lead's group is read off its own row, so one labelling of the leads at ``cutoff`` serves every comparison
+    # (an earlier cutoff's leads are among them)
+    leads = tables.leads if by == "persona" else tables.leads[["lead_id", by]]  # a persona may read any column
+    leads = leads.set_index("lead_id").reindex(funnel.stage_entries(tables, cutoff).at.index)
+    groups = dimensions.persona(tables, leads) if by == "persona" else dimensions.label(leads[by])
+    del leads
+
     def measure(q, c):
         entries = funnel.stage_entries(tables, c)
-        leads = tables.leads.set_index("lead_id").reindex(entries.at.index)
-        groups = dimensions.persona(tables, leads) if by == "persona" else dimensions.label(leads[by])
         r = funnel.cohort_rates(entries, q, src, dst, window_days, groups)
         return {g: Rate(int(k), int(n)) for g, k, n in zip(r["group"], r["k"], r["n"])}
 

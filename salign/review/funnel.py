@@ -43,7 +43,6 @@ def cutoff_of(tables, cutoff: pd.Timestamp | None = None) -> pd.Timestamp:
     return (tables.as_of if cutoff is None else cutoff).tz_convert(tables.config.timezone)
 
 
-@dataclass
 class StageEntries:
     """Per lead, when it passed each funnel stage under the module's rule, as of ``cutoff``.
 
@@ -62,13 +61,36 @@ class StageEntries:
     stages : tuple of str
         The funnel stages the data records (:func:`salign.common.facts.recorded_stages`), in funnel order:
         what the review's tables, figures and labels show. ``at`` has every funnel stage.
+
+    Entries read off later ones (:func:`stage_entries`) have their ``at`` at once and compute ``left`` and
+    ``anomalies`` (which the later ones do not determine) only when asked, by the workspace's engine.
     """
 
-    at: pd.DataFrame
-    left: dict
-    anomalies: dict
-    cutoff: pd.Timestamp
-    stages: tuple = FUNNEL
+    def __init__(self, at: pd.DataFrame, left: dict | None, anomalies: dict | None, cutoff: pd.Timestamp,
+                 stages: tuple = FUNNEL, lead_event: pd.Series | None = None, complete=None):
+        self.at, self.cutoff, self.stages = at, cutoff, stages
+        self._left, self._anomalies = left, anomalies
+        #: the first lead event of each lead of ``at`` before the cutoff (NaT: none), unfilled: what entries at an
+        #: earlier cutoff need (their ``lead`` falls back to creation when this one is not before them); entries
+        #: computed by the engine have it
+        self._lead_event = lead_event
+        #: a callable giving these entries in full (``left``, ``anomalies``), for entries read off later ones
+        self._complete = complete
+
+    def _fill(self):
+        if self._left is None or self._anomalies is None:
+            full = self._complete()
+            self._left, self._anomalies, self._complete = full.left, full.anomalies, None
+
+    @property
+    def left(self) -> dict:
+        self._fill()
+        return self._left
+
+    @property
+    def anomalies(self) -> dict:
+        self._fill()
+        return self._anomalies
 
 
 def stage_entries(tables, cutoff: pd.Timestamp | None = None) -> StageEntries:
@@ -76,13 +98,46 @@ def stage_entries(tables, cutoff: pd.Timestamp | None = None) -> StageEntries:
 
     Memoised per tables object and cutoff (a review asks for the same few cutoffs
     many times; tables are not modified after loading). Treat the result as read-only.
+
+    A cutoff before the tables' own (``as_of``: last quarter and a year earlier, read like for like) is read off
+    the entries at the tables' own cutoff, with no second pass over the stage history: a lead created before the
+    earlier cutoff passed a stage by then exactly when its passing time at the later cutoff is before it (passing
+    is the earliest of first entries, and every first entry before the earlier cutoff is one before the later), and
+    its ``lead`` falls back to its creation when its first lead event is not before it.
     """
     tables.require("leads", "stages")
     cutoff = cutoff_of(tables, cutoff)
     memo = _memo(tables)
     if cutoff not in memo:
-        memo[cutoff] = _stage_entries(tables, cutoff)
+        own = cutoff_of(tables)
+        if cutoff < own:
+            memo[cutoff] = _read_off(stage_entries(tables, own), tables, cutoff)
+        else:
+            memo[cutoff] = _stage_entries(tables, cutoff)
     return memo[cutoff]
+
+
+def _read_off(later: StageEntries, tables, cutoff: pd.Timestamp) -> StageEntries:
+    """The entries at ``cutoff`` read off ``later`` (entries at a later cutoff; see :func:`stage_entries`):
+    ``at`` now, ``left`` and ``anomalies`` by the engine when first asked for."""
+    created = tables.leads["created_at"]
+    keep = (created[created < later.cutoff] < cutoff).to_numpy()  # ``later.at`` has these leads in this order
+    raw = later.at[keep]
+    raw = raw.where(raw < cutoff)
+    lead_event = later._lead_event[keep]
+    created = created[created < cutoff].set_axis(raw.index)  # the same leads, in the same order
+    raw["lead"] = lead_event.where(lead_event < cutoff).fillna(created)
+    at = facts.passed(raw)
+    owner = weakref.ref(tables)  # the memo must not keep the tables alive
+    return StageEntries(at, None, None, cutoff, later.stages, complete=lambda: _stage_entries(_alive(owner), cutoff))
+
+
+def _alive(ref):
+    """The tables behind weak reference ``ref``; a clear error when they are gone."""
+    tables = ref()
+    if tables is None:
+        raise RuntimeError("these stage entries outlived their tables: ask stage_entries again for left or anomalies")
+    return tables
 
 
 _MEMO: dict[int, dict] = {}
@@ -98,10 +153,11 @@ def _memo(tables) -> dict:
 
 
 def _stage_entries(tables, cutoff: pd.Timestamp) -> StageEntries:
-    leads = tables.leads[tables.leads["created_at"] < cutoff]
+    leads = tables.leads.loc[tables.leads["created_at"] < cutoff, ["lead_id", "created_at"]]  # not a copy of all
     facts_ = events.funnel_entries(tables, cutoff)  # computed by the workspace's engine
     index = pd.Index(leads["lead_id"], name="lead_id")
     raw = facts_[list(FUNNEL) + list(EXITS)].reindex(index).astype("datetime64[ns, UTC]")
+    lead_event = raw["lead"].copy()  # unfilled: what entries at earlier cutoffs are read off (:func:`_read_off`)
     raw["lead"] = raw["lead"].fillna(leads.set_index("lead_id")["created_at"])
     at = facts.passed(raw)
     present = facts.recorded_stages(tables)
@@ -114,7 +170,7 @@ def _stage_entries(tables, cutoff: pd.Timestamp) -> StageEntries:
         left[s] = facts_[f"left_{s}"].reindex(at.index).astype("datetime64[ns, UTC]")
         nxt = at[FUNNEL[i + 1]]  # left at the first later event, or on reaching the next stage if that was earlier
         left[s] = left[s].where(left[s].isna() | nxt.isna() | (left[s] <= nxt), nxt).fillna(nxt)
-    return StageEntries(at, left, anomalies, cutoff, present)
+    return StageEntries(at, left, anomalies, cutoff, present, lead_event=lead_event)
 
 
 #: how pages name the funnel stages
@@ -156,12 +212,13 @@ def cohort_rates(entries: StageEntries, period, stage: str, target: str, window_
     converted, plus rate (k / n) and Wilson interval.
     """
     at = entries.at
-    start = at[stage]
-    cohort = period.contains(start)
-    reached = at[target].notna() & (at[target] <= start + window_days * DAY)
+    cohort = period.contains(at[stage]).to_numpy()
+    start, end = at[stage][cohort], at[target][cohort]  # the cohort's leads only (a quarter of a few years' leads)
+    reached = end.notna() & (end <= start + window_days * DAY)
     mature = start + window_days * DAY <= entries.cutoff
-    g = (pd.Series("all", index=at.index) if groups is None else groups.reindex(at.index).fillna(dimensions.UNKNOWN))
-    frame = pd.DataFrame({"group": g, "k": reached, "n": True, "mature": mature, "k_mature": reached & mature})[cohort]
+    g = (pd.Series("all", index=start.index) if groups is None else
+         groups.reindex(start.index).fillna(dimensions.UNKNOWN))
+    frame = pd.DataFrame({"group": g, "k": reached, "n": True, "mature": mature, "k_mature": reached & mature})
     summed = frame.groupby("group")[["k", "n", "mature", "k_mature"]].sum()
     out = rates(summed["k"], summed["n"])
     out[["mature", "k_mature"]] = summed[["mature", "k_mature"]].astype(int)

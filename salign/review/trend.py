@@ -140,6 +140,37 @@ def _rate(k, n) -> float:
     return k / n if n else np.nan
 
 
+@dataclass(frozen=True)
+class Span:
+    """Consecutive quarters as one period (``start``, ``end``, :meth:`contains`), to read them in one pass."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    def contains(self, times: pd.Series) -> pd.Series:
+        return (times >= self.start) & (times < self.end)
+
+
+def handoffs_at(handed: pd.DataFrame, q, c: pd.Timestamp) -> pd.DataFrame:
+    """``sla.handoffs(tables, q, c)``'s ``mql_at``, ``first_follow_up``, ``followed_up`` and ``hours``, read off
+    ``handed`` = ``sla.handoffs(tables, span, cutoff)`` for a span holding quarter ``q`` and a cutoff at or after ``c``.
+
+    A lead's first MQL before ``c`` is its first before the later cutoff when that one is before ``c`` (else it
+    has none), and its first follow-up at or after that MQL and before ``c`` is the one before the later cutoff
+    when that one is before ``c``."""
+    h = handed[q.contains(handed["mql_at"]) & (handed["mql_at"] < c)]
+    first = h["first_follow_up"].where(h["first_follow_up"] < c)
+    return pd.DataFrame({"mql_at": h["mql_at"], "first_follow_up": first, "followed_up": first.notna(),
+                         "hours": (first.fillna(c) - h["mql_at"]) / sla.HOUR})
+
+
+def decisions_at(decided: pd.DataFrame, q, c: pd.Timestamp) -> pd.DataFrame:
+    """``sla.decisions(tables, q, c)``'s rows (``stage``, ``at``, ``has_reason``), read off ``decided`` =
+    ``sla.decisions(tables, span, cutoff)`` for a span holding quarter ``q`` and a cutoff at or after ``c``
+    (``days_from_mql`` there counts from the first MQL before the later cutoff)."""
+    return decided[q.contains(decided["at"]) & (decided["at"] < c)]
+
+
 def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = None) -> Trend:
     """The key handoff and funnel figures for every quarter of the data up to ``period``, and the year-on-year test."""
     definition = tables.definition("sla.yaml")
@@ -155,13 +186,17 @@ def trend(tables, period, window_days: int = 90, cutoff: pd.Timestamp | None = N
     entries = funnel.stage_entries(tables, cutoff)
     src, dst, _, conversion = funnel.conversion_key(tables)
     rows, pooled = [], {}
+    # every quarter's handoffs and decisions in one pass (one query, one scan of the stage history), each quarter
+    # then read off them as it stood at its own cutoff (:func:`handoffs_at`, :func:`decisions_at`)
+    span = Span(quarters[0].start, quarters[-1].end)
+    handed, decided = sla.handoffs(tables, span, cutoff), sla.decisions(tables, span, cutoff)
     for q in quarters:
         # the handoff figures of each quarter as its own review and the change table show them: as the quarter stood
         # as long after its end as this review is after this quarter's (one figure, one number, issue 13)
-        c = changes.lagged_cutoff(period, q, cutoff)
-        h = sla.handoffs(tables, q, c)
+        c = funnel.cutoff_of(tables, changes.lagged_cutoff(period, q, cutoff))
+        h = handoffs_at(handed, q, c)
         due, met = sla.within_sla(h, max_hours, c)
-        d = sla.decisions(tables, q, c)
+        d = decisions_at(decided, q, c)
         rej = d[d["stage"] == "rejected"]
         conv = funnel.cohort_rates(entries, q, src, dst, window_days)
         km, _ = kaplan_meier(h["hours"], h["followed_up"])
