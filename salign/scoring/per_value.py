@@ -47,13 +47,7 @@ def _first_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def by_value(col: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``fn(col)`` for an element-wise ``fn`` (each row's answer depends on its value only), computed once per
     distinct value of a text column (:func:`text_groups`); index and name of ``col`` kept."""
-    groups = text_groups(col)
-    if groups is None:
-        return fn(col)
-    first, inverse = groups
-    out = fn(col.iloc[first]).iloc[inverse]
-    out.index = col.index
-    return out
+    return _once_per_group(col, text_groups(col), fn)
 
 
 def row_groups(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
@@ -93,12 +87,17 @@ def row_groups(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
 def by_rows(frame: pd.DataFrame, fn: Callable[[pd.DataFrame], pd.Series | pd.DataFrame]):
     """``fn(frame)`` for a row-wise ``fn`` (each row's answer depends on that row's values only), computed once per
     distinct row (:func:`row_groups`); the answer carries ``frame``'s index."""
-    groups = row_groups(frame)
+    return _once_per_group(frame, row_groups(frame), fn)
+
+
+def _once_per_group(data, groups, fn):
+    """``fn(data)`` computed on the first row of each group and copied to its other rows (``groups``:
+    ``(first, inverse)``; ``None``: on every row); the answer carries ``data``'s index."""
     if groups is None:
-        return fn(frame)
+        return fn(data)
     first, inverse = groups
-    out = fn(frame.iloc[first]).iloc[inverse]
-    out.index = frame.index
+    out = fn(data.iloc[first]).iloc[inverse]
+    out.index = data.index
     return out
 
 
