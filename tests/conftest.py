@@ -166,12 +166,12 @@ def tiny_reports(tmp_path_factory) -> tuple[Path, Path]:
 def sample_reports(tmp_path_factory) -> Path:
     """The reports folder of ``salign review`` of data/sample for 2026Q3, run once. Read-only.
 
-    Run with ``SALIGN_LAZY=strict``: a kernel that read the activities as a pandas frame would fail that section
+    Run with ``SALIGN_LAZY=activities``: a kernel that read the activities as a pandas frame would fail
     (the event-level work runs in the engine; see salign/workspace/lazy.py and tests/test_end_to_end.py).
     """
     out = tmp_path_factory.mktemp("sample-reports")
     before = os.environ.get(lazy.STRICT)
-    os.environ[lazy.STRICT] = "strict"
+    os.environ[lazy.STRICT] = "activities"
     try:
         assert cli.main(["review", "--workspace", str(paths.SAMPLE_WORKSPACE), "--out", str(out),
                          "--period", "2026Q3"]) == 0

@@ -122,7 +122,7 @@ def planted_gaps_in_the_set_used(report) -> list[tuple[str, str]]:
 
 
 def test_no_kernel_read_the_activities_as_a_frame(report, metrics):
-    # the shared review ran with SALIGN_LAZY=strict (tests/conftest.py): reading the activities as pandas raises
+    # the shared review ran with SALIGN_LAZY=activities (tests/conftest.py): reading the activities as pandas raises
     kept = list((report.parent / ".internal" / "2026Q3").glob("*.ipynb"))
     assert len(kept) == 4
     for nb in kept:

@@ -213,8 +213,11 @@ def known_at(tables, when: pd.Timestamp):
         cut["leads"] = leads
     if tables.stages is not None:
         st = tables.stages
-        st = st[(st["at"] < when) & (st["lead_id"].isin(leads["lead_id"]) if leads is not None else True)]
-        cut["stages"] = st.copy()
+        if isinstance(st, LazyFrame):  # left on disk: cut when read
+            cut["stages"] = st.until(when, among=("lead_id", leads["lead_id"]) if leads is not None else None)
+        else:
+            st = st[(st["at"] < when) & (st["lead_id"].isin(leads["lead_id"]) if leads is not None else True)]
+            cut["stages"] = st.copy()
     if tables.activities is not None:
         acts = tables.activities
         cut["activities"] = acts.until(when) if isinstance(acts, LazyFrame) else acts[before(acts, "at")].copy()

@@ -6,8 +6,8 @@ kernel, while the work over them runs in the engine (:mod:`salign.workspace.engi
 and length are known without reading it, and anything else (``frame[...]``, ``.loc``, ``.groupby``) reads it
 once and answers from the frame, exactly as if it had been loaded. A review that never asks keeps it on disk.
 
-``SALIGN_LAZY=strict`` in the environment makes reading one an error (:class:`LazyRead`) instead: the tests run
-the review that way to show that no analysis needs the activities as a frame.
+``SALIGN_LAZY=activities`` in the environment makes reading that table as a frame an error (:class:`LazyRead`):
+the tests run the review that way to show that no analysis needs the activities as a frame.
 """
 from __future__ import annotations
 
@@ -16,24 +16,29 @@ import os
 import pandas as pd
 import pyarrow.parquet as pq
 
-#: the environment variable that makes reading a lazy table an error (value ``strict``)
+#: the environment variable naming the lazy tables that may not be read as a frame (``activities,stages``;
+#: ``strict``: none may)
 STRICT = "SALIGN_LAZY"
 
 
 class LazyRead(RuntimeError):
-    """A lazy table was read as a frame while ``SALIGN_LAZY=strict``."""
+    """A lazy table was read as a frame while ``SALIGN_LAZY`` forbids it."""
 
 
 class LazyFrame:
     """The Parquet file ``path`` as a pandas frame read on first use (``read``: the function that reads it,
-    giving exactly the frame an eager load gives), optionally cut to rows dated before ``before`` (in column
-    ``at``; undated rows stay), as :func:`salign.common.periods.known_at` cuts loaded frames. ``dtypes``
-    (column -> dtype name) names the dtypes ``read`` gives where the file's own differ."""
+    giving exactly the frame an eager load gives; it takes ``columns=`` to read only some).
 
-    def __init__(self, path, read, before: pd.Timestamp | None = None, dtypes: dict | None = None):
+    A cut (:meth:`until`, as :func:`salign.common.periods.known_at` cuts loaded frames) keeps the rows dated
+    before a moment (column ``at``; undated rows stay) and, optionally, those whose ``column`` holds one of
+    ``values``. ``dtypes`` (column -> dtype name) names the dtypes ``read`` gives where the file's own differ.
+    """
+
+    def __init__(self, path, read, dtypes: dict | None = None):
         self.path = path
         self._read = read
-        self.before = before
+        self.before = None
+        self.among = None
         self._frame = None
         meta = pq.read_metadata(path)
         self._rows = meta.num_rows
@@ -44,37 +49,52 @@ class LazyFrame:
         self.columns = self.dtypes.index
 
     @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
     def loaded(self) -> bool:
         """Whether the frame has been read."""
         return self._frame is not None
 
+    def _kept(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` the cut keeps."""
+        keep = pd.Series(True, index=frame.index)
+        if self.before is not None:
+            keep &= frame["at"].isna() | (frame["at"] < self.before)
+        if self.among is not None:
+            keep &= frame[self.among[0]].isin(self.among[1])
+        return frame if keep.all() else frame[keep]
+
+    def _cut_columns(self) -> list:
+        return (["at"] if self.before is not None else []) + ([self.among[0]] if self.among is not None else [])
+
     def frame(self) -> pd.DataFrame:
         """The table as pandas (read once, then kept)."""
         if self._frame is None:
-            if os.environ.get(STRICT, "").lower() == "strict":
-                raise LazyRead(f"{self.path.name} was read as a pandas frame ({STRICT}=strict)")
+            forbidden = os.environ.get(STRICT, "").lower()
+            if forbidden == "strict" or self.name in forbidden.split(","):
+                raise LazyRead(f"{self.path.name} was read as a pandas frame ({STRICT}={forbidden})")
             frame = self._read(self.path)
-            if self.before is not None:
-                frame = frame[frame["at"].isna() | (frame["at"] < self.before)].copy()
-            self._frame = frame
+            self._frame = self._kept(frame).copy() if self._cut_columns() else frame
         return self._frame
 
-    def until(self, when: pd.Timestamp) -> "LazyFrame":
-        """The same table cut to rows dated before ``when`` (still unread)."""
+    def until(self, when: pd.Timestamp, among: tuple | None = None) -> "LazyFrame":
+        """The same table cut to rows dated before ``when`` and, with ``among=(column, values)``, to those rows
+        whose ``column`` is in ``values`` (still unread)."""
         cut = LazyFrame.__new__(LazyFrame)
-        cut.__dict__.update(self.__dict__, _frame=None,
-                            before=when if self.before is None else min(when, self.before))
+        cut.__dict__.update(self.__dict__, _frame=None, before=when if self.before is None else min(when, self.before),
+                            among=among if among is not None else self.among)
         if self._frame is not None:  # already read: cut the frame instead of reading again
-            cut._frame = self._frame[self._frame["at"].isna() | (self._frame["at"] < when)].copy()
+            cut._frame = cut._kept(self._frame).copy()
         return cut
 
     def __len__(self) -> int:
         if self._frame is not None:
             return len(self._frame)
-        if self.before is None:
+        if not self._cut_columns():
             return self._rows
-        at = pq.read_table(self.path, columns=["at"]).column("at").to_pandas()
-        return int((at.isna() | (at < self.before)).sum())
+        return len(self._kept(self._read(self.path, columns=self._cut_columns())))
 
     def __getitem__(self, key):
         if self._frame is None and isinstance(key, str) and key in self.columns:
@@ -83,14 +103,11 @@ class LazyFrame:
 
     def column(self, name: str) -> pd.Series:
         """One column as the frame would hold it (same values, dtype and index), reading only that column (and
-        ``at`` for a cut) from the file: cheap, so allowed in strict mode too."""
+        those of the cut) from the file: cheap, so allowed whatever ``SALIGN_LAZY`` says."""
         if self._frame is not None:
             return self._frame[name]
-        cols = [name] if self.before is None or name == "at" else [name, "at"]
-        part = self._read(self.path, columns=cols)
-        if self.before is not None:
-            part = part[part["at"].isna() | (part["at"] < self.before)]
-        return part[name]
+        part = self._read(self.path, columns=list(dict.fromkeys([name, *self._cut_columns()])))
+        return self._kept(part)[name]
 
     def __getattr__(self, name):
         if name.startswith("__"):

@@ -58,7 +58,7 @@ from salign.workspace.tables import Tables
 #: the layout of a snapshot folder; a change of layout changes every key
 FORMAT = 2
 #: tables left on disk until something reads them as a frame (the event-level work runs in the engine)
-LAZY = ("activities",)
+LAZY = ("activities", "stages")
 #: how many snapshots the cache keeps (the most recently used)
 KEEP = 3
 #: environment variable naming the cache folder (``off``: no cache)
