@@ -237,10 +237,13 @@ def recycling(tables, period, lookback_quarters: int = 4, cutoff: pd.Timestamp |
     """Leads first recycled in ``period`` or the ``lookback_quarters - 1`` before it, and their later stages."""
     tables.require("stages")
     cutoff = funnel.cutoff_of(tables, cutoff)
-    st = tables.stages[tables.stages["at"] < cutoff]
+    stages = tables.stages
+    before = (stages["at"] < cutoff).to_numpy()
     start = period.shift(1 - lookback_quarters)
-    rec = st[st["stage"] == "recycled"].sort_values("at").drop_duplicates("lead_id")
+    rec = stages[before & (stages["stage"] == "recycled").to_numpy()].sort_values("at").drop_duplicates("lead_id")
     rec = rec[(rec["at"] >= start.start) & (rec["at"] < period.end)].set_index("lead_id")
+    # the later history of only these leads (not a copy of the whole stage history)
+    st = stages.loc[before & stages["lead_id"].isin(rec.index).to_numpy(), ["lead_id", "stage", "at"]]
     later = with_time(st, rec["at"], "recycled_at")
     later = later[later["at"] > later["recycled_at"]]
     reached = {s: later.loc[later["stage"].isin(after), "lead_id"].unique() for s, after in
@@ -296,20 +299,26 @@ def stuck_leads(tables, period, cutoff: pd.Timestamp | None = None) -> StuckLead
     spec = tables.definition("handoff.yaml")
     tables.require("leads", "stages", "activities")
     cutoff = funnel.cutoff_of(tables, cutoff)
-    st = tables.stages[tables.stages["at"] < cutoff]
-    last_mql = st[st["stage"] == "mql"].groupby("lead_id")["at"].max()
-    after = with_time(st[st["stage"] != "mql"], last_mql, "mql_at")
-    moved = set(after.loc[after["at"] >= after["mql_at"], "lead_id"])
-    routed = followups.after_mql(tables, cutoff, queue_names(tables), which="last")["routed_at"]
-    owned = set(routed.index[routed.notna()])
-    waiting = last_mql[~last_mql.index.isin(moved | owned)]
+    waiting = followups.unanswered(tables, cutoff, queue_names(tables))  # by the engine: only these leads return
     waiting = waiting[waiting + spec.max_hours_to_route * HOUR <= cutoff]
     days = ((cutoff - waiting) / pd.Timedelta(days=1)).reset_index(drop=True)
-    leads = tables.leads.set_index("lead_id")
-    source = dimensions.label(leads["source"].reindex(waiting.index))
+    mine = tables.leads.loc[tables.leads["lead_id"].isin(waiting.index).to_numpy(), ["lead_id", "source"]]
+    source = dimensions.label(mine.set_index("lead_id")["source"].reindex(waiting.index))
     by_source = source.value_counts().rename_axis("source").reset_index(name="stuck leads")
-    ordered = st.sort_values(["lead_id", "at"])
+    return StuckLeads(len(waiting), days, by_source, timed_out(tables, period, cutoff), spec.max_hours_to_route,
+                      cutoff, str(period))
+
+
+def timed_out(tables, period, cutoff: pd.Timestamp) -> int:
+    """How many recycled events dated in ``period`` (before ``cutoff``) came straight after an MQL: the lead's
+    stage event before it (by time; at equal times, in the table's order) is an MQL.
+
+    Only the histories of leads recycled in the period are sorted, not the whole stage history."""
+    st = tables.stages
+    before = (st["at"] < cutoff).to_numpy()
+    recycled = before & (st["stage"] == "recycled").to_numpy() & period.contains(st["at"]).to_numpy()
+    mine = st.loc[before & st["lead_id"].isin(st.loc[recycled, "lead_id"]).to_numpy(), ["lead_id", "stage", "at"]]
+    ordered = mine.sort_values(["lead_id", "at"])
     previous = ordered.groupby("lead_id")["stage"].shift()
-    timed_out = int(((ordered["stage"] == "recycled") & (previous == "mql") & period.contains(ordered["at"])).sum())
-    return StuckLeads(len(waiting), days, by_source, timed_out, spec.max_hours_to_route, cutoff, str(period))
+    return int(((ordered["stage"] == "recycled") & (previous == "mql") & period.contains(ordered["at"])).sum())
 

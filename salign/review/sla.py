@@ -65,11 +65,14 @@ def handoffs(tables, period=None, cutoff: pd.Timestamp | None = None) -> pd.Data
     h = after[["mql_at", "first_follow_up"]].copy()
     h["followed_up"] = h["first_follow_up"].notna()
     h["hours"] = (h["first_follow_up"].fillna(cutoff) - h["mql_at"]) / HOUR
-    leads = tables.leads.set_index("lead_id").reindex(h.index)
-    owner = leads["owner"] if "owner" in leads.columns else pd.Series(np.nan, index=h.index, dtype=object)
-    h["rep"] = owner.fillna(after["first_rep"]).fillna(NO_OWNER).astype(str)
     sla = tables.definitions.get("sla.yaml")
     fields = sla.marketing.min_fields_at_handoff if sla is not None else []
+    # only the columns used, of only these leads (not a copy of the whole leads table)
+    wanted = [c for c in dict.fromkeys(["owner", *fields]) if c in tables.leads.columns and c != "lead_id"]
+    mine = tables.leads.loc[tables.leads["lead_id"].isin(h.index).to_numpy(), ["lead_id", *wanted]]
+    leads = mine.set_index("lead_id").reindex(h.index)
+    owner = leads["owner"] if "owner" in leads.columns else pd.Series(np.nan, index=h.index, dtype=object)
+    h["rep"] = owner.fillna(after["first_rep"]).fillna(NO_OWNER).astype(str)
     present = [leads[f].notna() if f in leads.columns else pd.Series(False, index=h.index) for f in fields]
     h["complete"] = np.logical_and.reduce(present) if present else True
     return h
@@ -96,9 +99,12 @@ def decisions(tables, period, cutoff: pd.Timestamp | None = None) -> pd.DataFram
     """
     tables.require("stages")
     cutoff = funnel.cutoff_of(tables, cutoff)
-    st = tables.stages[tables.stages["at"] < cutoff]
-    first_mql = st[st["stage"] == "mql"].groupby("lead_id")["at"].min()
-    d = st[st["stage"].isin(["sal", "rejected"]) & period.contains(st["at"])].copy()
+    st = tables.stages
+    before = (st["at"] < cutoff).to_numpy()
+    d = st[before & st["stage"].isin(["sal", "rejected"]).to_numpy() & period.contains(st["at"]).to_numpy()].copy()
+    # the first MQL of only the leads decided on (no copy of the whole stage history)
+    mqls = st.loc[before & (st["stage"] == "mql").to_numpy(), ["lead_id", "at"]]
+    first_mql = mqls[mqls["lead_id"].isin(d["lead_id"])].groupby("lead_id")["at"].min()
     reason = d["reason"] if "reason" in d.columns else pd.Series(np.nan, index=d.index)
     d["has_reason"] = reason.astype("string").str.strip().fillna("").ne("")
     d["days_from_mql"] = (d["at"] - d["lead_id"].map(first_mql)) / pd.Timedelta(days=1)

@@ -41,7 +41,8 @@ def deals(tables) -> pd.DataFrame:
     o = tables.opportunities.copy()
     leads = None
     if tables.leads is not None and "lead_id" in o.columns:
-        leads = tables.leads.set_index("lead_id").reindex(o["lead_id"])
+        mine = tables.leads[tables.leads["lead_id"].isin(o["lead_id"])]  # the deals' leads, not a copy of all
+        leads = mine.set_index("lead_id").reindex(o["lead_id"])
         o["source"] = dimensions.label(leads["source"]).to_numpy()
         try:
             o["persona"] = dimensions.persona(tables, leads).to_numpy()
@@ -51,7 +52,8 @@ def deals(tables) -> pd.DataFrame:
             o["job_level"] = dimensions.label(leads["job_level"]).to_numpy()
     employees = pd.Series(np.nan, index=o.index)
     if tables.accounts is not None and "account_id" in o.columns:
-        acc = tables.accounts.set_index("account_id").reindex(o["account_id"])
+        acc = tables.accounts[tables.accounts["account_id"].isin(o["account_id"])]
+        acc = acc.set_index("account_id").reindex(o["account_id"])
         for col in ("name", "industry", "tier"):
             if col in acc.columns:
                 o[f"account_{col}"] = acc[col].to_numpy()
