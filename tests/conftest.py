@@ -115,6 +115,14 @@ TINY = {
         """,
 }
 
+#: a handoff.yaml routing through the queue ``sdr-inbox`` within 4 hours (dedented by write_workspace)
+HANDOFF_QUEUE = """\
+    version: 1
+    routing: queue
+    queue: sdr-inbox
+    max_hours_to_route: 4
+    """
+
 
 def write_workspace(folder: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():

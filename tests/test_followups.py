@@ -15,7 +15,7 @@ from salign.review.sla import HOUR
 from salign.workspace.engine import over_parquet
 from salign.workspace.load import load_workspace
 from salign.workspace.tables import Tables
-from tests.conftest import TINY, write_workspace
+from tests.conftest import HANDOFF_QUEUE, TINY, write_workspace
 
 T = pd.Timestamp
 CUTOFF = T("2025-12-31T23:00:00Z")  # the tiny workspace's as_of: midnight of 2026-01-01 in Berlin
@@ -61,12 +61,7 @@ L4,2025-11-20T08:00:00Z,web,,Manager,HR,,R3
 L5,2025-11-05T08:00:00Z,web,,Manager,HR,,
 L6,2025-10-09T08:00:00Z,web,,Manager,HR,,R1
 """
-HANDOFF = """\
-    version: 1
-    routing: queue
-    queue: sdr-inbox
-    max_hours_to_route: 4
-    """
+HANDOFF = HANDOFF_QUEUE
 
 
 @pytest.fixture

@@ -18,14 +18,9 @@ from salign.report.html import result_html
 from salign.review import changes, fixlist, funnel, handoff, sla, trend, winloss
 from salign.workspace.load import load_workspace
 from salign.workspace.tables import MissingData
-from tests.conftest import TINY, write_workspace
+from tests.conftest import HANDOFF_QUEUE, TINY, write_workspace
 
-HANDOFF = """\
-    version: 1
-    routing: queue
-    queue: sdr-inbox
-    max_hours_to_route: 4
-    """
+HANDOFF = HANDOFF_QUEUE
 
 
 @pytest.fixture
