@@ -458,6 +458,7 @@ def by_group(tables, period, by: str = "persona", window_days: int = 90,
              cutoff: pd.Timestamp | None = None) -> GroupChanges:
     """The key cohort conversion (MQL -> SQL on data that records both) per ``by`` group now, last quarter and a
     year earlier (like for like)."""
+    tables.require("leads", "stages")
     cutoff = funnel.cutoff_of(tables, cutoff)
     src, dst, _, conversion = funnel.conversion_key(tables)
 
