@@ -43,7 +43,7 @@ from salign.core import fmt
 from salign.qualify.auc import AUC, AUC_IN_WORDS, auc_ci
 from salign.qualify.features import NUMERIC
 from salign.qualify.target import Split
-from salign.scoring.bins import SMALL_LEVEL, BinSpec, fit_spec, min_bin_size
+from salign.scoring.bins import SMALL_LEVEL, BinSpec, distinct, fit_spec, min_bin_size
 from salign.scoring.card import POINTS_TO_DOUBLE_ODDS, Scorecard
 from salign.workspace.tables import MissingData
 
@@ -67,9 +67,13 @@ def one_hot(codes: np.ndarray, specs: list[BinSpec]) -> sparse.csr_matrix:
     sizes = np.array([s.n_bins for s in specs])
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     n, k = codes.shape
-    cols = (codes + offsets).ravel()
-    rows = np.repeat(np.arange(n), k)
-    return sparse.csr_matrix((np.ones(n * k), (rows, cols)), shape=(n, int(sizes.sum())))
+    total = int(sizes.sum())
+    # one entry per lead and feature, already in row order with columns ascending: the compressed arrays
+    # are built directly (the same arrays a conversion from coordinates gives, without its sort and copies)
+    index = np.int32 if max(total, n * k) < np.iinfo(np.int32).max else np.int64
+    indices = (codes + offsets).astype(index, copy=False).ravel()
+    indptr = np.arange(0, n * k + 1, k, dtype=index)
+    return sparse.csr_matrix((np.ones(n * k), indices, indptr), shape=(n, total))
 
 
 def validation_rows(n_train: int, y: np.ndarray, ordered: bool, random_state: int) -> np.ndarray:
@@ -116,6 +120,7 @@ class _Weights:
     method: str
     C: float | None
     coef: np.ndarray
+    codes: list[np.ndarray]    # each spec's bin number for every training lead
 
 
 def fit(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, ordered: bool, random_state: int = 0,
@@ -131,22 +136,24 @@ def fit(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, ordered: bool, ra
     """
     y = np.asarray(y)
     val = validation_rows(len(y), y, ordered, random_state)
-    best = _weigh(X, kinds, y, val, min_bin_size(len(y)), methods)
+    binned = _Binned(X, kinds)
+    best = _weigh(binned, y, val, min_bin_size(len(y)), methods)
     if small_levels and SMALL_LEVEL < best.min_level:
-        small = _weigh(X, kinds, y, val, SMALL_LEVEL, methods, unless_same=best.specs)
+        small = _weigh(binned, y, val, SMALL_LEVEL, methods, unless_same=best.specs)
         if small is not None and round(small.auc, 4) > round(best.auc + NEGLIGIBLE_AUC, 4):
             best = small
     factor = points_to_double_odds / np.log(2)
     seen = np.asarray(best.design.sum(axis=0)).ravel() > 0
     unused = dict(best.unused)
-    kept_specs, points, start = [], [], 0
-    for spec in best.specs:
+    kept_specs, kept_codes, points, start = [], [], [], 0
+    for spec, codes in zip(best.specs, best.codes):
         raw = best.coef[start:start + spec.n_bins] * factor
         used = seen[start:start + spec.n_bins]
         start += spec.n_bins
         pts = np.where(used, np.rint(raw - raw[used].min()), 0).astype(np.int32)  # unseen values earn nothing
         if pts.max() >= MIN_POINTS_RANGE:
             kept_specs.append(spec)
+            kept_codes.append(codes)
             points.append(pts)
         else:
             gap = int(pts.max())
@@ -154,7 +161,8 @@ def fit(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, ordered: bool, ra
                                   f"than the {MIN_POINTS_RANGE} a feature needs to be on the card (weights: "
                                   f"{best.method})")
     card = Scorecard(kept_specs, points, 0.0, 1.0, [], points_to_double_odds)
-    matrix = card.points_matrix(card.codes(X))
+    # card.codes(X), already worked out while weighing
+    matrix = card.points_matrix(np.column_stack(kept_codes) if kept_codes else card.codes(X))
     card.typical = [round(float(v), 1) for v in matrix.mean(axis=0)]
     score = matrix.sum(axis=1)
     with threadpool_limits(limits=1):
@@ -163,24 +171,62 @@ def fit(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, ordered: bool, ra
     return Fitted(card, best.C, best.method, {c: unused[c] for c in X.columns if c in unused}, best.min_level)
 
 
-def _weigh(X, kinds, y, val, min_level, methods, unless_same=None) -> _Weights | None:
+class _Binned:
+    """The training features, each looked at once however many ways of binning are weighed.
+
+    A numeric feature's bins do not depend on the smallest category level, so its spec and bin numbers
+    are worked out once; a category feature is factorised once, and each binning counts and codes its
+    distinct values (the same bins :func:`~salign.scoring.bins.fit_spec` and ``BinSpec.codes`` give).
+    """
+
+    def __init__(self, X: pd.DataFrame, kinds: dict[str, str]):
+        self.X, self.kinds = X, kinds
+        self._numeric: dict[str, tuple[BinSpec, np.ndarray]] = {}
+        self._distinct: dict[str, tuple[np.ndarray, pd.Series, pd.Series]] = {}
+
+    @property
+    def columns(self):
+        return self.X.columns
+
+    def spec_and_codes(self, c: str, min_level: int) -> tuple[BinSpec, np.ndarray | None]:
+        """The bins of feature ``c`` (category values need ``min_level`` leads) and, when it has more than
+        two bins, its bin numbers."""
+        kind = self.kinds[c]
+        if kind == NUMERIC:
+            if c not in self._numeric:
+                spec = fit_spec(c, kind, self.X[c])
+                self._numeric[c] = spec, (spec.codes(self.X[c]) if spec.n_bins > 2 else None)
+            return self._numeric[c]
+        if c not in self._distinct:
+            inverse, uniques = distinct(self.X[c])
+            held = np.bincount(inverse[inverse >= 0], minlength=len(uniques))
+            counts = pd.Series(held, index=uniques.astype(str).to_numpy(dtype=object)).groupby(level=0).sum()
+            self._distinct[c] = inverse, uniques, counts
+        inverse, uniques, counts = self._distinct[c]
+        spec = BinSpec(c, kind, levels=tuple(sorted(counts[counts >= min_level].index.tolist())))
+        return spec, (np.take(spec.codes_of_uniques(uniques), inverse) if spec.n_bins > 2 else None)
+
+
+def _weigh(binned: _Binned, y, val, min_level, methods, unless_same=None) -> _Weights | None:
     """Bin every feature (category values need ``min_level`` leads), choose the weights on ``val``, refit on all.
 
     None when ``unless_same`` (specs already weighed) has the same bins.
     """
+    X, kinds = binned.X, binned.kinds
     need = min_bin_size(len(y))
-    specs, unused = [], {}
-    for c in X.columns:
-        spec = fit_spec(c, kinds[c], X[c], min_level=min_level if kinds[c] != NUMERIC else None)
+    specs, codes, unused = [], [], {}
+    for c in binned.columns:
+        spec, code = binned.spec_and_codes(c, min_level)
         if spec.n_bins > 2:
             specs.append(spec)
+            codes.append(code)
         else:
             unused[c] = _no_bins(X[c], kinds[c], need if kinds[c] == NUMERIC else min_level)
     if unless_same is not None and specs == unless_same:
         return None
     if not specs:
         raise MissingData("no candidate feature has a value or range held by enough training leads to be binned")
-    design = one_hot(np.column_stack([s.codes(X[s.field]) for s in specs]), specs)
+    design = one_hot(np.column_stack(codes), specs)
 
     def model(C):
         return LogisticRegression(C=C, max_iter=1000)
@@ -192,9 +238,10 @@ def _weigh(X, kinds, y, val, min_level, methods, unless_same=None) -> _Weights |
         woe_auc = (roc_auc_score(y[val], design[val] @ evidence(design[~val], y[~val], specs))
                    if EVIDENCE in methods else -np.inf)
         if round(woe_auc, 4) >= round(max(aucs) - NEGLIGIBLE_AUC, 4):
-            return _Weights(specs, unused, min_level, design, woe_auc, EVIDENCE, None, evidence(design, y, specs))
+            return _Weights(specs, unused, min_level, design, woe_auc, EVIDENCE, None, evidence(design, y, specs),
+                            codes)
         coef = model(best_c).fit(design, y).coef_.ravel()
-    return _Weights(specs, unused, min_level, design, max(aucs), REGRESSION, best_c, coef)
+    return _Weights(specs, unused, min_level, design, max(aucs), REGRESSION, best_c, coef, codes)
 
 
 def _no_bins(x: pd.Series, kind: str, need: int) -> str:
