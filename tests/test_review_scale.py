@@ -7,12 +7,14 @@
 
 Expectations are worked out by hand from the fixtures below.
 """
+import dataclasses
+
 import pandas as pd
 import pytest
 
-from salign.common import periods
+from salign.common import facts, periods
 from salign.review import changes, funnel, sla, trend
-from salign.workspace.engine import engine_of
+from salign.workspace.engine import engine_of, over_parquet
 from salign.workspace.load import load_workspace
 from salign.workspace.schema import FUNNEL
 from tests.conftest import TINY, write_workspace
@@ -83,6 +85,44 @@ def test_cohort_conversion_at_an_earlier_cutoff(history):
     assert (int(r["k"].iloc[0]), int(r["n"].iloc[0]), int(r["mature"].iloc[0])) == (1, 2, 0)
     r = funnel.cohort_rates(funnel.stage_entries(t), q4, "mql", "sql", 90)
     assert (int(r["k"].iloc[0]), int(r["n"].iloc[0])) == (2, 2)  # by 2026-01-01 L1 reached sql too
+
+
+def test_tables_known_at_an_earlier_moment_read_their_funnel_off_the_uncut_ones(history, tmp_path):
+    """Last quarter's fix list reads the tables as they stood (known_at): their funnel comes off the uncut tables'
+    entries of the same engine, and what those do not determine (anomalies) only when asked for."""
+    files = {}
+    for name in ("leads", "stages", "activities"):
+        files[name] = tmp_path / f"{name}.parquet"
+        getattr(history, name).to_parquet(files[name])
+    uncut = dataclasses.replace(history, engine=over_parquet("duckdb", files))
+    engine = uncut.engine
+    funnel.stage_entries(uncut)  # the uncut tables' own cutoff: one query
+    cut = periods.known_at(uncut, EARLIER)
+    assert cut.engine is engine and "L4" not in set(cut.leads["lead_id"])
+    facts.recorded_stages(cut)  # the stages the cut records: its own query
+    asked = engine.queries
+    e = funnel.stage_entries(cut)
+    assert engine.queries == asked  # read off, not queried
+    # as at the earlier cutoff in test_funnel_at_an_earlier_cutoff_is_read_off_the_later_one_without_a_query
+    expected = pd.DataFrame({
+        "lead": [T("2025-10-02T09:00:00Z"), T("2025-10-05T10:00:00Z"), T("2025-11-01T08:00:00Z")],
+        "mql": [T("2025-10-03T09:00:00Z"), NAT, T("2025-11-10T09:00:00Z")],
+        "sal": [NAT, NAT, T("2025-11-14T22:30:00Z")],
+        "sql": [NAT, NAT, T("2025-11-14T22:30:00Z")],
+        "opportunity": [NAT, NAT, T("2025-11-14T22:30:00Z")],
+        "won": [NAT, NAT, NAT],
+    }, index=pd.Index(["L1", "L2", "L3"], name="lead_id")).apply(pd.to_datetime, utc=True)[list(FUNNEL)]
+    pd.testing.assert_frame_equal(e.at, expected)
+    # before the cut only lead, MQL (L1, L3) and opportunity (L3) events happened: the stages the cut records
+    assert e.stages == ("lead", "mql", "opportunity")
+    q4 = periods.resolve("2025Q4", cut)
+    conversion = funnel.stage_conversion(cut, q4, 90)
+    assert engine.queries == asked  # the table needs no anomalies
+    # MQL -> opportunity: of L1 and L3 (MQLs in Q4), L3 reached an opportunity by then
+    assert conversion.rate("mql").k == 1 and conversion.rate("mql").n == 2
+    assert conversion.anomalies["skipped"] == {"mql": 0, "sal": 1, "sql": 1, "opportunity": 0}
+    assert conversion.anomalies["reentered"]["mql"] == 0  # L3's second MQL comes after the cut
+    assert engine.queries == asked + 1  # counted by the engine on the cut when asked for
 
 
 Q3 = periods.Quarter(2025, 3)  # UTC: 2025-07-01 to 2025-10-01

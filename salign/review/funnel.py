@@ -103,14 +103,19 @@ def stage_entries(tables, cutoff: pd.Timestamp | None = None) -> StageEntries:
     the entries at the tables' own cutoff, with no second pass over the stage history: a lead created before the
     earlier cutoff passed a stage by then exactly when its passing time at the later cutoff is before it (passing
     is the earliest of first entries, and every first entry before the earlier cutoff is one before the later), and
-    its ``lead`` falls back to its creation when its first lead event is not before it.
+    its ``lead`` falls back to its creation when its first lead event is not before it. Tables cut at an earlier
+    moment (:func:`known_at <salign.common.periods.known_at>`, last quarter's fix list) read theirs off the uncut
+    tables' of the same engine in the same way (:func:`_uncut`).
     """
     tables.require("leads", "stages")
     cutoff = cutoff_of(tables, cutoff)
     memo = _memo(tables)
     if cutoff not in memo:
         own = cutoff_of(tables)
-        if cutoff < own:
+        origin = _uncut(tables, cutoff)
+        if origin is not None:  # a quarter as it stood (last quarter's fix list): read off the uncut tables' entries
+            memo[cutoff] = _cut_entries(stage_entries(origin, cutoff), tables, cutoff)
+        elif cutoff < own:
             memo[cutoff] = _read_off(stage_entries(tables, own), tables, cutoff)
         else:
             memo[cutoff] = _stage_entries(tables, cutoff)
@@ -132,6 +137,32 @@ def _read_off(later: StageEntries, tables, cutoff: pd.Timestamp) -> StageEntries
     return StageEntries(at, None, None, cutoff, later.stages, complete=lambda: _stage_entries(_alive(owner), cutoff))
 
 
+def _uncut(tables, cutoff: pd.Timestamp):
+    """For tables cut at ``until`` (:func:`known_at <salign.common.periods.known_at>`) at or after ``cutoff``: uncut
+    tables of the same engine whose entries were asked for (None: there are none, or the engine reads frames).
+
+    The cut tables read their events off that engine's (:func:`salign.workspace.engine.event_table`): their leads
+    created before ``cutoff`` and those leads' stage events before it are the uncut tables', so their entries at
+    ``cutoff`` have the same ``at`` (as with :func:`salign.common.followups.after_mql`)."""
+    engine = tables.engine
+    if tables.until is None or cutoff > tables.until or engine is None or engine.over_frames:
+        return None
+    for ref in list(_TABLES.values()):
+        other = ref()
+        if other is not None and other is not tables and other.engine is engine and other.until is None:
+            return other
+    return None
+
+
+def _cut_entries(uncut: StageEntries, tables, cutoff: pd.Timestamp) -> StageEntries:
+    """The entries at ``cutoff`` of cut ``tables`` (see :func:`_uncut`), from the uncut tables' ``uncut``: the
+    same ``at``; the stages the cut records, and ``left`` and ``anomalies`` by the engine on the cut when first
+    asked for (a cut's ``left`` counts only the events before its ``until``)."""
+    owner = weakref.ref(tables)
+    return StageEntries(uncut.at, None, None, cutoff, facts.recorded_stages(tables),
+                        complete=lambda: _stage_entries(_alive(owner), cutoff))
+
+
 def _alive(ref):
     """The tables behind weak reference ``ref``; a clear error when they are gone."""
     tables = ref()
@@ -141,6 +172,8 @@ def _alive(ref):
 
 
 _MEMO: dict[int, dict] = {}
+#: the tables objects that have a memo (weakly), to find the uncut tables of a cut (:func:`_uncut`)
+_TABLES: dict[int, weakref.ref] = {}
 
 
 def _memo(tables) -> dict:
@@ -148,7 +181,9 @@ def _memo(tables) -> dict:
     key = id(tables)
     if key not in _MEMO:
         _MEMO[key] = {}
+        _TABLES[key] = weakref.ref(tables)
         weakref.finalize(tables, _MEMO.pop, key, None)
+        weakref.finalize(tables, _TABLES.pop, key, None)
     return _MEMO[key]
 
 
@@ -318,13 +353,22 @@ class StageConversion(Result):
     """Cohort conversion from each stage to the next, flow ratios (labelled) and the counted anomalies."""
 
     table: pd.DataFrame
-    anomalies: dict
+    #: the counted anomalies (:attr:`StageEntries.anomalies`), or the entries that count them when first asked for
+    #: (last quarter's fix list reads only the table): read :attr:`anomalies`
+    counted: object
     period: str
     window_days: int
     cutoff: pd.Timestamp
     title: str = "Stage-to-stage conversion"
     #: the stages the data records; the page names only these (a stage never recorded is not "skipped")
     stages: tuple = FUNNEL
+
+    @property
+    def anomalies(self) -> dict:
+        """``skipped`` and ``reentered`` per stage (see :class:`StageEntries`)."""
+        if isinstance(self.counted, StageEntries):
+            self.counted = self.counted.anomalies
+        return self.counted
 
     def rate(self, stage: str) -> Rate:
         """The cohort conversion out of ``stage`` (e.g. ``mql`` for MQL -> SAL)."""
@@ -391,7 +435,7 @@ def stage_conversion(tables, period, window_days: int = 90, cutoff: pd.Timestamp
                      "flow": entered_next / entered if entered else np.nan})
     t = pd.DataFrame(rows)
     t[["rate", "ci_low", "ci_high"]] = rates(t["k"], t["n"])[["rate", "ci_low", "ci_high"]]
-    return StageConversion(t, entries.anomalies, str(period), window_days, entries.cutoff, stages=entries.stages)
+    return StageConversion(t, entries, str(period), window_days, entries.cutoff, stages=entries.stages)
 
 
 # --------------------------------------------------------------------------- time in stage
