@@ -46,6 +46,17 @@ def history(tmp_path):
     return load_workspace(write_workspace(tmp_path / "h", files))
 
 
+#: the funnel at EARLIER, worked out by hand from ROWS
+AT_EARLIER = pd.DataFrame({
+    "lead": [T("2025-10-02T09:00:00Z"), T("2025-10-05T10:00:00Z"), T("2025-11-01T08:00:00Z")],
+    "mql": [T("2025-10-03T09:00:00Z"), NAT, T("2025-11-10T09:00:00Z")],
+    "sal": [NAT, NAT, T("2025-11-14T22:30:00Z")],
+    "sql": [NAT, NAT, T("2025-11-14T22:30:00Z")],
+    "opportunity": [NAT, NAT, T("2025-11-14T22:30:00Z")],
+    "won": [NAT, NAT, NAT],
+}, index=pd.Index(["L1", "L2", "L3"], name="lead_id")).apply(pd.to_datetime, utc=True)[list(FUNNEL)]
+
+
 def test_funnel_at_an_earlier_cutoff_is_read_off_the_later_one_without_a_query(history):
     t = history
     own = funnel.stage_entries(t)  # the tables' own cutoff, 2026-01-01: one engine query
@@ -54,15 +65,7 @@ def test_funnel_at_an_earlier_cutoff_is_read_off_the_later_one_without_a_query(h
     e = funnel.stage_entries(t, EARLIER)
     assert engine.queries == asked  # read off, not queried
 
-    expected = pd.DataFrame({
-        "lead": [T("2025-10-02T09:00:00Z"), T("2025-10-05T10:00:00Z"), T("2025-11-01T08:00:00Z")],
-        "mql": [T("2025-10-03T09:00:00Z"), NAT, T("2025-11-10T09:00:00Z")],
-        "sal": [NAT, NAT, T("2025-11-14T22:30:00Z")],
-        "sql": [NAT, NAT, T("2025-11-14T22:30:00Z")],
-        "opportunity": [NAT, NAT, T("2025-11-14T22:30:00Z")],
-        "won": [NAT, NAT, NAT],
-    }, index=pd.Index(["L1", "L2", "L3"], name="lead_id")).apply(pd.to_datetime, utc=True)[list(FUNNEL)]
-    pd.testing.assert_frame_equal(e.at, expected)
+    pd.testing.assert_frame_equal(e.at, AT_EARLIER)
     # at the tables' own cutoff, L2's lead stage is its lead event and L4 is in
     assert own.at.loc["L2", "lead"] == T("2025-11-16T09:00:00Z")
     assert own.at.loc["L1", "sal"] == T("2025-11-20T09:00:00Z") and "L4" in own.at.index
@@ -104,15 +107,7 @@ def test_tables_known_at_an_earlier_moment_read_their_funnel_off_the_uncut_ones(
     e = funnel.stage_entries(cut)
     assert engine.queries == asked  # read off, not queried
     # as at the earlier cutoff in test_funnel_at_an_earlier_cutoff_is_read_off_the_later_one_without_a_query
-    expected = pd.DataFrame({
-        "lead": [T("2025-10-02T09:00:00Z"), T("2025-10-05T10:00:00Z"), T("2025-11-01T08:00:00Z")],
-        "mql": [T("2025-10-03T09:00:00Z"), NAT, T("2025-11-10T09:00:00Z")],
-        "sal": [NAT, NAT, T("2025-11-14T22:30:00Z")],
-        "sql": [NAT, NAT, T("2025-11-14T22:30:00Z")],
-        "opportunity": [NAT, NAT, T("2025-11-14T22:30:00Z")],
-        "won": [NAT, NAT, NAT],
-    }, index=pd.Index(["L1", "L2", "L3"], name="lead_id")).apply(pd.to_datetime, utc=True)[list(FUNNEL)]
-    pd.testing.assert_frame_equal(e.at, expected)
+    pd.testing.assert_frame_equal(e.at, AT_EARLIER)
     # before the cut only lead, MQL (L1, L3) and opportunity (L3) events happened: the stages the cut records
     assert e.stages == ("lead", "mql", "opportunity")
     q4 = periods.resolve("2025Q4", cut)
