@@ -324,3 +324,23 @@ def test_validate_never_prints_the_password(database_yaml, url, tmp_path, monkey
     out = capsys.readouterr()
     shown = out.out + out.err
     assert SECRET not in shown and ("[database-" in shown or "[password-in-url]" in shown)
+
+
+@pytest.mark.xfail(strict=True, reason="not done: a PostgreSQL `timestamp` column (no time zone) is reported as "
+                   "bad-datetime on loading, although docs/bring-your-own-data.md says it is read as local to "
+                   "formats.timestamps_timezone (workspace/database.py, files.type_frame); the engine reads it right")
+def test_a_timestamp_column_without_a_zone_loads_as_local_time(postgres_url, tmp_path):
+    import psycopg
+
+    names = load_files_into(postgres_url, FIXTURE_WS, "naive_load")
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE naive_load.leads ALTER COLUMN created_at TYPE timestamp "
+                     "USING created_at AT TIME ZONE 'Asia/Kolkata'")
+    ws = db_workspace(tmp_path / "ws", FIXTURE_WS, "naive_load", names)
+    config = yaml.safe_load((ws / "workspace.yaml").read_text())
+    config["database"] = {"url": postgres_url}
+    config["formats"] = {"timestamps_timezone": "Asia/Kolkata"}
+    (ws / "workspace.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    got = load_workspace(ws).leads.set_index("lead_id")["created_at"]
+    want = load_workspace(FIXTURE_WS).leads.set_index("lead_id")["created_at"]
+    pd.testing.assert_series_equal(got.sort_index(), want.sort_index())  # the same instants
